@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "session-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "session-gateway", targets: ["session-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        .target(name: "GatewayCore"),
+        .target(name: "GatewayAuth", dependencies: ["GatewayCore", "COpenSSL"]),
+        .target(name: "GatewayConfig", dependencies: ["GatewayCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "GatewayHTTP1", dependencies: ["GatewayCore"]),
+        .target(name: "GatewayHTTP2", dependencies: ["GatewayCore", "CNghttp2"]),
+        .target(name: "GatewayTLS", dependencies: ["GatewayCore", "COpenSSL"]),
+        .target(name: "GatewayLoop", dependencies: ["GatewayCore"]),
+        .target(name: "GatewayReplay", dependencies: ["GatewayCore", "GatewayLoop", "CHiredis"]),
+        .target(name: "GatewayProxy", dependencies: [
+            "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP1", "GatewayHTTP2",
+            "GatewayTLS", "GatewayLoop", "GatewayReplay",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .executableTarget(name: "session-gateway", dependencies: [
+            "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayReplay", "GatewayLoop", "GatewayProxy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayCore"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayCore"]),
+        .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1", "GatewayCore"]),
+        .testTarget(name: "GatewayHTTP2Tests", dependencies: ["GatewayHTTP2", "GatewayCore"]),
+        .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayCore"]),
+        .testTarget(name: "GatewayLoopTests", dependencies: ["GatewayLoop", "GatewayCore"]),
+        .testTarget(name: "GatewayReplayTests", dependencies: ["GatewayReplay", "GatewayCore"]),
+        .testTarget(name: "GatewayProxyTests", dependencies: ["GatewayProxy", "GatewayCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef SGW_CHIREDIS_SHIM_H
+#define SGW_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

@@ -1,0 +1,4 @@
+#ifndef SGW_CNGHTTP2_SHIM_H
+#define SGW_CNGHTTP2_SHIM_H
+#include <nghttp2/nghttp2.h>
+#endif

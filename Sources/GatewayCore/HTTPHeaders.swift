@@ -1,0 +1,190 @@
+/// An ordered list of header fields kept as the bytes that arrived, so forwarding copies bytes instead of rebuilding strings.
+///
+/// Names keep their original case (HTTP/1.1) or arrive lower-cased (HTTP/2); every lookup is ASCII case-insensitive.
+public struct HTTPHeaders: Sendable {
+    @usableFromInline
+    struct Entry: Sendable {
+        @usableFromInline var nameStart: Int32
+        @usableFromInline var nameEnd: Int32
+        @usableFromInline var valueStart: Int32
+        @usableFromInline var valueEnd: Int32
+    }
+
+    /// Raw bytes the entries point into; may contain bytes no entry refers to (request line, removed fields).
+    public private(set) var storage: [UInt8]
+    @usableFromInline var entries: [Entry]
+
+    public init() {
+        storage = []
+        entries = []
+    }
+
+    /// Adopts `storage` (usually the raw head bytes) so later `appendIndexed` calls can point into it.
+    public init(storage: [UInt8], capacity: Int = 16) {
+        self.storage = storage
+        entries = []
+        entries.reserveCapacity(capacity)
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Records a field whose name and value already sit in `storage` at the given ranges.
+    public mutating func appendIndexed(name: Range<Int>, value: Range<Int>) {
+        entries.append(Entry(nameStart: Int32(name.lowerBound), nameEnd: Int32(name.upperBound),
+                             valueStart: Int32(value.lowerBound), valueEnd: Int32(value.upperBound)))
+    }
+
+    /// Appends a field by copying its bytes into `storage`.
+    public mutating func append(name: String, value: String) {
+        let ns = storage.count
+        storage.append(contentsOf: name.utf8)
+        let ne = storage.count
+        storage.append(contentsOf: value.utf8)
+        appendIndexed(name: ns..<ne, value: ne..<storage.count)
+    }
+
+    /// Appends a field by copying raw bytes into `storage`.
+    public mutating func append<N: Collection, V: Collection>(nameBytes: N, valueBytes: V) where N.Element == UInt8, V.Element == UInt8 {
+        let ns = storage.count
+        storage.append(contentsOf: nameBytes)
+        let ne = storage.count
+        storage.append(contentsOf: valueBytes)
+        appendIndexed(name: ns..<ne, value: ne..<storage.count)
+    }
+
+    public mutating func remove(at index: Int) { entries.remove(at: index) }
+
+    /// Removes every field for which `predicate(index)` holds.
+    public mutating func removeAll(where predicate: (borrowing HTTPHeaders, Int) -> Bool) {
+        var kept: [Entry] = []
+        kept.reserveCapacity(entries.count)
+        for i in entries.indices where !predicate(self, i) { kept.append(entries[i]) }
+        entries = kept
+    }
+
+    /// Removes every field named `name` (case-insensitive); returns how many went.
+    @discardableResult
+    public mutating func removeAll(named name: String) -> Int {
+        let before = entries.count
+        removeAll { h, i in h.nameEquals(i, name) }
+        return before - entries.count
+    }
+
+    /// Replaces all fields named `name` with one field holding `value`, placed at the end.
+    public mutating func replace(name: String, value: String) {
+        removeAll(named: name)
+        append(name: name, value: value)
+    }
+
+    public func nameRange(_ i: Int) -> Range<Int> { Int(entries[i].nameStart)..<Int(entries[i].nameEnd) }
+    public func valueRange(_ i: Int) -> Range<Int> { Int(entries[i].valueStart)..<Int(entries[i].valueEnd) }
+    public func nameBytes(_ i: Int) -> ArraySlice<UInt8> { storage[nameRange(i)] }
+    public func valueBytes(_ i: Int) -> ArraySlice<UInt8> { storage[valueRange(i)] }
+    public func name(_ i: Int) -> String { String(decoding: nameBytes(i), as: UTF8.self) }
+    public func value(_ i: Int) -> String { String(decoding: valueBytes(i), as: UTF8.self) }
+
+    /// True when field `i`'s name equals `name`, ignoring ASCII case. No allocation.
+    @inlinable
+    public func nameEquals(_ i: Int, _ name: String) -> Bool {
+        let e = entries[i]
+        let len = Int(e.nameEnd - e.nameStart)
+        var name = name
+        return name.withUTF8 { n in
+            guard n.count == len else { return false }
+            return storage.withUnsafeBufferPointer { s in
+                var j = 0
+                let base = Int(e.nameStart)
+                while j < len {
+                    if ASCII.lower(s[base + j]) != ASCII.lower(n[j]) { return false }
+                    j += 1
+                }
+                return true
+            }
+        }
+    }
+
+    /// True when field `i`'s value equals `value`, ignoring ASCII case.
+    public func valueEquals(_ i: Int, _ value: String) -> Bool {
+        let v = valueBytes(i)
+        guard v.count == value.utf8.count else { return false }
+        return zip(v, value.utf8).allSatisfy { ASCII.lower($0) == ASCII.lower($1) }
+    }
+
+    public func firstIndex(named name: String) -> Int? {
+        for i in entries.indices where nameEquals(i, name) { return i }
+        return nil
+    }
+
+    public func first(named name: String) -> String? {
+        firstIndex(named: name).map { value($0) }
+    }
+
+    public func all(named name: String) -> [String] {
+        entries.indices.filter { nameEquals($0, name) }.map { value($0) }
+    }
+
+    public func contains(named name: String) -> Bool { firstIndex(named: name) != nil }
+
+    /// Iterates `(name, value)` as strings; for tests and slow paths.
+    public var pairs: [(name: String, value: String)] {
+        entries.indices.map { (name($0), value($0)) }
+    }
+
+    /// Writes `Name: value\r\n` for every field into `out`.
+    public func serialize(into out: inout [UInt8]) {
+        storage.withUnsafeBufferPointer { s in
+            for e in entries {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(e.nameStart)..<Int(e.nameEnd)]))
+                out.append(0x3A); out.append(0x20)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(e.valueStart)..<Int(e.valueEnd)]))
+                out.append(0x0D); out.append(0x0A)
+            }
+        }
+    }
+
+    /// Returns a copy whose storage holds only the live fields (drops the bytes of removed ones).
+    public func compacted() -> HTTPHeaders {
+        var h = HTTPHeaders()
+        h.storage.reserveCapacity(storage.count)
+        for i in entries.indices { h.append(nameBytes: nameBytes(i), valueBytes: valueBytes(i)) }
+        return h
+    }
+}
+
+extension HTTPHeaders {
+    public init(_ pairs: [(String, String)]) {
+        self.init()
+        for (n, v) in pairs { append(name: n, value: v) }
+    }
+}
+
+/// ASCII helpers shared by the parsers and header logic.
+public enum ASCII {
+    @inlinable
+    public static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+
+    /// RFC 9110 `tchar`: the bytes allowed in a token (method, field name).
+    @inlinable
+    public static func isTokenChar(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
+        }
+    }
+
+    /// RFC 9110 field-value byte: visible ASCII, SP, HTAB or obs-text; never CR, LF, NUL or another control.
+    @inlinable
+    public static func isFieldValueChar(_ b: UInt8) -> Bool {
+        b == 0x09 || (b >= 0x20 && b != 0x7F)
+    }
+
+    public static func equalsIgnoringCase<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool where A.Element == UInt8, B.Element == UInt8 {
+        guard a.count == b.count else { return false }
+        return zip(a, b).allSatisfy { lower($0) == lower($1) }
+    }
+}
