@@ -41,6 +41,9 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
 
+        .executableTarget(name: "bench-auth", dependencies: ["GatewayAuth", "GatewayCore"], path: "Benchmarks/bench-auth"),
+        .executableTarget(name: "bench-replay", dependencies: ["GatewayReplay", "GatewayCore"], path: "Benchmarks/bench-replay"),
+
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
         .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayCore"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayCore"]),

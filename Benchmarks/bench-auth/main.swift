@@ -1,0 +1,1 @@
+print("bench-auth: placeholder until the auth benchmark lands")

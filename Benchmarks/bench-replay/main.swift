@@ -1,0 +1,1 @@
+print("bench-replay: placeholder until the replay benchmark lands")

@@ -1,0 +1,65 @@
+/// What an accepted token tells the proxy: who the request is for, and how long its `jti` must be remembered.
+public struct TokenVerdict: Sendable, Equatable {
+    /// The app's client id (`aud`).
+    public var clientId: String
+    /// Index of the app in `VerifierSettings.apps`.
+    public var appIndex: Int
+    /// `dest` with the scheme stripped, lower-cased: `store.myshopify.com`.
+    public var shopDomain: String
+    /// `gid://shopify/Customer/<digits>` when `sub` is exactly that (extension tokens); otherwise nil.
+    public var customerGID: String?
+    /// The `<digits>` of `customerGID`.
+    public var customerNumericId: String?
+    /// Admin tokens (`iss` ends in `/admin`): the staff user id from `sub` (digits only); never a customer id.
+    public var staffUserId: String?
+    /// `jti` when present (single-use replay needs it).
+    public var jti: String?
+    /// `exp` in Unix seconds.
+    public var expiresAt: Int64
+    /// Admin-style token (App Bridge) rather than an extension token.
+    public var isAdmin: Bool
+    /// Which secret verified it (0 = current); lets operators see rotation progress.
+    public var secretIndex: Int
+
+    public init(clientId: String, appIndex: Int, shopDomain: String, customerGID: String?, customerNumericId: String?,
+                staffUserId: String?, jti: String?, expiresAt: Int64, isAdmin: Bool, secretIndex: Int) {
+        self.clientId = clientId
+        self.appIndex = appIndex
+        self.shopDomain = shopDomain
+        self.customerGID = customerGID
+        self.customerNumericId = customerNumericId
+        self.staffUserId = staffUserId
+        self.jti = jti
+        self.expiresAt = expiresAt
+        self.isAdmin = isAdmin
+        self.secretIndex = secretIndex
+    }
+}
+
+/// One app the verifier knows: its client id (`aud`), secrets (first is current) and allowed shop globs.
+public struct AppKeys: Sendable {
+    public var clientId: String
+    public var secrets: [[UInt8]]
+    public var shopPatterns: [String]
+
+    public init(clientId: String, secrets: [[UInt8]], shopPatterns: [String] = ["*.myshopify.com"]) {
+        self.clientId = clientId
+        self.secrets = secrets
+        self.shopPatterns = shopPatterns
+    }
+}
+
+/// Everything the verifier needs from configuration; built once per config (re)load.
+public struct VerifierSettings: Sendable {
+    public var apps: [AppKeys]
+    /// Leeway in seconds on `exp`, `nbf`, `iat`.
+    public var clockSkew: Int64
+    /// Largest accepted `exp - iat`, in seconds.
+    public var maxLifetime: Int64
+
+    public init(apps: [AppKeys], clockSkew: Int64 = 10, maxLifetime: Int64 = 900) {
+        self.apps = apps
+        self.clockSkew = clockSkew
+        self.maxLifetime = maxLifetime
+    }
+}

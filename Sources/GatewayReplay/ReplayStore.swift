@@ -1,0 +1,24 @@
+/// The answer of a replay store to "has this `(app, jti)` been seen?".
+public enum ReplayAdmission: Sendable, Equatable {
+    /// First use: recorded until its expiry.
+    case fresh
+    /// Seen before and not yet expired: `401 token_replayed`.
+    case replayed
+    /// The store is at `max_entries`: `503 replay_store_full` (never silent eviction).
+    case full
+    /// A networked store did not answer in time (`on_unavailable` decides).
+    case unavailable
+}
+
+/// Records token ids once until they expire. Shaped for networked stores: the answer comes through a completion.
+///
+/// `completion` may run before `admit` returns (in-memory store) or later on any thread (networked store);
+/// callers hop back to their own loop.
+public protocol ReplayStore: AnyObject, Sendable {
+    /// Atomically records `(app, jti)` until `until` (Unix seconds) unless already present.
+    func admit(app: String, jti: String, until: Int64, completion: @escaping @Sendable (ReplayAdmission) -> Void)
+    /// Entries currently held (for `gateway_replay_entries`); networked stores may answer an estimate or 0.
+    var entryCount: Int { get }
+    /// Whether the store answers right now (for `/readyz`).
+    func isReady(completion: @escaping @Sendable (Bool) -> Void)
+}
