@@ -1,0 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SocketAddress {
+    /// Resolves `host:port` (numeric or a name, via getaddrinfo; blocking, so only at config load).
+    public static func resolve(_ text: String) throws(ParseError) -> SocketAddress {
+        if let numeric = try? SocketAddress(parsing: text) { return numeric }
+        guard let colon = text.lastIndex(of: ":"), !text.hasPrefix("[") else { throw .invalid(text) }
+        let host = String(text[..<colon])
+        let port = String(text[text.index(after: colon)...])
+        guard !host.isEmpty, let p = UInt16(port) else { throw .invalid(text) }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var res: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(p), &hints, &res) == 0, let first = res else { throw .invalid(text) }
+        defer { freeaddrinfo(res) }
+        var ss = sockaddr_storage()
+        let len = first.pointee.ai_addrlen
+        guard let addr = first.pointee.ai_addr else { throw .invalid(text) }
+        withUnsafeMutableBytes(of: &ss) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: Int(len)))
+        }
+        return SocketAddress(storage: ss, length: len)
+    }
+}

@@ -1,0 +1,210 @@
+import GatewayAuth
+import GatewayCore
+import GatewayHTTP1
+import GatewayLoop
+
+/// What the access log and metrics need to know about the request in progress.
+struct ExchangeLogInfo {
+    var requestId = ""
+    var routeIndex: Int?
+    var auth = "none"
+    var shop: String?
+    var status = 0
+}
+
+extension ClientConnection {
+    /// A complete request head arrived.
+    func handleHead(_ head: HTTPRequestHead) {
+        beginExchangeState(head)
+        logInfo = ExchangeLogInfo()
+        switch kind {
+        case .admin, .echo:
+            local = LocalExchange(kind: kind, head: head, connection: self)
+            return
+        case .gateway:
+            break
+        }
+        let snap = loopState.snapshot
+        if loopState.draining {
+            answerDirect(.error(.draining), requestId: RequestId.sanitized(head.headers.first(named: "X-Request-Id")) ?? RequestId.generate(),
+                         origin: head.headers.first(named: "Origin"), close: true)
+            return
+        }
+        let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS))
+        switch decision {
+        case .answer(let a, let rid, let origin, let routeIndex):
+            logInfo.routeIndex = routeIndex
+            answerDirect(a, requestId: rid, origin: origin, close: head.framing != .none)
+        case .forward(let plan):
+            logInfo.requestId = plan.requestId
+            logInfo.routeIndex = plan.routeIndex
+            logInfo.shop = plan.verdict?.shopDomain
+            logInfo.auth = plan.verdict == nil ? (snap.config.routes[plan.routeIndex].auth == .none ? "none" : "anonymous") : "accepted"
+            if case .contentLength(let n) = head.framing, n > limits.maxBody {
+                answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin, close: true)
+                return
+            }
+            guard let ti = snap.upstreamIndex[plan.upstream] else {
+                answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin, close: head.framing != .none)
+                return
+            }
+            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: snap.upstreams[ti])
+            exchange = ex
+            ex.begin()
+        }
+    }
+
+    /// Writes an answer of the gateway's own and ends the exchange.
+    func answerDirect(_ a: GatewayAnswer, requestId: String, origin: String?, close: Bool) {
+        if close { keepAlive = false }
+        if currentHead == nil { keepAlive = false }
+        logInfo.requestId = requestId
+        writeAnswer(a, requestId: requestId, origin: origin)
+        if currentHead == nil {
+            logExchange(status: a.status, exchange: nil)
+            closeAfterFlush()
+            return
+        }
+        logExchange(status: a.status, exchange: nil)
+        endExchangeState()
+    }
+
+    private func writeAnswer(_ a: GatewayAnswer, requestId: String, origin: String?) {
+        if a.status == 401 || a.status == 403 { logInfo.auth = a.code }
+        let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
+        let bytes = a.serializeHTTP1(requestId: requestId, extraHeaders: cors, keepAlive: keepAlive,
+                                     headOnly: currentHead?.method == "HEAD")
+        responseHeadWritten = true
+        write(bytes)
+    }
+
+    func logExchange(status: Int, exchange ex: ProxyExchange?) {
+        logInfo.status = status
+        let snap = loopState.snapshot
+        let now = loopState.loop.now()
+        let route = logInfo.routeIndex.flatMap { $0 < snap.config.routes.count ? snap.config.routes[$0].pathPrefix : nil }
+        loopState.metrics.request(route: route ?? "none", status: status, durationNanos: now &- requestStartNanos,
+                                  upstreamNanos: ex.map { $0.upstreamHeadNanos > $0.upstreamStartNanos && $0.upstreamStartNanos > 0 ? $0.upstreamHeadNanos - $0.upstreamStartNanos : 0 } ?? 0,
+                                  rejection: (status == 401 || status == 403) ? logInfo.auth : nil)
+        guard loopState.server.accessLogEnabled else { return }
+        let record = AccessLogRecord(
+            time: loopState.server.clock.wallSeconds(),
+            requestId: logInfo.requestId,
+            client: peerIP,
+            method: currentHead?.method ?? "-",
+            path: currentHead?.target ?? "-",
+            route: route,
+            status: status,
+            auth: logInfo.auth,
+            shop: logInfo.shop,
+            upstream: ex?.serverName,
+            durationMs: Double(now &- requestStartNanos) / 1e6,
+            upstreamMs: ex.map { $0.upstreamHeadNanos > $0.upstreamStartNanos && $0.upstreamStartNanos > 0 ? Double($0.upstreamHeadNanos - $0.upstreamStartNanos) / 1e6 : 0 },
+            bytesIn: requestBodyBytes,
+            bytesOut: bytesWritten,
+            protocol: currentHead?.version.text ?? "HTTP/1.1")
+        loopState.logAccess(record)
+    }
+}
+
+extension ClientConnection: ExchangeDownstream {
+    var clientVersion: HTTPVersion { currentHead?.version ?? .http1_1 }
+    var isDownstreamBlocked: Bool { !out.isEmpty }
+
+    func downstreamInterim(_ head: HTTPResponseHead) {
+        guard clientVersion == .http1_1 else { return }
+        var h = head
+        h.version = .http1_1
+        var bytes: [UInt8] = []
+        HTTP1Serializer.writeResponseHead(h, into: &bytes)
+        write(bytes)
+    }
+
+    func downstreamHead(_ head: HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
+        var h = head
+        h.version = .http1_1
+        let bodyless = isHeadRequest || head.status == 204 || head.status == 304 || head.isInformational
+        if !bodyless {
+            switch upstreamFraming {
+            case .contentLength(let n):
+                h.headers.append(name: "Content-Length", value: String(n))
+            case .chunked, .untilClose:
+                if clientVersion == .http1_1 {
+                    h.headers.append(name: "Transfer-Encoding", value: "chunked")
+                    responseChunked = true
+                } else {
+                    responseCloseDelimited = true
+                    keepAlive = false
+                }
+            case .none:
+                h.headers.append(name: "Content-Length", value: "0")
+            }
+        }
+        if loopState.draining { keepAlive = false }
+        if !keepAlive {
+            h.headers.append(name: "Connection", value: "close")
+        } else if clientVersion == .http1_0 {
+            h.headers.append(name: "Connection", value: "keep-alive")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(h.headers.storage.count + 64)
+        HTTP1Serializer.writeResponseHead(h, into: &bytes)
+        responseHeadWritten = true
+        write(bytes)
+    }
+
+    func downstreamBody(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        if responseChunked {
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(bytes.count + 16)
+            HTTP1Serializer.writeChunkHeader(size: bytes.count, into: &chunk)
+            chunk.append(contentsOf: bytes)
+            chunk.append(contentsOf: HTTP1Serializer.chunkTerminator)
+            write(chunk)
+        } else {
+            write(bytes)
+        }
+    }
+
+    func downstreamEnd(trailers: HTTPHeaders?) {
+        if responseChunked {
+            var end: [UInt8] = []
+            HTTP1Serializer.writeLastChunk(trailers: trailers, into: &end)
+            write(end)
+        }
+    }
+
+    func downstreamSwitchProtocols(_ head: HTTPResponseHead) {
+        var h = head
+        h.version = .http1_1
+        var bytes: [UInt8] = []
+        HTTP1Serializer.writeResponseHead(h, into: &bytes)
+        responseHeadWritten = true
+        write(bytes)
+        logExchange(status: 101, exchange: exchange)
+        enterTunnel()
+    }
+
+    func downstreamTunnelBytes(_ bytes: UnsafeRawBufferPointer) {
+        write(bytes)
+    }
+
+    func downstreamAnswer(_ answer: GatewayAnswer) {
+        if !requestComplete, currentHead?.framing != BodyFraming.none { keepAlive = false }
+        writeAnswer(answer, requestId: exchange?.plan.requestId ?? RequestId.generate(), origin: exchange?.plan.origin)
+    }
+
+    func downstreamAbort() {
+        forceClose()
+    }
+
+    func downstreamPauseRequestBody() { pause(.backPressure) }
+    func downstreamResumeRequestBody() { unpause(.backPressure) }
+
+    func downstreamFinished(_ ex: ProxyExchange) {
+        guard exchange === ex else { return }
+        if state != .tunnel { logExchange(status: ex.status, exchange: ex) }
+        endExchangeState()
+    }
+}

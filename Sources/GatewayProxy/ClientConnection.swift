@@ -1,0 +1,369 @@
+import GatewayCore
+import GatewayHTTP1
+import GatewayLoop
+
+/// What a listener serves: the gateway itself, the admin endpoints, or the bundled echo backend.
+public enum ListenerKind: Sendable {
+    case gateway
+    case admin
+    case echo
+}
+
+/// One HTTP/1.1 client connection: parses requests strictly, runs one exchange at a time, answers in order.
+final class ClientConnection {
+    enum State { case awaitingHead, exchange, tunnel, closing, closed }
+
+    struct PauseReason: OptionSet {
+        let rawValue: UInt8
+        /// Waiting for the current response before parsing the next request (pipelining).
+        static let pipeline = PauseReason(rawValue: 1)
+        /// The upstream (or replay store) is not taking request bytes yet.
+        static let backPressure = PauseReason(rawValue: 2)
+        /// Our own output is queued and the connection is closing after it.
+        static let closing = PauseReason(rawValue: 4)
+    }
+
+    let channel: SocketChannel
+    let loopState: LoopState
+    let kind: ListenerKind
+    let peerIP: String
+    let isTLS = false
+    private(set) var state: State = .awaitingHead
+    var parser: HTTP1RequestParser
+    var out = OutboundBuffer()
+    private(set) var timer: LoopTimer!
+    /// Bytes read past the end of the current request (pipelined requests, tunnel bytes).
+    var stash: [UInt8] = []
+    private var paused: PauseReason = []
+
+    var exchange: ProxyExchange?
+    var local: LocalExchange?
+    /// The head of the request in progress.
+    var currentHead: HTTPRequestHead?
+    var requestComplete = false
+    var requestBodyBytes = 0
+    var keepAlive = true
+    var requestStartNanos: UInt64 = 0
+    var bytesWritten = 0
+    /// Framing of the response being written (chunk-encode or not).
+    var responseChunked = false
+    var responseHeadWritten = false
+    var responseCloseDelimited = false
+    var logInfo = ExchangeLogInfo()
+    /// The exchange ended before the parser saw the end of a bodiless request; swallow that end.
+    private var skipNextEnd = false
+
+    init(fd: Int32, peer: SocketAddress, loopState: LoopState, kind: ListenerKind) {
+        self.loopState = loopState
+        self.kind = kind
+        peerIP = peer.ipString
+        channel = SocketChannel(fd: fd, loop: loopState.loop)
+        parser = HTTP1RequestParser(limits: loopState.snapshot.parserLimits)
+        timer = LoopTimer(loop: loopState.loop) { [unowned self] in self.timerFired() }
+        channel.onReadable = { [unowned self] in self.readable() }
+        channel.onWritable = { [unowned self] in self.writable() }
+    }
+
+    func start() {
+        loopState.register(self)
+        timer.arm(after: loopState.snapshot.config.limits.headerTimeout)
+        channel.resumeReading()
+    }
+
+    var limits: (maxBody: Int, headerTimeout: TimeSpan, keepalive: TimeSpan) {
+        let l = loopState.snapshot.config.limits
+        return (l.maxBodyBytes, l.headerTimeout, l.keepaliveTimeout)
+    }
+
+    // MARK: reading
+
+    func pause(_ r: PauseReason) {
+        paused.insert(r)
+        channel.pauseReading()
+    }
+
+    func unpause(_ r: PauseReason) {
+        paused.remove(r)
+        if paused.isEmpty && state != .closed && state != .closing { channel.resumeReading() }
+    }
+
+    private func readable() {
+        let buf = loopState.loop.readBuffer
+        while state != .closed && paused.isEmpty {
+            let r: ReadResult
+            do { r = try channel.read(into: buf) } catch {
+                forceClose()
+                return
+            }
+            switch r {
+            case .wouldBlock: return
+            case .eof:
+                clientClosed()
+                return
+            case .bytes(let n):
+                process(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+            }
+        }
+    }
+
+    /// Feeds bytes to the parser (or the tunnel) until they run out or the connection must wait.
+    func process(_ input: UnsafeRawBufferPointer) {
+        if state == .tunnel {
+            exchange?.tunnelFromClient(input)
+            return
+        }
+        if state == .awaitingHead && parser.isIdle && !input.isEmpty {
+            timer.arm(after: limits.headerTimeout)
+        }
+        var offset = 0
+        while offset < input.count {
+            if state == .closing || state == .closed { return }
+            if requestComplete || state == .tunnel {
+                // The next request (or tunnel data) waits until this exchange is over.
+                stash.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[offset...]))
+                pause(.pipeline)
+                return
+            }
+            let slice = UnsafeRawBufferPointer(rebasing: input[offset...])
+            let step: (consumed: Int, event: HTTP1RequestEvent?)
+            do { step = try parser.parse(slice) } catch {
+                parseFailed(error)
+                return
+            }
+            offset += step.consumed
+            guard let event = step.event else {
+                if step.consumed == 0 { break }
+                continue
+            }
+            switch event {
+            case .head(let head): handleHead(head)
+            case .body(let range): handleBody(UnsafeRawBufferPointer(rebasing: slice[range]))
+            case .trailers(let t): pendingTrailers = t
+            case .end: handleEnd()
+            }
+        }
+    }
+
+    var pendingTrailers: HTTPHeaders?
+
+    private func handleBody(_ bytes: UnsafeRawBufferPointer) {
+        requestBodyBytes += bytes.count
+        if requestBodyBytes > limits.maxBody {
+            if let ex = exchange {
+                keepAlive = false
+                ex.failBodyTooLarge()
+            } else if local != nil {
+                local = nil
+                answerDirect(.error(.bodyTooLarge), requestId: RequestId.generate(), origin: nil, close: true)
+            }
+            return
+        }
+        if let ex = exchange { ex.requestBody(bytes) } else { local?.body(bytes) }
+    }
+
+    private func handleEnd() {
+        if skipNextEnd {
+            skipNextEnd = false
+            return
+        }
+        requestComplete = true
+        let t = pendingTrailers
+        pendingTrailers = nil
+        if let ex = exchange {
+            ex.requestEnd(trailers: t)
+        } else if local != nil {
+            runLocal()
+        }
+    }
+
+    private func parseFailed(_ error: HTTP1ParseError) {
+        let code: GatewayErrorCode
+        switch error {
+        case .badRequest: code = .badRequest
+        case .headersTooLarge: code = .headersTooLarge
+        case .uriTooLong: code = .uriTooLong
+        case .notImplemented: code = .notImplemented
+        }
+        if let ex = exchange {
+            keepAlive = false
+            if ex.responseStarted {
+                ex.abort()
+                forceClose()
+            } else {
+                ex.answer(.error(code))
+            }
+            return
+        }
+        answerDirect(.error(code), requestId: RequestId.generate(), origin: nil, close: true)
+    }
+
+    private func clientClosed() {
+        switch state {
+        case .awaitingHead, .closing, .closed:
+            forceClose()
+        case .tunnel:
+            exchange?.abort()
+            forceClose()
+        case .exchange:
+            if requestComplete {
+                // Half-close after a complete request: finish the response, then close.
+                keepAlive = false
+                channel.pauseReading()
+                paused.insert(.closing)
+            } else {
+                exchange?.abort()
+                exchange = nil
+                forceClose()
+            }
+        }
+    }
+
+    // MARK: writing
+
+    /// Queues or sends bytes to the client; false when the client is gone.
+    @discardableResult
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard state != .closed else { return false }
+        bytesWritten += bytes.count
+        if out.write(bytes, to: channel) { return true }
+        exchange?.abort()
+        exchange = nil
+        forceClose()
+        return false
+    }
+
+    @discardableResult
+    func write(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { write($0) } }
+
+    private func writable() {
+        do {
+            guard try out.flush(to: channel) else { return }
+        } catch {
+            exchange?.abort()
+            exchange = nil
+            forceClose()
+            return
+        }
+        if state == .closing {
+            forceClose()
+            return
+        }
+        exchange?.downstreamDrained()
+    }
+
+    // MARK: lifecycle
+
+    private func timerFired() {
+        switch state {
+        case .awaitingHead:
+            if parser.hasPartialHead {
+                answerDirect(.error(.requestTimeout), requestId: RequestId.generate(), origin: nil, close: true)
+            } else {
+                forceClose()
+            }
+        case .closing:
+            forceClose()
+        case .exchange, .tunnel, .closed:
+            break
+        }
+    }
+
+    /// Begins a request's processing; called with the parsed head.
+    func beginExchangeState(_ head: HTTPRequestHead) {
+        timer.disarm()
+        state = .exchange
+        currentHead = head
+        requestComplete = false
+        requestBodyBytes = 0
+        keepAlive = head.keepAlive
+        requestStartNanos = loopState.loop.now()
+        bytesWritten = 0
+        responseHeadWritten = false
+        responseChunked = false
+        responseCloseDelimited = false
+        if case .contentLength(0) = head.framing {} else if head.framing != .none {
+            // The body streams: nothing more to set up here.
+        }
+    }
+
+    /// The exchange is over: log it, then read the next request or close.
+    func endExchangeState() {
+        exchange = nil
+        local = nil
+        if !requestComplete {
+            if let h = currentHead, h.framing == .none, state == .exchange {
+                skipNextEnd = true
+            } else {
+                keepAlive = false
+            }
+        }
+        currentHead = nil
+        if loopState.draining { keepAlive = false }
+        if state == .closed { return }
+        if state == .tunnel || !keepAlive || responseCloseDelimited {
+            closeAfterFlush()
+            return
+        }
+        state = .awaitingHead
+        requestComplete = false
+        timer.arm(after: limits.keepalive)
+        paused.remove(.backPressure)
+        if !stash.isEmpty {
+            let pending = stash
+            stash = []
+            paused.remove(.pipeline)
+            pending.withUnsafeBytes { process($0) }
+            if state == .awaitingHead && !requestComplete { unpause(.pipeline) }
+        } else {
+            unpause(.pipeline)
+        }
+    }
+
+    /// Closes once everything queued is written (bounded by the header timeout).
+    func closeAfterFlush() {
+        guard state != .closed else { return }
+        state = .closing
+        paused.insert(.closing)
+        channel.pauseReading()
+        if out.isEmpty {
+            forceClose()
+        } else {
+            timer.arm(after: limits.headerTimeout)
+        }
+    }
+
+    func forceClose() {
+        guard state != .closed else { return }
+        state = .closed
+        timer.disarm()
+        exchange?.abort()
+        exchange = nil
+        out.clear()
+        channel.close()
+        loopState.unregister(self)
+    }
+
+    /// Draining: idle connections close now; busy ones answer with `Connection: close`.
+    func drain() {
+        switch state {
+        case .awaitingHead:
+            if parser.hasPartialHead { keepAlive = false } else { forceClose() }
+        case .exchange:
+            keepAlive = false
+        case .tunnel, .closing, .closed:
+            break
+        }
+    }
+
+    func enterTunnel() {
+        state = .tunnel
+        timer.disarm()
+        if !stash.isEmpty {
+            let pending = stash
+            stash = []
+            pending.withUnsafeBytes { exchange?.tunnelFromClient($0) }
+        }
+        paused.remove(.pipeline)
+        unpause(.pipeline)
+    }
+}

@@ -1,0 +1,153 @@
+import Dispatch
+import GatewayConfig
+import GatewayCore
+import GatewayLoop
+import GatewayReplay
+import Logging
+import Metrics
+import Synchronization
+
+/// The running gateway: loops, listeners, the current config snapshot on every loop, reload and drain.
+public final class GatewayServer: @unchecked Sendable {
+    public let clock: any Clock
+    public let logger: Logger
+    let accessLogWriter: any AccessLogWriter
+    let accessLogEnabled: Bool
+    private let group: EventLoopGroup
+    private var loopStates: [LoopState] = []
+    private var listeners: [Listener] = []
+    private var adminListener: Listener?
+    private let kind: ListenerKind
+    private let replayStore: any ReplayStore
+    private let metricsRenderer: @Sendable () -> String
+    private let openConnections = Atomic<Int>(0)
+    private let draining = Atomic<Bool>(false)
+    private let generation = Atomic<Int>(1)
+    private let connectionsGauge = Gauge(label: "gateway_connections_open")
+    private let replayGauge = Gauge(label: "gateway_replay_entries")
+    private var maxConnections: Int
+    private let control = DispatchQueue(label: "session-gateway.control")
+
+    /// Builds loops and the first snapshot; nothing listens until `start()`.
+    public init(config: GatewayConfig, kind: ListenerKind = .gateway, loopCount: Int = 0, clock: any Clock = SystemClock(),
+                logger: Logger = Logger(label: "session-gateway"), replayStore: (any ReplayStore)? = nil,
+                accessLogWriter: any AccessLogWriter = StdoutAccessLogWriter(),
+                metricsRenderer: @escaping @Sendable () -> String = { "" }) throws {
+        self.clock = clock
+        self.logger = logger
+        self.kind = kind
+        self.accessLogWriter = accessLogWriter
+        self.metricsRenderer = metricsRenderer
+        accessLogEnabled = kind == .gateway && [LogLevel.trace, .debug, .info].contains(config.logging.level)
+        maxConnections = config.limits.maxConnections
+        group = EventLoopGroup(loopCount: loopCount)
+        let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1)
+        self.replayStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock)
+        for loop in group.loops {
+            loopStates.append(LoopState(loop: loop, server: self, snapshot: snapshot, replayStore: self.replayStore,
+                                        metrics: GatewayMetrics()))
+        }
+    }
+
+    /// Binds every listener (gateway and admin); ports are known when this returns.
+    public func start() throws {
+        let config = loopStates[0].snapshot.config
+        for l in config.listeners {
+            let addr = try SocketAddress.resolve(l.address)
+            let listener = try Listener(address: addr, group: group)
+            listeners.append(listener)
+        }
+        if kind == .gateway, let admin = config.admin {
+            adminListener = try Listener(address: try SocketAddress.resolve(admin.address), group: group)
+        }
+        let states = loopStates
+        for listener in listeners {
+            listener.start { [weak self] fd, peer, loop in
+                self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states)
+            }
+        }
+        adminListener?.start { [weak self] fd, peer, loop in
+            self?.accepted(fd: fd, peer: peer, loop: loop, kind: .admin, states: states)
+        }
+    }
+
+    /// Actual bound addresses of the gateway listeners (useful with port 0).
+    public var listenerAddresses: [SocketAddress] { listeners.map(\.address) }
+    public var adminAddress: SocketAddress? { adminListener?.address }
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
+
+    private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState]) {
+        let state = states[loop.index]
+        let n = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        if (n > maxConnections && kind != .admin) || (state.draining && kind != .admin) {
+            openConnections.wrappingSubtract(1, ordering: .relaxed)
+            let ch = SocketChannel(fd: fd, loop: loop)
+            ch.close()
+            return
+        }
+        connectionsGauge.record(n)
+        let c = ClientConnection(fd: fd, peer: peer, loopState: state, kind: kind)
+        c.start()
+    }
+
+    func connectionClosed() {
+        let n = openConnections.wrappingSubtract(1, ordering: .relaxed).newValue
+        connectionsGauge.record(n)
+    }
+
+    /// Prometheus text for `/metrics`, with the sampled gauges refreshed first.
+    func renderMetrics() -> String {
+        replayGauge.record(replayStore.entryCount)
+        connectionsGauge.record(openConnections.load(ordering: .relaxed))
+        return metricsRenderer()
+    }
+
+    /// Swaps in a new config for requests that start from now on; listeners and connections stay.
+    public func reload(_ config: GatewayConfig) throws {
+        let g = generation.wrappingAdd(1, ordering: .relaxed).newValue
+        let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: g)
+        maxConnections = config.limits.maxConnections
+        for state in loopStates {
+            state.loop.execute { state.snapshot = snapshot }
+        }
+    }
+
+    /// Stops accepting, lets in-flight exchanges finish up to `timeout`, then closes the rest; `completion` runs after.
+    public func drain(timeout: TimeSpan, completion: @escaping @Sendable () -> Void) {
+        draining.store(true, ordering: .relaxed)
+        for l in listeners { l.stop() }
+        for state in loopStates { state.loop.execute { state.beginDrain() } }
+        let deadline = clock.monotonicNanos() &+ UInt64(max(0, timeout.nanoseconds))
+        pollDrain(deadline: deadline, completion: completion)
+    }
+
+    private func pollDrain(deadline: UInt64, completion: @escaping @Sendable () -> Void) {
+        control.asyncAfter(deadline: .now() + .milliseconds(50)) { [self] in
+            if connectionCount <= adminConnections() || clock.monotonicNanos() >= deadline {
+                for state in loopStates {
+                    state.loop.execute {
+                        state.closeAll()
+                        state.flushAccessLog()
+                    }
+                }
+                adminListener?.stop()
+                control.asyncAfter(deadline: .now() + .milliseconds(50)) { completion() }
+                return
+            }
+            pollDrain(deadline: deadline, completion: completion)
+        }
+    }
+
+    private func adminConnections() -> Int {
+        // Admin connections (a scraper's keep-alive) must not hold the drain open.
+        loopStates.reduce(0) { acc, state in
+            acc + state.loop.queue.sync { state.clients.values.filter { $0.kind == .admin }.count }
+        }
+    }
+
+    /// Flushes buffered access-log lines on every loop (tests and shutdown).
+    public func flushLogs() {
+        for state in loopStates { state.loop.queue.sync { state.flushAccessLog() } }
+    }
+}

@@ -1,0 +1,61 @@
+import GatewayCore
+import GatewayLoop
+import GatewayReplay
+
+/// Everything one loop owns besides its connections' own state: the config snapshot it serves, its upstream pool.
+final class LoopState {
+    let loop: EventLoop
+    unowned let server: GatewayServer
+    var snapshot: RuntimeSnapshot
+    let pool: UpstreamPool
+    let replayStore: any ReplayStore
+    let metrics: GatewayMetrics
+    /// Client connections alive on this loop (for draining).
+    var clients: [ObjectIdentifier: ClientConnection] = [:]
+    var draining = false
+    private let accessLog: AccessLogBuffer
+    private var flushTimer: LoopTimer?
+
+    init(loop: EventLoop, server: GatewayServer, snapshot: RuntimeSnapshot, replayStore: any ReplayStore, metrics: GatewayMetrics) {
+        self.loop = loop
+        self.server = server
+        self.snapshot = snapshot
+        self.replayStore = replayStore
+        self.metrics = metrics
+        pool = UpstreamPool(loop: loop)
+        accessLog = AccessLogBuffer(writer: server.accessLogWriter)
+    }
+
+    /// Buffers an access-log line; the batch goes out within ~100 ms or when it grows large.
+    func logAccess(_ record: AccessLogRecord) {
+        accessLog.write(record)
+        if flushTimer == nil {
+            flushTimer = LoopTimer(loop: loop) { [unowned self] in self.accessLog.flush() }
+        }
+        if let t = flushTimer, !t.isArmed { t.arm(after: .milliseconds(100)) }
+    }
+
+    func flushAccessLog() { accessLog.flush() }
+
+    func register(_ c: ClientConnection) {
+        clients[ObjectIdentifier(c)] = c
+    }
+
+    func unregister(_ c: ClientConnection) {
+        if clients.removeValue(forKey: ObjectIdentifier(c)) != nil {
+            server.connectionClosed()
+        }
+    }
+
+    /// Stop taking new requests: idle connections close now, busy ones after their response.
+    func beginDrain() {
+        draining = true
+        for c in Array(clients.values) { c.drain() }
+        pool.closeAllIdle()
+    }
+
+    func closeAll() {
+        for c in Array(clients.values) { c.forceClose() }
+        pool.closeAllIdle()
+    }
+}

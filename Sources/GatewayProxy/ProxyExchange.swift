@@ -1,0 +1,413 @@
+import GatewayAuth
+import GatewayCore
+import GatewayHTTP1
+import GatewayLoop
+import GatewayReplay
+
+/// One request forwarded to an upstream and its response carried back, with back-pressure both ways.
+final class ProxyExchange {
+    enum Phase { case admitting, connecting, forwarding, tunnel, finished }
+
+    unowned let downstream: any ExchangeDownstream
+    let loopState: LoopState
+    let snapshot: RuntimeSnapshot
+    let plan: ForwardPlan
+    let target: UpstreamTarget
+    let method: String
+    private(set) var phase: Phase = .admitting
+    private(set) var upstream: UpstreamConnection?
+    private var triedServers: Set<Int> = []
+    private var retried = false
+    private(set) var serverName: String?
+
+    /// Request body bytes that arrived before the upstream was ready.
+    private var pendingBody = ByteBuffer()
+    private var requestBodyDone = false
+    private var pendingRequestTrailers: HTTPHeaders?
+    private let chunkedToUpstream: Bool
+    /// Request bytes are kept for a retry only when there is no body.
+    private let retryable: Bool
+    private var sentExpectContinue = false
+
+    private(set) var responseStarted = false
+    private(set) var responseDone = false
+    private(set) var status = 0
+    private(set) var answerCode: String?
+    private(set) var bodyBytesIn = 0
+    private(set) var bytesOut = 0
+    let startNanos: UInt64
+    private(set) var upstreamStartNanos: UInt64 = 0
+    private(set) var upstreamHeadNanos: UInt64 = 0
+    private var isHeadRequest: Bool { method == "HEAD" }
+    private var scratch: [UInt8] = []
+
+    init(downstream: any ExchangeDownstream, loopState: LoopState, snapshot: RuntimeSnapshot, plan: ForwardPlan, target: UpstreamTarget) {
+        self.downstream = downstream
+        self.loopState = loopState
+        self.snapshot = snapshot
+        self.plan = plan
+        self.target = target
+        method = plan.head.method
+        startNanos = loopState.loop.now()
+        if case .chunked = plan.head.framing { chunkedToUpstream = true } else { chunkedToUpstream = false }
+        let idempotent = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].contains(method)
+        if case .none = plan.head.framing { retryable = idempotent } else { retryable = false }
+    }
+
+    // MARK: starting
+
+    /// Checks the replay store (when the route is single-use), then connects.
+    func begin() {
+        guard let ticket = plan.replay else {
+            connect()
+            return
+        }
+        downstream.downstreamPauseRequestBody()
+        let loop = loopState.loop
+        let me = UnsafeTransfer(self)
+        loopState.replayStore.admit(app: ticket.app, jti: ticket.jti, until: ticket.until) { admission in
+            if loop.inLoop {
+                me.value.admitted(admission)
+            } else {
+                loop.execute { me.value.admitted(admission) }
+            }
+        }
+    }
+
+    private func admitted(_ admission: ReplayAdmission) {
+        guard phase == .admitting else { return }
+        switch admission {
+        case .fresh:
+            downstream.downstreamResumeRequestBody()
+            connect()
+        case .replayed:
+            answer(.failure(.tokenReplayed, hadToken: true))
+        case .full:
+            answer(.error(.replayStoreFull))
+        case .unavailable:
+            if snapshot.config.replay.redis.onUnavailable == .allow {
+                downstream.downstreamResumeRequestBody()
+                connect()
+            } else {
+                answer(.error(.replayStoreUnavailable))
+            }
+        }
+    }
+
+    private func connect() {
+        phase = .connecting
+        if upstreamStartNanos == 0 { upstreamStartNanos = loopState.loop.now() }
+        guard let i = loopState.pool.pickServer(target, excluding: triedServers) else {
+            answer(.error(.upstreamUnavailable))
+            return
+        }
+        triedServers.insert(i)
+        let key = target.serverNames[i]
+        serverName = key
+        if let idle = loopState.pool.takeIdle(serverKey: key) {
+            attach(idle)
+            return
+        }
+        let limits = snapshot.parserLimits
+        let me = UnsafeTransfer(self)
+        let connectTimer = LoopTimer(loop: loopState.loop) { me.value.connectTimedOut(serverKey: key) }
+        connectTimer.arm(after: target.connectTimeout)
+        pendingConnectTimer = connectTimer
+        Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
+            connectTimer.disarm()
+            guard pendingConnectTimer === connectTimer else {
+                // Timed out already; drop the late connection.
+                if case .success(let ch) = result { ch.close() }
+                return
+            }
+            pendingConnectTimer = nil
+            guard phase == .connecting else {
+                if case .success(let ch) = result { ch.close() }
+                return
+            }
+            switch result {
+            case .success(let channel):
+                loopState.pool.markHealthy(serverKey: key)
+                attach(UpstreamConnection(channel: channel, serverKey: key, limits: limits))
+            case .failure:
+                loopState.pool.markFailed(serverKey: key)
+                connect()
+            }
+        }
+    }
+
+    private var pendingConnectTimer: LoopTimer?
+
+    private func connectTimedOut(serverKey: String) {
+        guard phase == .connecting, pendingConnectTimer != nil else { return }
+        pendingConnectTimer = nil
+        loopState.pool.markFailed(serverKey: serverKey)
+        connect()
+    }
+
+    private func attach(_ c: UpstreamConnection) {
+        upstream = c
+        phase = .forwarding
+        c.attach(self, method: method)
+        var head = plan.head
+        scratch.removeAll(keepingCapacity: true)
+        switch head.framing {
+        case .contentLength(let n): head.headers.append(name: "Content-Length", value: String(n))
+        case .chunked: head.headers.append(name: "Transfer-Encoding", value: "chunked")
+        case .none, .untilClose: break
+        }
+        if plan.isWebSocketUpgrade == false, head.headers.contains(named: "Expect") {
+            head.headers.removeAll(named: "Expect")
+            if !sentExpectContinue && !requestBodyDone && head.version == .http1_1 {
+                sentExpectContinue = true
+                var interim = HTTPResponseHead(status: 100, reason: "Continue")
+                interim.framing = .none
+                downstream.downstreamInterim(interim)
+            }
+        }
+        HTTP1Serializer.writeRequestHead(head, into: &scratch)
+        guard c.send(scratch) else { return }
+        c.timer.arm(after: target.responseTimeout)
+        if !pendingBody.isEmpty {
+            let body = pendingBody
+            pendingBody.clear()
+            body.withReadableBytes { sendBody($0) }
+        }
+        if requestBodyDone { sendBodyEnd() }
+        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+    }
+
+    // MARK: request body from the client
+
+    func requestBody(_ bytes: UnsafeRawBufferPointer) {
+        bodyBytesIn += bytes.count
+        guard phase == .forwarding, let c = upstream, !c.isClosed else {
+            if phase == .admitting || phase == .connecting {
+                pendingBody.write(bytes)
+                downstream.downstreamPauseRequestBody()
+            }
+            return
+        }
+        sendBody(bytes)
+        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+    }
+
+    func requestEnd(trailers: HTTPHeaders?) {
+        requestBodyDone = true
+        pendingRequestTrailers = trailers.map { TrailerFilter.filtered($0, identity: snapshot.config.identityHeaders) }
+        if phase == .forwarding { sendBodyEnd() }
+    }
+
+    private func sendBody(_ bytes: UnsafeRawBufferPointer) {
+        guard let c = upstream, !bytes.isEmpty else { return }
+        if chunkedToUpstream {
+            scratch.removeAll(keepingCapacity: true)
+            HTTP1Serializer.writeChunkHeader(size: bytes.count, into: &scratch)
+            scratch.append(contentsOf: bytes)
+            scratch.append(contentsOf: HTTP1Serializer.chunkTerminator)
+            c.send(scratch)
+        } else {
+            c.send(bytes)
+        }
+    }
+
+    private func sendBodyEnd() {
+        guard chunkedToUpstream, let c = upstream else { return }
+        scratch.removeAll(keepingCapacity: true)
+        HTTP1Serializer.writeLastChunk(trailers: pendingRequestTrailers, into: &scratch)
+        c.send(scratch)
+    }
+
+    // MARK: tunnel bytes from the client
+
+    func tunnelFromClient(_ bytes: UnsafeRawBufferPointer) {
+        guard let c = upstream else { return }
+        c.send(bytes)
+        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+    }
+
+    // MARK: back-pressure
+
+    /// The client drained its queued bytes: read the upstream again.
+    func downstreamDrained() {
+        upstream?.resumeReading()
+    }
+
+    // MARK: ending
+
+    /// The client went away or broke the request: drop the upstream (it is never reused half-read).
+    func abort() {
+        guard phase != .finished else { return }
+        phase = .finished
+        pendingConnectTimer = nil
+        upstream?.close()
+        upstream = nil
+    }
+
+    /// The gateway answers instead of the upstream (only while nothing of the response went out).
+    func answer(_ a: GatewayAnswer) {
+        guard phase != .finished else { return }
+        status = a.status
+        answerCode = a.code
+        phase = .finished
+        pendingConnectTimer = nil
+        upstream?.close()
+        upstream = nil
+        downstream.downstreamAnswer(a)
+        downstream.downstreamFinished(self)
+    }
+
+    func failBodyTooLarge() {
+        if responseStarted {
+            abortAfterResponseStarted()
+        } else {
+            answer(.error(.bodyTooLarge))
+        }
+    }
+
+    private func abortAfterResponseStarted() {
+        guard phase != .finished else { return }
+        phase = .finished
+        upstream?.close()
+        upstream = nil
+        downstream.downstreamAbort()
+        downstream.downstreamFinished(self)
+    }
+
+    private func finishResponse(trailers: HTTPHeaders?) {
+        guard let c = upstream else { return }
+        responseDone = true
+        downstream.downstreamEnd(trailers: trailers.map { TrailerFilter.filtered($0, identity: snapshot.config.identityHeaders) })
+        phase = .finished
+        upstream = nil
+        if c.canReuse && requestBodyDone && upstreamKeepAlive {
+            c.timer.disarm()
+            loopState.pool.park(c, maxIdle: target.maxIdleConnections, idleTimeout: target.idleTimeout)
+        } else {
+            c.close()
+        }
+        downstream.downstreamFinished(self)
+    }
+
+    private var upstreamKeepAlive = true
+    fileprivate var pendingResponseTrailers: HTTPHeaders?
+}
+
+extension ProxyExchange: UpstreamConnectionDelegate {
+    func upstream(_ c: UpstreamConnection, event: HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer) {
+        guard c === upstream, phase == .forwarding else { return }
+        switch event {
+        case .head(let head):
+            if head.isInformational && head.status != 101 {
+                // Our own 100 Continue already went out; other 1xx (103 Early Hints) are passed on.
+                if head.status != 100 { downstream.downstreamInterim(rewrite(head)) }
+                return
+            }
+            c.timer.disarm()
+            upstreamHeadNanos = loopState.loop.now()
+            status = head.status
+            upstreamKeepAlive = head.keepAlive
+            responseStarted = true
+            if head.status == 101 {
+                guard plan.isWebSocketUpgrade else {
+                    // An upgrade nobody asked for: the upstream is confused.
+                    responseStarted = false
+                    answer(.error(.badUpstreamResponse))
+                    return
+                }
+                phase = .tunnel
+                c.becomeTunnel()
+                downstream.downstreamSwitchProtocols(rewrite(head))
+                return
+            }
+            downstream.downstreamHead(rewrite(head), upstreamFraming: head.framing, isHeadRequest: isHeadRequest)
+        case .body(let range):
+            bytesOut += range.count
+            downstream.downstreamBody(UnsafeRawBufferPointer(rebasing: buffer[range]))
+            if downstream.isDownstreamBlocked { c.pauseReading() }
+        case .trailers(let t):
+            pendingResponseTrailers = t
+        case .end:
+            let t = pendingResponseTrailers
+            pendingResponseTrailers = nil
+            finishResponse(trailers: t)
+        }
+    }
+
+    func upstreamTunnelBytes(_ c: UpstreamConnection, _ bytes: UnsafeRawBufferPointer) {
+        guard c === upstream else { return }
+        bytesOut += bytes.count
+        downstream.downstreamTunnelBytes(bytes)
+        if downstream.isDownstreamBlocked { c.pauseReading() }
+    }
+
+    func upstreamFailed(_ c: UpstreamConnection, error: UpstreamFailure) {
+        guard c === upstream, phase != .finished else { return }
+        upstream = nil
+        if phase == .tunnel {
+            phase = .finished
+            downstream.downstreamAbort()
+            downstream.downstreamFinished(self)
+            return
+        }
+        if responseStarted {
+            abortAfterResponseStarted()
+            return
+        }
+        switch error {
+        case .badResponse:
+            answer(.error(.badUpstreamResponse))
+        case .io, .closedEarly:
+            if c.reused && !c.receivedAny && retryable && !retried {
+                // A reused keep-alive connection the upstream had already closed: one fresh try.
+                retried = true
+                triedServers.removeAll()
+                connect()
+            } else {
+                answer(.error(.upstreamUnavailable))
+            }
+        }
+    }
+
+    func upstreamDrained(_ c: UpstreamConnection) {
+        guard c === upstream else { return }
+        downstream.downstreamResumeRequestBody()
+    }
+
+    func upstreamTimedOut(_ c: UpstreamConnection) {
+        guard c === upstream, !responseStarted else { return }
+        answer(.error(.upstreamTimeout))
+    }
+
+    /// Strips hop-by-hop fields from an upstream head and adds the request id and CORS fields.
+    private func rewrite(_ head: HTTPResponseHead) -> HTTPResponseHead {
+        var out = head
+        var connectionTokens: [String] = []
+        for i in 0..<head.headers.count where head.headers.nameEquals(i, "Connection") {
+            for t in head.headers.value(i).split(separator: ",") {
+                connectionTokens.append(String(t.trimmingOWS()).lowercased())
+            }
+        }
+        let keepLength = isHeadRequest || head.status == 304
+        let isSwitch = head.status == 101
+        out.headers.removeAll { h, i in
+            if h.nameEquals(i, "Connection") || h.nameEquals(i, "Keep-Alive") || h.nameEquals(i, "Proxy-Connection")
+                || h.nameEquals(i, "TE") || h.nameEquals(i, "Transfer-Encoding") || h.nameEquals(i, "X-Request-Id") {
+                return true
+            }
+            if h.nameEquals(i, "Upgrade") { return !isSwitch }
+            if h.nameEquals(i, "Content-Length") { return !keepLength }
+            if !connectionTokens.isEmpty {
+                let n = h.name(i).lowercased()
+                if connectionTokens.contains(n) && n != "upgrade" { return true }
+            }
+            return false
+        }
+        if isSwitch { out.headers.append(name: "Connection", value: "upgrade") }
+        out.headers.append(name: "X-Request-Id", value: plan.requestId)
+        if plan.origin != nil, !out.headers.contains(named: "Access-Control-Allow-Origin") {
+            for (n, v) in snapshot.cors.responseHeaders(origin: plan.origin) { out.headers.append(name: n, value: v) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,35 @@
+import GatewayConfig
+import GatewayCore
+
+/// Trailers pass through minus the fields that frame, route or authenticate a message.
+enum TrailerFilter {
+    private static let forbidden = ["content-length", "transfer-encoding", "host", "authorization", "trailer", "connection",
+                                    "keep-alive", "te", "upgrade", "proxy-authorization", "x-forwarded-for",
+                                    "x-forwarded-host", "x-forwarded-proto", "x-request-id", "cookie", "set-cookie"]
+
+    static func filtered(_ trailers: HTTPHeaders, identity: IdentityHeadersConfig) -> HTTPHeaders {
+        var t = trailers
+        let identityNames = [identity.shopDomain, identity.customerId, identity.staffUserId]
+        t.removeAll { h, i in
+            let n = h.name(i).lowercased()
+            if forbidden.contains(n) { return true }
+            let dashed = n.replacingUnderscores()
+            return identityNames.contains { $0.lowercased() == dashed }
+        }
+        return t
+    }
+}
+
+extension StringProtocol {
+    /// Drops leading and trailing spaces and tabs (HTTP optional whitespace).
+    func trimmingOWS() -> SubSequence {
+        var s = self[...]
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return s
+    }
+
+    func replacingUnderscores() -> String {
+        String(map { $0 == "_" ? "-" : $0 })
+    }
+}

@@ -1,0 +1,218 @@
+import GatewayCore
+import GatewayHTTP1
+import GatewayLoop
+
+/// What an upstream connection reports to the exchange using it.
+protocol UpstreamConnectionDelegate: AnyObject {
+    func upstream(_ c: UpstreamConnection, event: HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer)
+    func upstreamTunnelBytes(_ c: UpstreamConnection, _ bytes: UnsafeRawBufferPointer)
+    func upstreamFailed(_ c: UpstreamConnection, error: UpstreamFailure)
+    func upstreamDrained(_ c: UpstreamConnection)
+    func upstreamTimedOut(_ c: UpstreamConnection)
+}
+
+/// Why an upstream connection stopped being useful.
+enum UpstreamFailure: Error {
+    case io(IOError)
+    case closedEarly
+    case badResponse(HTTP1ParseError)
+}
+
+/// One HTTP/1.1 connection to an upstream server: idle in the pool or serving one exchange at a time.
+final class UpstreamConnection {
+    enum State { case active, idle, tunnel, closed }
+
+    let channel: SocketChannel
+    let serverKey: String
+    private(set) var state: State = .active
+    private var parser: HTTP1ResponseParser
+    private(set) var timer: LoopTimer!
+    private var out = OutboundBuffer()
+    weak var delegate: (any UpstreamConnectionDelegate)?
+    private weak var pool: UpstreamPool?
+    /// Served at least one exchange before (a failure before any byte may be retried once).
+    private(set) var reused = false
+    /// Bytes came back during the current exchange.
+    private(set) var receivedAny = false
+    /// The response framing left the connection in a clean state for reuse.
+    private(set) var responseComplete = false
+    /// The upstream closed its side: never park it again.
+    private(set) var sawEOF = false
+
+    /// Whether the connection may go back to the pool after the current response.
+    var canReuse: Bool { state == .active && responseComplete && !sawEOF && out.isEmpty }
+
+    init(channel: SocketChannel, serverKey: String, limits: HTTP1Limits) {
+        self.channel = channel
+        self.serverKey = serverKey
+        parser = HTTP1ResponseParser(limits: limits)
+        timer = LoopTimer(loop: channel.loop) { [weak self] in self?.timerFired() }
+        channel.onReadable = { [unowned self] in self.readable() }
+        channel.onWritable = { [unowned self] in self.writable() }
+        channel.resumeReading()
+    }
+
+    var isClosed: Bool { state == .closed }
+    var isUsableIdle: Bool { state == .idle || (state == .active && delegate == nil && !receivedAny) }
+    var hasPendingOutput: Bool { !out.isEmpty }
+
+    /// Binds the connection to an exchange expecting a response to `method`.
+    func attach(_ d: any UpstreamConnectionDelegate, method: String) {
+        if state == .idle {
+            reused = true
+            timer.disarm()
+        }
+        state = .active
+        pool = nil
+        delegate = d
+        receivedAny = false
+        responseComplete = false
+        parser.expectResponse(toMethod: method)
+    }
+
+    /// Sends bytes; false when the socket failed (the delegate hears of it too).
+    @discardableResult
+    func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard state != .closed else { return false }
+        if out.write(bytes, to: channel) { return true }
+        fail(.io(IOError(errno: 32, function: "send")))
+        return false
+    }
+
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { send($0) } }
+
+    func pauseReading() { channel.pauseReading() }
+    func resumeReading() { if state != .closed { channel.resumeReading() } }
+
+    /// Turns the connection into a raw byte pipe (after `101 Switching Protocols`).
+    func becomeTunnel() {
+        state = .tunnel
+        timer.disarm()
+    }
+
+    func becomeIdle(pool: UpstreamPool, timeout: TimeSpan) {
+        state = .idle
+        delegate = nil
+        self.pool = pool
+        timer.arm(after: timeout)
+        channel.resumeReading()
+    }
+
+    func close() {
+        guard state != .closed else { return }
+        state = .closed
+        timer.disarm()
+        delegate = nil
+        if let p = pool { pool = nil; p.evict(self) }
+        channel.close()
+    }
+
+    private func fail(_ f: UpstreamFailure) {
+        let d = delegate
+        close()
+        d?.upstreamFailed(self, error: f)
+    }
+
+    private func timerFired() {
+        switch state {
+        case .idle: close()
+        case .active: delegate?.upstreamTimedOut(self)
+        case .tunnel, .closed: break
+        }
+    }
+
+    private func writable() {
+        do {
+            if try out.flush(to: channel) { delegate?.upstreamDrained(self) }
+        } catch {
+            fail(.io(error))
+        }
+    }
+
+    private func readable() {
+        let buf = channel.loop.readBuffer
+        while state != .closed && !channel.isReadingPaused {
+            let r: ReadResult
+            do { r = try channel.read(into: buf) } catch {
+                fail(.io(error))
+                return
+            }
+            switch r {
+            case .wouldBlock: return
+            case .eof:
+                handleEOF()
+                return
+            case .bytes(let n):
+                let input = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n])
+                switch state {
+                case .idle:
+                    // An idle upstream must stay silent; anything it says makes it unusable.
+                    close()
+                    return
+                case .tunnel:
+                    delegate?.upstreamTunnelBytes(self, input)
+                case .active:
+                    receivedAny = true
+                    deliver(input)
+                case .closed:
+                    return
+                }
+            }
+        }
+    }
+
+    private func deliver(_ input: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < input.count, state == .active {
+            let slice = UnsafeRawBufferPointer(rebasing: input[offset...])
+            let step: (consumed: Int, event: HTTP1ResponseEvent?)
+            do { step = try parser.parse(slice) } catch {
+                fail(.badResponse(error))
+                return
+            }
+            offset += step.consumed
+            guard let event = step.event else {
+                if step.consumed == 0 { break }
+                continue
+            }
+            if case .end = event { responseComplete = true }
+            delegate?.upstream(self, event: event, in: slice)
+            if case .head(let h) = event, h.status == 101 {
+                // Bytes after a 101 head belong to the tunnel.
+                if offset < input.count, state == .tunnel {
+                    delegate?.upstreamTunnelBytes(self, UnsafeRawBufferPointer(rebasing: input[offset...]))
+                }
+                return
+            }
+        }
+        if offset < input.count && state == .active && delegate != nil && responseComplete {
+            // Bytes after a complete response: the upstream broke framing; never reuse it.
+            close()
+        }
+    }
+
+    private func handleEOF() {
+        switch state {
+        case .idle, .closed:
+            close()
+        case .tunnel:
+            let d = delegate
+            close()
+            d?.upstreamFailed(self, error: .closedEarly)
+        case .active:
+            do {
+                sawEOF = true
+                if let event = try parser.inputClosed() {
+                    responseComplete = true
+                    delegate?.upstream(self, event: event, in: UnsafeRawBufferPointer(start: nil, count: 0))
+                    close()
+                    return
+                }
+                fail(.closedEarly)
+            } catch {
+                fail(receivedAny ? .badResponse(error) : .closedEarly)
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import GatewayCore
+import GatewayLoop
+
+/// Per loop: keep-alive connections to each upstream server, round robin over servers, resting failed ones.
+final class UpstreamPool {
+    private struct ServerState {
+        var idle: [UpstreamConnection] = []
+        var restingUntil: UInt64 = 0
+    }
+
+    unowned let loop: EventLoop
+    private var servers: [String: ServerState] = [:]
+    private var roundRobin: [String: Int] = [:]
+    /// How long a server that refused a connection is skipped.
+    let restNanos: UInt64 = 10_000_000_000
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    /// Picks the next server of `target` that is not resting (or the least recently failed when all rest).
+    func pickServer(_ target: UpstreamTarget, excluding tried: Set<Int>) -> Int? {
+        let n = target.servers.count
+        guard n > 0 else { return nil }
+        var rr = roundRobin[target.name, default: 0]
+        let now = loop.now()
+        var fallback: Int?
+        for _ in 0..<n {
+            let i = rr % n
+            rr &+= 1
+            if tried.contains(i) { continue }
+            let key = target.serverNames[i]
+            if servers[key, default: ServerState()].restingUntil <= now {
+                roundRobin[target.name] = rr
+                return i
+            }
+            if fallback == nil { fallback = i }
+        }
+        roundRobin[target.name] = rr
+        return fallback
+    }
+
+    func markFailed(serverKey: String) {
+        servers[serverKey, default: ServerState()].restingUntil = loop.now() &+ restNanos
+    }
+
+    func markHealthy(serverKey: String) {
+        if servers[serverKey]?.restingUntil != 0 { servers[serverKey]?.restingUntil = 0 }
+    }
+
+    /// A live idle connection to the server, most recently used first.
+    func takeIdle(serverKey: String) -> UpstreamConnection? {
+        while let c = servers[serverKey]?.idle.popLast() {
+            if c.isUsableIdle { return c }
+            c.close()
+        }
+        return nil
+    }
+
+    /// Parks a connection whose response was read to the end; closes it when the pool is full.
+    func park(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
+        var state = servers[c.serverKey, default: ServerState()]
+        guard state.idle.count < maxIdle, c.isUsableIdle else {
+            c.close()
+            return
+        }
+        state.idle.append(c)
+        servers[c.serverKey] = state
+        c.becomeIdle(pool: self, timeout: idleTimeout)
+    }
+
+    /// Forgets an idle connection that closed or timed out.
+    func evict(_ c: UpstreamConnection) {
+        guard var state = servers[c.serverKey], let i = state.idle.firstIndex(where: { $0 === c }) else { return }
+        state.idle.remove(at: i)
+        servers[c.serverKey] = state
+    }
+
+    func closeAllIdle() {
+        for (k, var s) in servers {
+            let idle = s.idle
+            s.idle.removeAll()
+            servers[k] = s
+            for c in idle { c.close() }
+        }
+    }
+}
