@@ -29,6 +29,12 @@ import Testing
         for form in forms {
             #expect(!form.contains("hunter2"), "leaked in: \(form.prefix(200))")
         }
+        // dump walks the Mirror, which would otherwise list the bytes as decimal numbers.
+        #expect(!dumped.contains("bytes"))
+        let secretBytes = Array(Self.secretText.utf8).map(String.init).joined(separator: "\n")
+        #expect(!dumped.replacingOccurrences(of: " ", with: "").replacingOccurrences(of: "-", with: "").contains(secretBytes))
+        let secret = try #require(config.apps.first?.secrets.first)
+        #expect(Mirror(reflecting: secret).children.map(\.label) == ["source"])
         #expect(config.summary().contains("env:SECRET (redacted)"))
         #expect(config.summary().contains("value (redacted)"))
     }
