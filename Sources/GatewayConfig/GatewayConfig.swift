@@ -101,17 +101,17 @@ public struct TokenConfig: Sendable, Equatable {
     public init() {}
 }
 
-public enum ReplayMode: String, Sendable, Equatable {
+public enum ReplayMode: String, Sendable, Equatable, CaseIterable {
     case singleUse = "single-use"
     case off
 }
 
-public enum ReplayStoreKind: String, Sendable, Equatable {
+public enum ReplayStoreKind: String, Sendable, Equatable, CaseIterable {
     case memory
     case redis
 }
 
-public enum RedisUnavailablePolicy: String, Sendable, Equatable {
+public enum RedisUnavailablePolicy: String, Sendable, Equatable, CaseIterable {
     case reject
     case allow
 }
@@ -160,7 +160,7 @@ public struct UpstreamConfig: Sendable, Equatable {
     }
 }
 
-public enum AuthMode: String, Sendable, Equatable {
+public enum AuthMode: String, Sendable, Equatable, CaseIterable {
     case required
     case optional
     case none
@@ -183,7 +183,7 @@ public struct RouteConfig: Sendable, Equatable {
     }
 }
 
-public enum CustomerIdFormat: String, Sendable, Equatable {
+public enum CustomerIdFormat: String, Sendable, Equatable, CaseIterable {
     case gid
     case numeric
 }
@@ -224,7 +224,7 @@ public enum LogLevel: String, Sendable, Equatable, CaseIterable {
     case trace, debug, info, warning, error
 }
 
-public enum LogFormat: String, Sendable, Equatable {
+public enum LogFormat: String, Sendable, Equatable, CaseIterable {
     case json, text
 }
 

@@ -1,0 +1,128 @@
+import GatewayCore
+import Yams
+
+/// identity_headers, cors, limits, shutdown, logging, and the checks that span sections.
+extension ConfigParser {
+    func identityHeaders(_ node: Node, _ path: String) -> IdentityHeadersConfig {
+        var config = IdentityHeadersConfig()
+        let keys = ["shop_domain", "customer_id", "customer_id_format", "staff_user_id", "forward_token"]
+        guard let f = fields(node, path, allowed: keys) else { return config }
+        if let n = f["shop_domain"], let v = headerName(n, f.child("shop_domain")) { config.shopDomain = v }
+        if let n = f["customer_id"], let v = headerName(n, f.child("customer_id")) { config.customerId = v }
+        if let n = f["customer_id_format"], let v = choice(n, f.child("customer_id_format"), as: CustomerIdFormat.self) {
+            config.customerIdFormat = v
+        }
+        if let n = f["staff_user_id"], let v = headerName(n, f.child("staff_user_id")) { config.staffUserId = v }
+        if let n = f["forward_token"], let v = bool(n, f.child("forward_token")) { config.forwardToken = v }
+        let names = [config.shopDomain, config.customerId, config.staffUserId].map { $0.lowercased().replacingUnderscores() }
+        if Set(names).count != names.count {
+            error(f.mark, path, "shop_domain, customer_id and staff_user_id must be different headers")
+        }
+        return config
+    }
+
+    func cors(_ node: Node, _ path: String) -> CorsConfig {
+        var config = CorsConfig()
+        let keys = ["enabled", "allow_origins", "allow_headers", "expose_headers", "max_age"]
+        guard let f = fields(node, path, allowed: keys) else { return config }
+        if let n = f["enabled"], let v = bool(n, f.child("enabled")) { config.enabled = v }
+        if let n = f["allow_origins"], let v = stringList(n, f.child("allow_origins")) { config.allowOrigins = v }
+        if let n = f["allow_headers"], let v = headerNames(n, f.child("allow_headers")) { config.allowHeaders = v }
+        if let n = f["expose_headers"], let v = headerNames(n, f.child("expose_headers")) { config.exposeHeaders = v }
+        if let n = f["max_age"], let v = duration(n, f.child("max_age"), positive: false) { config.maxAge = v }
+        return config
+    }
+
+    func limits(_ node: Node, _ path: String) -> LimitsConfig {
+        var config = LimitsConfig()
+        let keys = ["max_header_bytes", "max_body_bytes", "header_timeout", "keepalive_timeout", "max_connections"]
+        guard let f = fields(node, path, allowed: keys) else { return config }
+        if let n = f["max_header_bytes"], let v = size(n, f.child("max_header_bytes")) { config.maxHeaderBytes = v }
+        if let n = f["max_body_bytes"], let v = size(n, f.child("max_body_bytes")) { config.maxBodyBytes = v }
+        if let n = f["header_timeout"], let v = duration(n, f.child("header_timeout"), positive: true) { config.headerTimeout = v }
+        if let n = f["keepalive_timeout"], let v = duration(n, f.child("keepalive_timeout"), positive: true) { config.keepaliveTimeout = v }
+        if let n = f["max_connections"], let v = int(n, f.child("max_connections"), minimum: 1) { config.maxConnections = v }
+        return config
+    }
+
+    func shutdown(_ node: Node, _ path: String) -> ShutdownConfig {
+        var config = ShutdownConfig()
+        guard let f = fields(node, path, allowed: ["drain_timeout"]) else { return config }
+        if let n = f["drain_timeout"], let v = duration(n, f.child("drain_timeout"), positive: false) { config.drainTimeout = v }
+        return config
+    }
+
+    func logging(_ node: Node, _ path: String) -> LoggingConfig {
+        var config = LoggingConfig()
+        guard let f = fields(node, path, allowed: ["level", "format"]) else { return config }
+        if let n = f["level"], let v = choice(n, f.child("level"), as: LogLevel.self) { config.level = v }
+        if let n = f["format"], let v = choice(n, f.child("format"), as: LogFormat.self) { config.format = v }
+        return config
+    }
+
+    // MARK: Header names
+
+    func headerName(_ node: Node, _ path: String) -> String? {
+        guard let name = nonEmptyString(node, path) else { return nil }
+        guard name.unicodeScalars.allSatisfy(Self.isTokenChar) else {
+            error(node, path, "'\(name)' is not a valid header name")
+            return nil
+        }
+        return name
+    }
+
+    private func headerNames(_ node: Node, _ path: String) -> [String]? {
+        guard let items = sequence(node, path) else { return nil }
+        let names = items.enumerated().compactMap { headerName($1, path.item($0)) }
+        return names.count == items.count ? names : nil
+    }
+
+    // MARK: Across sections
+
+    /// Checks that need more than one section: route upstreams, apps for authenticated routes, unused upstreams.
+    func crossCheck(_ config: GatewayConfig, root: Fields, routes: [ParsedRoute]) {
+        let upstreamNames = Set(config.upstreams.map(\.name))
+        let upstreamsValid = root["upstreams"].map { node -> Bool in
+            if case .sequence(let items) = node { return items.count == config.upstreams.count }
+            return false
+        } ?? true
+        var reportedNoApps = false
+        for parsed in routes {
+            if upstreamsValid, !upstreamNames.contains(parsed.route.upstream) {
+                let known = upstreamNames.isEmpty ? "none are defined" : "known: \(upstreamNames.sorted().joined(separator: ", "))"
+                error(parsed.upstreamNode?.mark ?? parsed.mark, parsed.path.key("upstream"),
+                      "unknown upstream '\(parsed.route.upstream)' (\(known))")
+            }
+            if parsed.route.auth != .none, isAbsentOrEmpty(root["apps"]), !reportedNoApps {
+                reportedNoApps = true
+                error(parsed.authMark, parsed.path.key("auth"),
+                      "auth \(parsed.route.auth.rawValue) needs at least one app under apps")
+            }
+            if parsed.route.requireCustomer, parsed.route.auth == .none {
+                warning(parsed.authMark, parsed.path.key("require_customer"), "has no effect with auth none")
+            }
+        }
+        if routes.isEmpty, isAbsentOrEmpty(root["routes"]) {
+            warning(root["routes"]?.mark ?? root.mark, "routes", "no routes: every request is answered 404 no_route")
+        }
+        let used = Set(config.routes.map(\.upstream))
+        if let node = root["upstreams"], case .sequence(let items) = node {
+            for (i, upstream) in config.upstreams.enumerated() where !used.contains(upstream.name) && i < items.count {
+                warning(items[i].mark, "upstreams".item(i), "upstream '\(upstream.name)' is not used by any route")
+            }
+        }
+    }
+
+    /// Absent, null or `[]`: nothing was written, as opposed to items that failed to parse.
+    private func isAbsentOrEmpty(_ node: Node?) -> Bool {
+        guard let node else { return true }
+        if isNull(node) { return true }
+        if case .sequence(let items) = node { return items.isEmpty }
+        return false
+    }
+}
+
+extension String {
+    /// CGI-style backends read `_` as `-`, so two header names differing only there are the same header.
+    func replacingUnderscores() -> String { String(map { $0 == "_" ? "-" : $0 }) }
+}

@@ -1,0 +1,167 @@
+import GatewayCore
+import Yams
+
+/// A parsed route with the marks the cross-checks point at.
+struct ParsedRoute {
+    var route: RouteConfig
+    var path: String
+    var mark: Mark?
+    var upstreamNode: Node?
+    var authMark: Mark?
+}
+
+/// token, replay, upstreams and routes.
+extension ConfigParser {
+    func token(_ node: Node, _ path: String) -> TokenConfig {
+        var config = TokenConfig()
+        guard let f = fields(node, path, allowed: ["clock_skew", "max_lifetime"]) else { return config }
+        if let n = f["clock_skew"], let v = duration(n, f.child("clock_skew"), positive: false) { config.clockSkew = v }
+        if let n = f["max_lifetime"], let v = duration(n, f.child("max_lifetime"), positive: true) { config.maxLifetime = v }
+        return config
+    }
+
+    /// The section, or a bare `replay: off` / `replay: single-use` as shorthand for its mode.
+    func replay(_ node: Node, _ path: String) -> ReplayConfig {
+        var config = ReplayConfig()
+        if case .scalar = node, !isNull(node) {
+            if let mode = replayMode(node, path.key("mode")) { config.mode = mode }
+            return config
+        }
+        guard let f = fields(node, path, allowed: ["mode", "store", "max_entries", "redis"]) else { return config }
+        if let n = f["mode"], let v = replayMode(n, f.child("mode")) { config.mode = v }
+        if let n = f["store"], let v = choice(n, f.child("store"), as: ReplayStoreKind.self) { config.store = v }
+        if let n = f["max_entries"], let v = int(n, f.child("max_entries"), minimum: 1) { config.maxEntries = v }
+        if let n = f["redis"] { config.redis = redis(n, f.child("redis")) }
+        return config
+    }
+
+    func redis(_ node: Node, _ path: String) -> RedisConfig {
+        var config = RedisConfig()
+        guard let f = fields(node, path, allowed: ["url", "key_prefix", "timeout", "on_unavailable"]) else { return config }
+        if let n = f["url"], let url = nonEmptyString(n, f.child("url")) {
+            if RedisURL.parse(url) != nil {
+                config.url = url
+            } else {
+                error(n, f.child("url"), "invalid redis url '\(url)' (expected redis://host:port or redis://host:port/db)")
+            }
+        }
+        if let n = f["key_prefix"], let v = string(n, f.child("key_prefix")) { config.keyPrefix = v }
+        if let n = f["timeout"], let v = duration(n, f.child("timeout"), positive: true) { config.timeout = v }
+        if let n = f["on_unavailable"], let v = choice(n, f.child("on_unavailable"), as: RedisUnavailablePolicy.self) {
+            config.onUnavailable = v
+        }
+        return config
+    }
+
+    // MARK: upstreams
+
+    func upstreams(_ node: Node, _ path: String) -> [UpstreamConfig] {
+        guard let items = sequence(node, path) else { return [] }
+        var result: [UpstreamConfig] = []
+        var seen: [String: Int] = [:]
+        let keys = ["name", "servers", "tls", "connect_timeout", "response_timeout", "idle_timeout", "max_idle_connections"]
+        for (i, item) in items.enumerated() {
+            guard let f = fields(item, path.item(i), allowed: keys) else { continue }
+            let nameNode = required(f, "name")
+            let name = nameNode.flatMap { nonEmptyString($0, f.child("name")) }
+            if let name, let nameNode {
+                if let first = seen[name] {
+                    error(nameNode, f.child("name"), "duplicate upstream name '\(name)' (also upstreams[\(first)])")
+                } else {
+                    seen[name] = i
+                }
+            }
+            let servers = required(f, "servers").flatMap { self.servers($0, f.child("servers")) }
+            guard let name, let servers else { continue }
+            var upstream = UpstreamConfig(name: name, servers: servers)
+            if let n = f["tls"], !isNull(n) { upstream.tls = upstreamTLS(n, f.child("tls")) }
+            if let n = f["connect_timeout"], let v = duration(n, f.child("connect_timeout"), positive: true) { upstream.connectTimeout = v }
+            if let n = f["response_timeout"], let v = duration(n, f.child("response_timeout"), positive: true) { upstream.responseTimeout = v }
+            if let n = f["idle_timeout"], let v = duration(n, f.child("idle_timeout"), positive: true) { upstream.idleTimeout = v }
+            if let n = f["max_idle_connections"], let v = int(n, f.child("max_idle_connections"), minimum: 0) {
+                upstream.maxIdleConnections = v
+            }
+            result.append(upstream)
+        }
+        return result
+    }
+
+    private func servers(_ node: Node, _ path: String) -> [String]? {
+        guard let items = sequence(node, path) else { return nil }
+        guard !items.isEmpty else {
+            error(node, path, "needs at least one server")
+            return nil
+        }
+        let servers = items.enumerated().compactMap { address($1, path.item($0), allowPortZero: false)?.description }
+        return servers.count == items.count ? servers : nil
+    }
+
+    func upstreamTLS(_ node: Node, _ path: String) -> UpstreamTLSConfig? {
+        guard let f = fields(node, path, allowed: ["server_name", "ca_file", "verify"]) else { return nil }
+        var config = UpstreamTLSConfig()
+        if let n = f["server_name"] { config.serverName = nonEmptyString(n, f.child("server_name")) }
+        if let n = f["ca_file"] { config.caFile = readableFile(n, f.child("ca_file"), what: "CA file") }
+        if let n = f["verify"], let v = bool(n, f.child("verify")) { config.verify = v }
+        return config
+    }
+
+    // MARK: routes
+
+    func routes(_ node: Node, _ path: String) -> [ParsedRoute] {
+        guard let items = sequence(node, path) else { return [] }
+        let keys = ["path_prefix", "methods", "auth", "require_customer", "replay", "upstream"]
+        var result: [ParsedRoute] = []
+        for (i, item) in items.enumerated() {
+            let itemPath = path.item(i)
+            guard let f = fields(item, itemPath, allowed: keys) else { continue }
+            let prefix = required(f, "path_prefix").flatMap { pathPrefix($0, f.child("path_prefix")) }
+            let upstreamNode = required(f, "upstream")
+            let upstream = upstreamNode.flatMap { nonEmptyString($0, f.child("upstream")) }
+            guard let prefix, let upstream else { continue }
+            var route = RouteConfig(pathPrefix: prefix, upstream: upstream)
+            if let n = f["methods"] { route.methods = methods(n, f.child("methods")) }
+            if let n = f["auth"], let v = choice(n, f.child("auth"), as: AuthMode.self) { route.auth = v }
+            if let n = f["require_customer"], let v = bool(n, f.child("require_customer")) { route.requireCustomer = v }
+            if let n = f["replay"] { route.replay = replayMode(n, f.child("replay")) }
+            result.append(ParsedRoute(route: route, path: itemPath, mark: f.mark, upstreamNode: upstreamNode,
+                                      authMark: f["auth"]?.mark ?? f.mark))
+        }
+        return result
+    }
+
+    private func pathPrefix(_ node: Node, _ path: String) -> String? {
+        guard let text = nonEmptyString(node, path) else { return nil }
+        guard text.hasPrefix("/") else {
+            error(node, path, "must start with '/', found '\(text)'")
+            return nil
+        }
+        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "?" || $0 == "#" }) else {
+            error(node, path, "must not contain spaces, control characters, '?' or '#'")
+            return nil
+        }
+        return text
+    }
+
+    /// HTTP method tokens (RFC 9110 tchar), upper-cased; an empty list is an error (omit the key to allow all).
+    private func methods(_ node: Node, _ path: String) -> [String]? {
+        guard let names = stringList(node, path) else { return nil }
+        guard !names.isEmpty else {
+            error(node, path, "needs at least one method (omit methods to allow every method)")
+            return nil
+        }
+        var result: [String] = []
+        for (i, name) in names.enumerated() {
+            if name.unicodeScalars.allSatisfy(Self.isTokenChar) {
+                let upper = name.uppercased()
+                if !result.contains(upper) { result.append(upper) }
+            } else if case .sequence(let items) = node {
+                error(items[i], path.item(i), "'\(name)' is not a valid HTTP method name")
+            }
+        }
+        return result.count == Set(names.map { $0.uppercased() }).count ? result : nil
+    }
+
+    static func isTokenChar(_ c: Unicode.Scalar) -> Bool {
+        (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || "!#$%&'*+-.^_`|~".unicodeScalars.contains(c)
+    }
+}

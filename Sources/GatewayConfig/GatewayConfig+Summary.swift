@@ -1,0 +1,63 @@
+import GatewayCore
+
+/// The human summary `session-gateway check` prints; secrets appear only as their source.
+extension GatewayConfig {
+    /// A multi-line description of the effective configuration, defaults included, never a secret value.
+    public func summary() -> String {
+        var lines: [String] = []
+        lines.append("listeners:")
+        for listener in listeners {
+            let tls = listener.tls.map { "tls, \($0.certificates.count) certificate(s)" } ?? "plain HTTP/1.1 + h2c"
+            lines.append("  \(listener.address) (\(tls))")
+        }
+        lines.append("admin: \(admin?.address ?? "disabled")")
+        lines.append("apps:")
+        if apps.isEmpty { lines.append("  (none)") }
+        for app in apps {
+            let sources = app.secrets.map(\.description).joined(separator: ", ")
+            lines.append("  \(app.clientId): \(app.secrets.count) secret(s) [\(sources)], shops \(app.shops.joined(separator: ", "))")
+        }
+        lines.append("token: clock_skew \(token.clockSkew), max_lifetime \(token.maxLifetime)")
+        var replayLine = "replay: \(replay.mode.rawValue), store \(replay.store.rawValue)"
+        switch replay.store {
+        case .memory: replayLine += ", max_entries \(replay.maxEntries)"
+        case .redis:
+            replayLine += ", \(replay.redis.url) prefix \"\(replay.redis.keyPrefix)\", timeout \(replay.redis.timeout)"
+                + ", on_unavailable \(replay.redis.onUnavailable.rawValue)"
+        }
+        lines.append(replayLine)
+        lines.append("upstreams:")
+        if upstreams.isEmpty { lines.append("  (none)") }
+        for upstream in upstreams {
+            var line = "  \(upstream.name): \(upstream.servers.joined(separator: ", "))"
+            if let tls = upstream.tls {
+                line += " (tls\(tls.serverName.map { " sni \($0)" } ?? "")\(tls.verify ? "" : ", verify off"))"
+            }
+            line += "; connect \(upstream.connectTimeout), response \(upstream.responseTimeout)"
+                + ", idle \(upstream.idleTimeout), pool \(upstream.maxIdleConnections)"
+            lines.append(line)
+        }
+        lines.append("routes (first match wins):")
+        if routes.isEmpty { lines.append("  (none)") }
+        for route in routes {
+            let methods = route.methods?.joined(separator: ",") ?? "any method"
+            var line = "  \(route.pathPrefix) [\(methods)] -> \(route.upstream), auth \(route.auth.rawValue)"
+            if route.auth != .none {
+                line += ", replay \((route.replay ?? replay.mode).rawValue)"
+                if route.requireCustomer { line += ", customer required" }
+            }
+            lines.append(line)
+        }
+        lines.append("identity_headers: \(identityHeaders.shopDomain), \(identityHeaders.customerId) "
+            + "(\(identityHeaders.customerIdFormat.rawValue)), \(identityHeaders.staffUserId), "
+            + "forward_token \(identityHeaders.forwardToken)")
+        lines.append("cors: " + (cors.enabled
+            ? "origins \(cors.allowOrigins.joined(separator: ", ")), max_age \(cors.maxAge)" : "disabled"))
+        lines.append("limits: header \(ByteSize.format(limits.maxHeaderBytes)), body \(ByteSize.format(limits.maxBodyBytes))"
+            + ", header_timeout \(limits.headerTimeout), keepalive \(limits.keepaliveTimeout)"
+            + ", max_connections \(limits.maxConnections)")
+        lines.append("shutdown: drain_timeout \(shutdown.drainTimeout)")
+        lines.append("logging: \(logging.level.rawValue), \(logging.format.rawValue)")
+        return lines.joined(separator: "\n")
+    }
+}

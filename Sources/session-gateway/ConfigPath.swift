@@ -1,0 +1,14 @@
+import Foundation
+
+/// Where the configuration file is: `--config`, else `$GATEWAY_CONFIG`, else `./gateway.yaml`.
+enum ConfigPath {
+    /// The default when neither the option nor the environment names a file.
+    static let fallback = "./gateway.yaml"
+
+    /// Resolves the path every command reads its configuration from.
+    static func resolve(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let option, !option.isEmpty { return option }
+        if let fromEnvironment = environment["GATEWAY_CONFIG"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return fallback
+    }
+}

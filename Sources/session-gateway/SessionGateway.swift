@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `session-gateway` command: a reverse proxy that enforces Shopify session tokens.
+@main
+struct SessionGateway: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "session-gateway",
+        abstract: "A reverse proxy that verifies Shopify session tokens before forwarding to your backend.",
+        subcommands: [CheckCommand.self]
+    )
+}
