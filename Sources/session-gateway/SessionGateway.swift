@@ -6,6 +6,7 @@ struct SessionGateway: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session-gateway",
         abstract: "A reverse proxy that verifies Shopify session tokens before forwarding to your backend.",
-        subcommands: [CheckCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self, EchoBackendCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

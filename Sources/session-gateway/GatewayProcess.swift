@@ -1,0 +1,108 @@
+import Dispatch
+import Foundation
+import GatewayConfig
+import GatewayCore
+import GatewayLoop
+import GatewayProxy
+import Logging
+import Metrics
+import Prometheus
+
+/// Wiring of the long-running commands: logging and metrics bootstrap, the server, signals.
+///
+/// Kept out of `main`/`@MainActor` contexts: closures made here run on Dispatch queues.
+enum GatewayProcess {
+    static func run(config: GatewayConfig, configPath: String, loops: Int) throws -> Never {
+        SignalWatcher.ignoreSIGPIPE()
+        LogBootstrap.bootstrap(level: config.logging.level, format: config.logging.format)
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        MetricsSystem.bootstrap(factory)
+        let logger = Logger(label: "session-gateway")
+        let server: GatewayServer
+        do {
+            server = try GatewayServer(config: config, loopCount: loops, logger: logger,
+                                       metricsRenderer: { registry.emitToString() })
+            try server.start()
+        } catch {
+            logger.error("startup failed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        for a in server.listenerAddresses {
+            logger.info("listening", metadata: ["address": "\(a)"])
+        }
+        if let a = server.adminAddress { logger.info("admin listening", metadata: ["address": "\(a)"]) }
+
+        let signals = SignalWatcher()
+        let drainTimeout = config.shutdown.drainTimeout
+        let stopping = StopFlag()
+        let onStop: @Sendable () -> Void = {
+            guard stopping.trip() else { return }
+            logger.info("draining", metadata: ["timeout": "\(drainTimeout)"])
+            server.drain(timeout: drainTimeout) {
+                logger.info("drained; exiting")
+                server.flushLogs()
+                exit(0)
+            }
+        }
+        signals.watch(SIGTERM, handler: onStop)
+        signals.watch(SIGINT, handler: onStop)
+        signals.watch(SIGHUP) {
+            let report = ConfigLoader.check(path: configPath, environment: ProcessInfo.processInfo.environment)
+            guard let cfg = report.config, report.isValid else {
+                logger.error("reload rejected; keeping the running config",
+                             metadata: ["errors": "\(report.errors.map(\.description).joined(separator: "; "))"])
+                return
+            }
+            do {
+                try server.reload(cfg)
+                logger.info("config reloaded", metadata: ["path": "\(configPath)"])
+            } catch {
+                logger.error("reload rejected; keeping the running config", metadata: ["error": "\(error)"])
+            }
+        }
+        withExtendedLifetime((server, signals)) { dispatchMain() }
+    }
+
+    static func runEcho(listen: String, loops: Int) throws -> Never {
+        SignalWatcher.ignoreSIGPIPE()
+        var config = GatewayConfig()
+        config.listeners = [ListenerConfig(address: listen)]
+        config.admin = nil
+        config.logging.level = .warning
+        let server: GatewayServer
+        do {
+            server = try GatewayServer(config: config, kind: .echo, loopCount: loops)
+            try server.start()
+        } catch {
+            FileHandle.standardError.write(Data("echo-backend: cannot listen on \(listen): \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if let a = server.listenerAddresses.first {
+            FileHandle.standardError.write(Data("echo-backend listening on \(a)\n".utf8))
+        }
+        let signals = SignalWatcher()
+        signals.watch(SIGTERM) { exit(0) }
+        signals.watch(SIGINT) { exit(0) }
+        withExtendedLifetime((server, signals)) { dispatchMain() }
+    }
+}
+
+/// Makes the first stop signal start the drain and ignores the rest.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tripped = false
+
+    func trip() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if tripped { return false }
+        tripped = true
+        return true
+    }
+}
