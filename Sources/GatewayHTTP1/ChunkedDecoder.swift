@@ -64,12 +64,6 @@ struct ChunkedDecoder: Sendable {
         return (n, nil)
     }
 
-    /// True while nothing of a chunk line or trailer is half-read (used for truncation checks).
-    var isBetweenChunks: Bool {
-        if case .size = state { return sizeDigits == 0 }
-        return false
-    }
-
     private mutating func step(_ b: UInt8) throws(HTTP1ParseError) {
         switch state {
         case .dataCR:

@@ -30,6 +30,10 @@ struct FramingFields: Sendable {
             contentLength = try Self.parseContentLength(s, value)
         case 17 where Self.equals(s, name, "transfer-encoding"):
             try observeTransferEncoding(s, value)
+        // CGI-style backends (Rack, PHP) read `_` as `-`: a lookalike could frame the body for them.
+        case 14 where Self.equals(s, name, "content_length"),
+             17 where Self.equals(s, name, "transfer_encoding"):
+            throw .badRequest("underscore spelling of a framing field")
         default:
             break
         }

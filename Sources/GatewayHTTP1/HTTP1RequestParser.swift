@@ -69,7 +69,7 @@ public struct HTTP1RequestParser: Sendable {
             phase = take == remaining ? .endPending : .fixedBody(remaining: remaining - take)
             return (take, .body(0..<take))
         case .chunked:
-            let (used, output) = try chunked.decode(input, trailerLimit: max(0, limits.maxHeaderBytes - headBytes))
+            let (used, output) = try chunked.decode(input, trailerLimit: max(2, limits.maxHeaderBytes - headBytes))
             switch output {
             case nil: return (used, nil)
             case .body(let r): return (used, .body(r))

@@ -104,7 +104,7 @@ public struct HTTP1ResponseParser: Sendable {
             guard !input.isEmpty else { return (0, nil) }
             return (input.count, .body(0..<input.count))
         case .chunked:
-            let (used, output) = try chunked.decode(input, trailerLimit: max(0, limits.maxHeaderBytes - headBytes))
+            let (used, output) = try chunked.decode(input, trailerLimit: max(2, limits.maxHeaderBytes - headBytes))
             switch output {
             case nil: return (used, nil)
             case .body(let r): return (used, .body(r))

@@ -203,5 +203,9 @@ import Testing
         let text = "GET /abcd HTTP/1.1\r\nHost: a\r\n\r\n"
         let exact = HTTP1Limits(maxHeaderBytes: text.utf8.count, maxTargetBytes: 5)
         #expect(accept(text, limits: exact).events.count == 2)
+        // A chunked body still ends when the head used the whole budget (the empty trailer section is free).
+        let chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let full = HTTP1Limits(maxHeaderBytes: chunked.utf8.count, maxTargetBytes: 5)
+        #expect(accept(chunked + "1\r\nx\r\n0\r\n\r\n", limits: full).events.last == "end")
     }
 }

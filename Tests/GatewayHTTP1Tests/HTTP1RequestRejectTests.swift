@@ -58,6 +58,8 @@ let rejectCorpus: [RejectCase] = [
     RejectCase("space before colon on TE", head + "Transfer-Encoding : chunked\r\n\r\n"),
     RejectCase("field without colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n"),
     RejectCase("empty field name", "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n"),
+    RejectCase("Content_Length lookalike", head + "Content_Length: 5\r\n\r\nhello"),
+    RejectCase("Transfer_Encoding lookalike", head + "Transfer_Encoding: chunked\r\n\r\n0\r\n\r\n"),
     RejectCase("bad char in name", "GET / HTTP/1.1\r\nHost: a\r\nX(A): x\r\n\r\n"),
     RejectCase("bare LF line endings", "GET / HTTP/1.1\nHost: a\n\n"),
     RejectCase("bare LF after field", "GET / HTTP/1.1\r\nHost: a\n\r\n"),
