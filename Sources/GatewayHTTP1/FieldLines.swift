@@ -1,0 +1,51 @@
+import GatewayCore
+
+/// Parses the field lines of a complete head block (already free of bare CR and bare LF) into `HTTPHeaders`.
+enum FieldLines {
+    /// The index of the CR ending the line that starts at `from`; the block guarantees CRLF after it.
+    @inline(__always)
+    static func lineEnd(_ s: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+        var i = from
+        while s[i] != ASCIIByte.cr { i += 1 }
+        return i
+    }
+
+    /// Parses field lines from `from` up to the empty line, appending them to `headers` and showing them to `framing`.
+    static func parse(_ s: UnsafeBufferPointer<UInt8>, from: Int, into headers: inout HTTPHeaders,
+                      framing: inout FramingFields) throws(HTTP1ParseError) {
+        var ls = from
+        while true {
+            let le = lineEnd(s, from: ls)
+            if le == ls { return }
+            let (name, value) = try parseLine(s, ls, le)
+            headers.appendIndexed(name: name, value: value)
+            try framing.observe(s, name: name, value: value)
+            ls = le + 2
+        }
+    }
+
+    /// Splits one field line into name and OWS-trimmed value ranges, validating both.
+    static func parseLine(_ s: UnsafeBufferPointer<UInt8>, _ ls: Int, _ le: Int) throws(HTTP1ParseError) -> (Range<Int>, Range<Int>) {
+        if ASCIIByte.isWhitespace(s[ls]) { throw .badRequest("obs-fold or leading whitespace in field line") }
+        var c = ls
+        while c < le && s[c] != ASCIIByte.colon {
+            let b = s[c]
+            guard ASCII.isTokenChar(b) else {
+                throw .badRequest(ASCIIByte.isWhitespace(b) ? "whitespace in field name" : "invalid character in field name")
+            }
+            c += 1
+        }
+        guard c < le else { throw .badRequest("field line without colon") }
+        guard c > ls else { throw .badRequest("empty field name") }
+        var vs = c + 1
+        while vs < le && ASCIIByte.isWhitespace(s[vs]) { vs += 1 }
+        var ve = le
+        while ve > vs && ASCIIByte.isWhitespace(s[ve - 1]) { ve -= 1 }
+        var k = vs
+        while k < ve {
+            guard ASCII.isFieldValueChar(s[k]) else { throw .badRequest("control character in field value") }
+            k += 1
+        }
+        return (ls..<c, vs..<ve)
+    }
+}

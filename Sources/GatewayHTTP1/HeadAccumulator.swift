@@ -1,0 +1,109 @@
+/// Collects one head (or trailer section) across reads, rejecting bare CR/LF and oversize input as bytes arrive.
+///
+/// The bytes of a complete block are copied exactly once into the array that becomes `HTTPHeaders.storage`.
+struct HeadAccumulator: Sendable {
+    enum Mode: Sendable {
+        /// A request head: a few empty lines before the request line are skipped (RFC 9112 2.2).
+        case requestHead
+        case responseHead
+        /// A trailer section: an empty first line ends it at once.
+        case trailers
+    }
+
+    /// How many CRLFs before a request line are tolerated; more is not a client being sloppy.
+    static let maxLeadingEmptyLines = 4
+
+    let mode: Mode
+    let maxTargetBytes: Int
+    private var buffer: [UInt8] = []
+    private var prevCR = false
+    private var lineLength = 0
+    private var lines = 0
+    private var bytes = 0
+    private var leadingEmptyLines = 0
+    private var spaces = 0
+    private var targetLength = 0
+
+    init(mode: Mode, maxTargetBytes: Int = .max) {
+        self.mode = mode
+        self.maxTargetBytes = maxTargetBytes
+    }
+
+    /// No byte of the next block has been seen (skipped leading empty lines do not count).
+    var isEmpty: Bool { bytes == 0 }
+
+    /// Scans `input`; returns the bytes it took and, once the empty line arrives, the whole block.
+    ///
+    /// `limit` bounds the block size; the block ends with its empty line (CRLF CRLF, or CRLF for empty trailers).
+    mutating func feed(_ input: UnsafeRawBufferPointer, limit: Int) throws(HTTP1ParseError) -> (consumed: Int, block: [UInt8]?) {
+        var start = 0
+        var i = 0
+        let n = input.count
+        while i < n {
+            let b = input[i]
+            i += 1
+            bytes += 1
+            if bytes > limit { throw .headersTooLarge }
+            if prevCR {
+                guard b == ASCIIByte.lf else { throw .badRequest("bare CR in head") }
+                prevCR = false
+                guard lineLength == 0 else {
+                    lines += 1
+                    lineLength = 0
+                    continue
+                }
+                if lines == 0 {
+                    switch mode {
+                    case .trailers:
+                        break
+                    case .requestHead:
+                        leadingEmptyLines += 1
+                        if leadingEmptyLines > Self.maxLeadingEmptyLines { throw .badRequest("too many empty lines before request line") }
+                        buffer.removeAll(keepingCapacity: true)
+                        bytes = 0
+                        start = i
+                        continue
+                    case .responseHead:
+                        throw .badRequest("empty status line")
+                    }
+                }
+                let block: [UInt8]
+                if buffer.isEmpty {
+                    block = Array(UnsafeRawBufferPointer(rebasing: input[start..<i]))
+                } else {
+                    buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
+                    block = buffer
+                    buffer = []
+                }
+                reset()
+                return (i, block)
+            }
+            if b == ASCIIByte.cr {
+                prevCR = true
+                continue
+            }
+            if b == ASCIIByte.lf { throw .badRequest("bare LF in head") }
+            lineLength += 1
+            if lines == 0 && mode == .requestHead {
+                if b == ASCIIByte.sp {
+                    spaces += 1
+                } else if spaces == 1 {
+                    targetLength += 1
+                    if targetLength > maxTargetBytes { throw .uriTooLong }
+                }
+            }
+        }
+        if start < n { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<n])) }
+        return (n, nil)
+    }
+
+    private mutating func reset() {
+        prevCR = false
+        lineLength = 0
+        lines = 0
+        bytes = 0
+        leadingEmptyLines = 0
+        spaces = 0
+        targetLength = 0
+    }
+}
