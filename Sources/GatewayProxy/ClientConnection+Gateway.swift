@@ -82,10 +82,15 @@ extension ClientConnection {
         logInfo.status = status
         let snap = loopState.snapshot
         let now = loopState.loop.now()
-        let route = logInfo.routeIndex.flatMap { $0 < snap.config.routes.count ? snap.config.routes[$0].pathPrefix : nil }
+        var route: String?
+        if let i = logInfo.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
+        var upstreamNanos: UInt64 = 0
+        if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
+            upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
+        }
+        let rejected = status == 401 || status == 403
         loopState.metrics.request(route: route ?? "none", status: status, durationNanos: now &- requestStartNanos,
-                                  upstreamNanos: ex.map { $0.upstreamHeadNanos > $0.upstreamStartNanos && $0.upstreamStartNanos > 0 ? $0.upstreamHeadNanos - $0.upstreamStartNanos : 0 } ?? 0,
-                                  rejection: (status == 401 || status == 403) ? logInfo.auth : nil)
+                                  upstreamNanos: upstreamNanos, rejection: rejected ? logInfo.auth : nil)
         guard loopState.server.accessLogEnabled else { return }
         let record = AccessLogRecord(
             time: loopState.server.clock.wallSeconds(),
@@ -99,7 +104,7 @@ extension ClientConnection {
             shop: logInfo.shop,
             upstream: ex?.serverName,
             durationMs: Double(now &- requestStartNanos) / 1e6,
-            upstreamMs: ex.map { $0.upstreamHeadNanos > $0.upstreamStartNanos && $0.upstreamStartNanos > 0 ? Double($0.upstreamHeadNanos - $0.upstreamStartNanos) / 1e6 : 0 },
+            upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
             bytesIn: requestBodyBytes,
             bytesOut: bytesWritten,
             protocol: currentHead?.version.text ?? "HTTP/1.1")

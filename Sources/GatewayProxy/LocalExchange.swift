@@ -65,14 +65,14 @@ final class LocalExchange {
             let loop = state.loop
             let done = UnsafeTransfer(completion)
             state.replayStore.isReady { ready in
-                let reply = {
+                let reply: @Sendable () -> Void = {
                     if ready {
                         done.value(200, "application/json", Array(#"{"status":"ready"}"#.utf8))
                     } else {
                         done.value(503, "application/json", Array(#"{"status":"replay_store_unavailable"}"#.utf8))
                     }
                 }
-                if loop.inLoop { reply() } else { loop.execute { reply() } }
+                if loop.inLoop { reply() } else { loop.execute(reply) }
             }
         case "/metrics":
             completion(200, "text/plain; version=0.0.4", Array(state.server.renderMetrics().utf8))

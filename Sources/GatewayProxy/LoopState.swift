@@ -3,7 +3,8 @@ import GatewayLoop
 import GatewayReplay
 
 /// Everything one loop owns besides its connections' own state: the config snapshot it serves, its upstream pool.
-final class LoopState {
+/// Confined to its loop; `@unchecked Sendable` only so hops onto that same loop can carry it.
+final class LoopState: @unchecked Sendable {
     let loop: EventLoop
     unowned let server: GatewayServer
     var snapshot: RuntimeSnapshot
