@@ -94,14 +94,12 @@ extension HTTP2ServerSession {
             return
         }
         if name.first == UInt8(ascii: ":") {
-            switch String(decoding: name, as: UTF8.self) {
-            case ":method": st.method = Array(value)
-            case ":path": st.path = Array(value)
-            case ":authority": st.authority = Array(value)
-            case ":scheme": st.scheme = Array(value)
-            case ":protocol": st.extendedProtocol = Array(value)
-            default: break  // nghttp2 already rejected unknown pseudo-headers
-            }
+            // nghttp2 has already rejected unknown, repeated and misplaced pseudo-headers.
+            if name.elementsEqual(":method".utf8) { st.method = Array(value) }
+            else if name.elementsEqual(":path".utf8) { st.path = Array(value) }
+            else if name.elementsEqual(":authority".utf8) { st.authority = Array(value) }
+            else if name.elementsEqual(":scheme".utf8) { st.scheme = Array(value) }
+            else if name.elementsEqual(":protocol".utf8) { st.extendedProtocol = Array(value) }
             return
         }
         if ASCII.equalsIgnoringCase(name, "content-length".utf8) {

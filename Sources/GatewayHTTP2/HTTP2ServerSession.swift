@@ -18,7 +18,7 @@ public final class HTTP2ServerSession {
     /// A fatal library error during output; the connection is finished.
     var failed = false
 
-    /// Creates the session and queues the server SETTINGS.
+    /// Creates the session and queues the server SETTINGS; the delegate is held weakly, so its owner must keep it.
     public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate) throws(HTTP2Error) {
         self.settings = settings
         self.delegate = delegate

@@ -51,20 +51,41 @@ final class HTTP2TestClient {
         _ = nghttp2_submit_settings(handle, 0, nil, 0)
     }
 
-    deinit { nghttp2_session_del(handle) }
+    /// Name and value bytes handed to nghttp2 without copying, so it cannot lower-case them; freed with the client.
+    private var pinned: [UnsafeMutableRawBufferPointer] = []
+
+    deinit {
+        nghttp2_session_del(handle)
+        for p in pinned { p.deallocate() }
+    }
+
+    /// Builds an nv array that nghttp2 sends exactly as given (it lower-cases names it copies).
+    private func pinnedBlock(_ fields: [(String, String)]) -> [nghttp2_nv] {
+        fields.map { n, v in
+            let name = pin(Array(n.utf8)), value = pin(Array(v.utf8))
+            return nghttp2_nv(name: name.baseAddress, value: value.baseAddress, namelen: n.utf8.count, valuelen: v.utf8.count,
+                              flags: UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue))
+        }
+    }
+
+    private func pin(_ bytes: [UInt8]) -> UnsafeMutableBufferPointer<UInt8> {
+        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
+        raw.copyBytes(from: bytes)
+        pinned.append(raw)
+        return raw.bindMemory(to: UInt8.self)
+    }
 
     /// Submits a request with the given fields in order (pseudo-headers included, bytes as given).
     @discardableResult
     func request(_ fields: [(String, String)], body: [UInt8]? = nil, trailers: [(String, String)]? = nil,
                  keepOpen: Bool = false) -> Int32 {
-        var block = NGHeaderBlock()
-        for (n, v) in fields { block.append(n, v) }
+        let block = pinnedBlock(fields)
         let hasBody = body != nil || trailers != nil || keepOpen
         let out = Outgoing(body: body ?? [], trailers: trailers, keepOpen: keepOpen)
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: clientRead)
-        let id = block.withNV { nva, n in
-            hasBody ? nghttp2_submit_request(handle, nil, nva, n, &provider, nil)
-                    : nghttp2_submit_request(handle, nil, nva, n, nil, nil)
+        let id = block.withUnsafeBufferPointer { nva in
+            hasBody ? nghttp2_submit_request(handle, nil, nva.baseAddress, nva.count, &provider, nil)
+                    : nghttp2_submit_request(handle, nil, nva.baseAddress, nva.count, nil, nil)
         }
         if id > 0 {
             responses[id] = Response()
@@ -129,9 +150,8 @@ final class HTTP2TestClient {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let t = o.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                var block = NGHeaderBlock()
-                for (n, v) in t { block.append(n, v) }
-                _ = block.withNV { nva, c in nghttp2_submit_trailer(handle, id, nva, c) }
+                let block = pinnedBlock(t)
+                _ = block.withUnsafeBufferPointer { nghttp2_submit_trailer(handle, id, $0.baseAddress, $0.count) }
             }
         }
         return n
