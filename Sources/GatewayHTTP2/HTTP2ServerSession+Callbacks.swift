@@ -47,11 +47,16 @@ private func onStreamClose(_ s: OpaquePointer?, _ streamID: Int32, _ errorCode: 
 }
 
 /// The data provider of every response body: serves the stream's buffer, defers when it is empty.
-func serverReadCallback(_ s: OpaquePointer?, _ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
+private func serverReadCallback(_ s: OpaquePointer?, _ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
                         _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?,
                         _ ud: UnsafeMutableRawPointer?) -> Int {
     guard let o = owner(ud), let buf, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
     return o.readResponse(streamID, into: UnsafeMutableRawBufferPointer(start: buf, count: length), flags: flags)
+}
+
+/// The data provider attached to every response with a body.
+func makeResponseDataProvider() -> nghttp2_data_provider {
+    nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverReadCallback)
 }
 
 /// Builds the callback table of a server session.

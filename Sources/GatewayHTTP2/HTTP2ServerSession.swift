@@ -103,7 +103,7 @@ public final class HTTP2ServerSession {
             st.responseEnded = true
             _ = block.withNV { nva, n in nghttp2_submit_response(handle, streamID, nva, n, nil) }
         } else {
-            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverReadCallback)
+            var provider = makeResponseDataProvider()
             _ = block.withNV { nva, n in nghttp2_submit_response(handle, streamID, nva, n, &provider) }
         }
     }

@@ -141,6 +141,17 @@ import Testing
         }
     }
 
+    @Test func connectionErrorQueuesGoAwayAndEndsTheSession() throws {
+        let h = try Harness()
+        // WINDOW_UPDATE on stream 0 with a zero increment: a connection error (RFC 9113 6.9).
+        try h.feedServer([0, 0, 4, 0x8, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        var out: [UInt8] = []
+        h.server.produceOutput(into: &out, limit: 1 << 16)
+        try h.client.receive(out)
+        #expect(h.client.goAways.last?.errorCode == HTTP2ErrorCode.protocolError)
+        #expect(!h.server.wantsRead && !h.server.wantsWrite)
+    }
+
     @Test func prefaceSplitByteByByteIsAccepted() throws {
         let recorder = Recorder()
         let server = try HTTP2ServerSession(settings: HTTP2Settings(), delegate: recorder)
