@@ -1,0 +1,223 @@
+internal import CNghttp2
+import GatewayCore
+
+// nghttp2 calls these C functions; each recovers the session from user_data and forwards to a method.
+
+private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2ServerSession? {
+    guard let userData else { return nil }
+    return Unmanaged<HTTP2ServerSession>.fromOpaque(userData).takeUnretainedValue()
+}
+
+private func onBeginHeaders(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame, let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    o.beginHeaders(frame)
+    return 0
+}
+
+private func onHeader(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ name: UnsafePointer<UInt8>?, _ namelen: Int,
+                      _ value: UnsafePointer<UInt8>?, _ valuelen: Int, _ flags: UInt8, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame, let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    o.header(frame, name: UnsafeBufferPointer(start: name, count: namelen), value: UnsafeBufferPointer(start: value, count: valuelen))
+    return 0
+}
+
+/// A field nghttp2 would silently drop (bad name or value bytes): reset the stream instead, so nothing ambiguous passes.
+private func onInvalidHeader(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ name: UnsafePointer<UInt8>?, _ namelen: Int,
+                             _ value: UnsafePointer<UInt8>?, _ valuelen: Int, _ flags: UInt8, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+}
+
+private func onFrameRecv(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame, let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    o.frameReceived(frame)
+    return 0
+}
+
+private func onDataChunkRecv(_ s: OpaquePointer?, _ flags: UInt8, _ streamID: Int32, _ data: UnsafePointer<UInt8>?, _ len: Int,
+                             _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    o.dataChunk(streamID, UnsafeRawBufferPointer(start: data, count: len))
+    return 0
+}
+
+private func onStreamClose(_ s: OpaquePointer?, _ streamID: Int32, _ errorCode: UInt32, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    o.streamClosed(streamID, errorCode: errorCode)
+    return 0
+}
+
+/// The data provider of every response body: serves the stream's buffer, defers when it is empty.
+private func serverReadCallback(_ s: OpaquePointer?, _ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
+                        _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?,
+                        _ ud: UnsafeMutableRawPointer?) -> Int {
+    guard let o = owner(ud), let buf, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
+    return o.readResponse(streamID, into: UnsafeMutableRawBufferPointer(start: buf, count: length), flags: flags)
+}
+
+/// The data provider attached to every response with a body.
+func makeResponseDataProvider() -> nghttp2_data_provider {
+    nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverReadCallback)
+}
+
+/// Builds the callback table of a server session.
+func makeServerCallbacks() throws(HTTP2Error) -> NGSessionCallbacks {
+    let cb = try NGSessionCallbacks()
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb.handle, onBeginHeaders)
+    nghttp2_session_callbacks_set_on_header_callback(cb.handle, onHeader)
+    nghttp2_session_callbacks_set_on_invalid_header_callback(cb.handle, onInvalidHeader)
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb.handle, onFrameRecv)
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb.handle, onDataChunkRecv)
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb.handle, onStreamClose)
+    return cb
+}
+
+extension HTTP2ServerSession {
+    func beginHeaders(_ frame: UnsafePointer<nghttp2_frame>) {
+        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
+        let id = frame.pointee.hd.stream_id
+        if frame.pointee.headers.cat.rawValue == NGHTTP2_HCAT_REQUEST.rawValue {
+            streams[id] = HTTP2StreamState(id: id)
+        } else if let st = streams[id] {
+            st.trailers = HTTPHeaders()
+            st.headerListBytes = 0
+        }
+    }
+
+    func header(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue), let st = streams[frame.pointee.hd.stream_id],
+              !st.headerListTooLarge else { return }
+        st.headerListBytes += name.count + value.count + 32
+        if st.headerListBytes > Int(settings.maxHeaderListSize) {
+            // Stop storing: the rest of the block is still decoded by nghttp2 (HPACK state), but costs us nothing.
+            st.headerListTooLarge = true
+            st.headers = HTTPHeaders()
+            st.trailers = st.trailers.map { _ in HTTPHeaders() }
+            return
+        }
+        if st.trailers != nil {
+            st.trailers?.append(nameBytes: name, valueBytes: value)
+            return
+        }
+        if name.first == UInt8(ascii: ":") {
+            // nghttp2 has already rejected unknown, repeated and misplaced pseudo-headers.
+            if name.elementsEqual(":method".utf8) { st.method = Array(value) }
+            else if name.elementsEqual(":path".utf8) { st.path = Array(value) }
+            else if name.elementsEqual(":authority".utf8) { st.authority = Array(value) }
+            else if name.elementsEqual(":scheme".utf8) { st.scheme = Array(value) }
+            else if name.elementsEqual(":protocol".utf8) { st.extendedProtocol = Array(value) }
+            return
+        }
+        if ASCII.equalsIgnoringCase(name, "content-length".utf8) {
+            // nghttp2 has validated the digits and that any repeat is identical.
+            st.contentLength = value.reduce(0) { acc, d in acc &* 10 &+ Int(d &- 0x30) }
+        }
+        st.headers.append(nameBytes: name, valueBytes: value)
+    }
+
+    func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) {
+        let id = frame.pointee.hd.stream_id
+        let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch frame.pointee.hd.type {
+        case UInt8(NGHTTP2_HEADERS.rawValue):
+            guard let st = streams[id], !st.rejected else { return }
+            if let trailers = st.trailers {
+                st.trailers = nil
+                if st.headerListTooLarge {
+                    resetStream(streamID: id, errorCode: HTTP2ErrorCode.enhanceYourCalm)
+                    return
+                }
+                guard st.headDelivered else { return }
+                delegate?.session(self, didReceiveTrailers: trailers, streamID: id)
+                endRequest(st)
+            } else if st.headerListTooLarge {
+                rejectOversizedHead(st)
+            } else {
+                deliverHead(st, endStream: endStream)
+            }
+        case UInt8(NGHTTP2_DATA.rawValue):
+            if endStream, let st = streams[id], st.headDelivered, !st.rejected { endRequest(st) }
+        case UInt8(NGHTTP2_PING.rawValue):
+            if gracefulShutdownPending && frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
+                submitFinalGoAway()
+            }
+        default:
+            break
+        }
+    }
+
+    private func deliverHead(_ st: HTTP2StreamState, endStream: Bool) {
+        let framing: BodyFraming = endStream ? .none : st.contentLength.map { .contentLength($0) } ?? .chunked
+        let head = HTTPRequestHead(method: String(decoding: st.method, as: UTF8.self),
+                                   target: String(decoding: st.path, as: UTF8.self), version: .http2,
+                                   headers: st.headers,
+                                   authority: st.authority.map { String(decoding: $0, as: UTF8.self) },
+                                   extendedProtocol: st.extendedProtocol.map { String(decoding: $0, as: UTF8.self) },
+                                   framing: framing, keepAlive: true)
+        st.headers = HTTPHeaders()
+        st.headDelivered = true
+        delegate?.session(self, didReceiveHead: head, streamID: st.id, endStream: endStream)
+        if endStream { endRequest(st) }
+    }
+
+    private func endRequest(_ st: HTTP2StreamState) {
+        guard !st.requestEnded else { return }
+        st.requestEnded = true
+        delegate?.session(self, streamEnded: st.id)
+    }
+
+    /// A head over `maxHeaderListSize` never reaches the delegate; the client gets the contract's 431 answer.
+    private func rejectOversizedHead(_ st: HTTP2StreamState) {
+        st.rejected = true
+        let body = Array(#"{"error":"headers_too_large","message":"request header fields too large"}"#.utf8)
+        let head = HTTPResponseHead(status: 431, version: .http2,
+                                    headers: HTTPHeaders([("content-type", "application/json"),
+                                                          ("content-length", String(body.count))]))
+        sendResponseHead(streamID: st.id, head: head, endStream: false)
+        body.withUnsafeBytes { _ = sendData(streamID: st.id, bytes: $0, endStream: true) }
+    }
+
+    func dataChunk(_ id: Int32, _ data: UnsafeRawBufferPointer) {
+        guard let st = streams[id], st.headDelivered, !st.rejected else {
+            _ = nghttp2_session_consume(handle, id, data.count)
+            return
+        }
+        st.unconsumed += data.count
+        delegate?.session(self, didReceiveData: data, streamID: id)
+    }
+
+    func streamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let st = streams.removeValue(forKey: id) else { return }
+        // Bytes the delegate never reported still hold the connection window: give them back.
+        if st.unconsumed > 0 { _ = nghttp2_session_consume_connection(handle, st.unconsumed) }
+        if st.headDelivered { delegate?.session(self, streamClosed: id, errorCode: errorCode) }
+    }
+
+    func readResponse(_ id: Int32, into buf: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let st = streams[id] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        let n = min(buf.count, st.response.readableBytes)
+        if n > 0 {
+            st.response.withReadableBytes { src in buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<n])) }
+            st.response.consume(n)
+        }
+        if st.aboveLowWater && st.response.readableBytes < settings.responseLowWater {
+            st.aboveLowWater = false
+            drained.append(id)
+        }
+        guard st.response.isEmpty else { return n }
+        if st.responseEnded {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = st.responseTrailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                var block = NGHeaderBlock()
+                block.appendForwardable(trailers)
+                _ = block.withNV { nva, count in nghttp2_submit_trailer(handle, id, nva, count) }
+            }
+            return n
+        }
+        if n == 0 {
+            st.deferred = true
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        return n
+    }
+}

@@ -1,0 +1,181 @@
+internal import CNghttp2
+import GatewayCore
+
+/// The one owner of a server-side `nghttp2_session`: bytes from the client in, delegate events out, frames for the client out.
+///
+/// No sockets: the caller feeds `receive` and drains `produceOutput`. Not thread-safe; use it on one loop.
+public final class HTTP2ServerSession {
+    let handle: OpaquePointer
+    let settings: HTTP2Settings
+    /// Weak so a delegate that owns the session does not form a cycle.
+    weak var delegate: HTTP2ServerSessionDelegate?
+    var streams: [Int32: HTTP2StreamState] = [:]
+    /// Streams whose buffered response fell below the low-water mark during `mem_send`; told after it returns.
+    var drained: [Int32] = []
+    /// A shutdown notice went out; the final GOAWAY follows the PING acknowledgement (one round trip later).
+    var gracefulShutdownPending = false
+    var finalGoAwaySubmitted = false
+    /// A fatal library error during output; the connection is finished.
+    var failed = false
+
+    /// Creates the session and queues the server SETTINGS; the delegate is held weakly, so its owner must keep it.
+    public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate) throws(HTTP2Error) {
+        self.settings = settings
+        self.delegate = delegate
+        let callbacks = try makeServerCallbacks()
+        let option = try NGOption()
+        // Flow control follows the caller: windows reopen only when it reports bytes passed on.
+        nghttp2_option_set_no_auto_window_update(option.handle, 1)
+        var p: OpaquePointer?
+        let rv = nghttp2_session_server_new2(&p, callbacks.handle, nil, option.handle)
+        guard rv == 0, let p else { throw HTTP2Error(nghttp2: rv, "nghttp2_session_server_new2") }
+        handle = p
+        nghttp2_session_set_user_data(handle, Unmanaged.passUnretained(self).toOpaque())
+
+        var entries: [nghttp2_settings_entry] = [
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
+        ]
+        if settings.enableConnectProtocol {
+            entries.append(.init(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL.rawValue), value: 1))
+        }
+        let srv = nghttp2_submit_settings(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), entries, entries.count)
+        guard srv == 0 else { throw HTTP2Error(nghttp2: srv, "nghttp2_submit_settings") }
+        if settings.connectionWindowSize > 65_535 {
+            let wrv = nghttp2_session_set_local_window_size(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+                                                            Int32(clamping: settings.connectionWindowSize))
+            guard wrv == 0 else { throw HTTP2Error(nghttp2: wrv, "nghttp2_session_set_local_window_size") }
+        }
+    }
+
+    deinit { nghttp2_session_del(handle) }
+
+    /// Feeds bytes from the client (the preface first); throws on a fatal connection error (flush output, then close).
+    ///
+    /// Protocol errors nghttp2 answers itself (a GOAWAY is queued) do not throw: `wantsRead` and `wantsWrite` turn
+    /// false once the GOAWAY has been produced.
+    @discardableResult
+    public func receive(_ bytes: UnsafeRawBufferPointer) throws(HTTP2Error) -> Int {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
+        let n = nghttp2_session_mem_recv(handle, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if n < 0 { throw HTTP2Error(nghttp2: Int32(truncatingIfNeeded: n), "nghttp2_session_mem_recv") }
+        return n
+    }
+
+    /// Appends frames for the client to `out`, stopping once `limit` bytes were added (it may overshoot by one frame).
+    public func produceOutput(into out: inout [UInt8], limit: Int) {
+        var produced = 0
+        while produced < limit && !failed {
+            var p: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(handle, &p)
+            if n < 0 { failed = true; break }
+            guard n > 0, let p else { break }
+            out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            produced += n
+        }
+        notifyDrained()
+    }
+
+    /// True while the session expects more bytes from the client.
+    public var wantsRead: Bool { !failed && nghttp2_session_want_read(handle) != 0 }
+    /// True while frames are waiting for `produceOutput` (deferred streams without new data do not count).
+    public var wantsWrite: Bool { !failed && nghttp2_session_want_write(handle) != 0 }
+
+    /// Streams whose request head reached the delegate and which are not closed yet.
+    public var openStreamCount: Int { streams.values.reduce(0) { $0 + ($1.headDelivered ? 1 : 0) } }
+
+    /// Queues the response head (`:status` plus lower-cased fields, connection-specific ones dropped).
+    public func sendResponseHead(streamID: Int32, head: HTTPResponseHead, endStream: Bool) {
+        guard let st = streams[streamID] else { return }
+        var block = NGHeaderBlock()
+        block.append(":status", String(head.status))
+        block.appendForwardable(head.headers)
+        if head.isInformational {
+            _ = block.withNV { nva, n in
+                nghttp2_submit_headers(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, nil, nva, n, nil)
+            }
+            return
+        }
+        st.responseHeadSent = true
+        if endStream {
+            st.responseEnded = true
+            _ = block.withNV { nva, n in nghttp2_submit_response(handle, streamID, nva, n, nil) }
+        } else {
+            var provider = makeResponseDataProvider()
+            _ = block.withNV { nva, n in nghttp2_submit_response(handle, streamID, nva, n, &provider) }
+        }
+    }
+
+    /// Queues response body bytes (copied); returns the bytes now buffered for the stream, 0 if the stream is gone.
+    @discardableResult
+    public func sendData(streamID: Int32, bytes: UnsafeRawBufferPointer, endStream: Bool) -> Int {
+        guard let st = streams[streamID], !st.responseEnded else { return 0 }
+        st.response.write(bytes)
+        if endStream { st.responseEnded = true }
+        if st.response.readableBytes >= settings.responseLowWater { st.aboveLowWater = true }
+        resumeIfDeferred(st)
+        return st.response.readableBytes
+    }
+
+    /// Queues response trailers; they end the stream after the buffered body.
+    public func sendTrailers(streamID: Int32, trailers: HTTPHeaders) {
+        guard let st = streams[streamID], !st.responseEnded else { return }
+        st.responseTrailers = trailers
+        st.responseEnded = true
+        resumeIfDeferred(st)
+    }
+
+    /// Response bytes of the stream not yet handed to nghttp2 output.
+    public func bufferedBytes(streamID: Int32) -> Int { streams[streamID]?.response.readableBytes ?? 0 }
+
+    /// Reports request body bytes passed on, which reopens the flow-control windows for the client.
+    public func consumed(streamID: Int32, count: Int) {
+        guard count > 0, let st = streams[streamID] else { return }
+        let n = min(count, st.unconsumed)
+        st.unconsumed -= n
+        _ = nghttp2_session_consume(handle, streamID, n)
+    }
+
+    /// Sends RST_STREAM with `errorCode` and drops the stream's buffered response.
+    public func resetStream(streamID: Int32, errorCode: UInt32) {
+        if let st = streams[streamID] { st.response.clear(); st.responseEnded = true }
+        _ = nghttp2_submit_rst_stream(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    /// Starts shutdown: graceful sends a shutdown notice and a PING, then the final GOAWAY when the PING returns;
+    /// otherwise the final GOAWAY (last processed stream id, NO_ERROR) goes now. Open streams may finish either way.
+    public func goAway(graceful: Bool) {
+        if graceful && !gracefulShutdownPending && !finalGoAwaySubmitted {
+            if nghttp2_submit_shutdown_notice(handle) == 0 {
+                gracefulShutdownPending = true
+                _ = nghttp2_submit_ping(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+                return
+            }
+        }
+        submitFinalGoAway()
+    }
+
+    func submitFinalGoAway() {
+        guard !finalGoAwaySubmitted else { return }
+        finalGoAwaySubmitted = true
+        gracefulShutdownPending = false
+        _ = nghttp2_submit_goaway(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(handle),
+                                  HTTP2ErrorCode.noError, nil, 0)
+    }
+
+    private func resumeIfDeferred(_ st: HTTP2StreamState) {
+        guard st.deferred else { return }
+        st.deferred = false
+        _ = nghttp2_session_resume_data(handle, st.id)
+    }
+
+    private func notifyDrained() {
+        while !drained.isEmpty {
+            let ids = drained
+            drained.removeAll()
+            for id in ids where streams[id] != nil { delegate?.session(self, didDrainStream: id) }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import GatewayCore
+
+/// What the session tracks for one stream: the request head being assembled and the response bytes waiting to go out.
+final class HTTP2StreamState {
+    let id: Int32
+
+    // Request side.
+    var method: [UInt8] = []
+    var path: [UInt8] = []
+    var authority: [UInt8]?
+    var scheme: [UInt8]?
+    var extendedProtocol: [UInt8]?
+    var contentLength: Int?
+    var headers = HTTPHeaders()
+    var trailers: HTTPHeaders?
+    /// name + value + 32 per field of the header block being received (RFC 9113 6.5.2 accounting).
+    var headerListBytes = 0
+    var headerListTooLarge = false
+    var headDelivered = false
+    var requestEnded = false
+    /// Request body bytes handed to the delegate and not yet reported consumed.
+    var unconsumed = 0
+    /// The head was rejected by the session itself (431): the body is dropped, nothing reaches the delegate.
+    var rejected = false
+
+    // Response side.
+    var response = ByteBuffer()
+    var responseHeadSent = false
+    var responseEnded = false
+    var responseTrailers: HTTPHeaders?
+    /// The data provider returned NGHTTP2_ERR_DEFERRED and waits for `resume_data`.
+    var deferred = false
+    var aboveLowWater = false
+
+    init(id: Int32) { self.id = id }
+}
