@@ -1,0 +1,75 @@
+import GatewayAuth
+import GatewayCore
+
+/// Who sent the request, as the engine knows it from the connection.
+public struct ClientInfo: Sendable {
+    /// The peer IP only (no port): `203.0.113.7`, `2001:db8::1`.
+    public var remoteAddress: String
+    /// Whether the client connection is TLS (sets `X-Forwarded-Proto`).
+    public var isTLS: Bool
+
+    public init(remoteAddress: String, isTLS: Bool) {
+        self.remoteAddress = remoteAddress
+        self.isTLS = isTLS
+    }
+}
+
+/// A `(aud, jti)` pair the engine must admit in the replay store before forwarding (a second use is `token_replayed`).
+public struct ReplayTicket: Sendable, Equatable {
+    /// The app's client id (`aud`).
+    public var app: String
+    public var jti: String
+    /// Unix seconds until which the pair is remembered: `exp + clock_skew`.
+    public var until: Int64
+
+    public init(app: String, jti: String, until: Int64) {
+        self.app = app
+        self.jti = jti
+        self.until = until
+    }
+}
+
+/// Everything the engine needs to forward an admitted request.
+public struct ForwardPlan: Sendable {
+    /// Index into `config.routes`.
+    public var routeIndex: Int
+    /// The route's upstream name.
+    public var upstream: String
+    /// The rewritten head, ready to serialize: normalized target, identity and forwarding fields set, hop-by-hop,
+    /// `Content-Length` and `Transfer-Encoding` removed (the engine re-adds framing from `head.framing`).
+    public var head: HTTPRequestHead
+    /// Non-nil when the route is single-use: admit it before forwarding.
+    public var replay: ReplayTicket?
+    /// The accepted token's verdict; nil for anonymous requests and `auth: none` routes.
+    public var verdict: TokenVerdict?
+    public var requestId: String
+    /// HTTP/1.1 `Upgrade: websocket` (kept and re-added) or HTTP/2 extended CONNECT with `:protocol websocket`.
+    public var isWebSocketUpgrade: Bool
+    /// The request's `Origin`, for `CorsPolicy.responseHeaders(origin:)` on the forwarded response.
+    public var origin: String?
+    /// For the access log: `none` (route without auth), `anonymous` (optional, no token) or `accepted`.
+    public var authOutcome: String
+
+    public init(routeIndex: Int, upstream: String, head: HTTPRequestHead, replay: ReplayTicket?, verdict: TokenVerdict?,
+                requestId: String, isWebSocketUpgrade: Bool, origin: String?, authOutcome: String) {
+        self.routeIndex = routeIndex
+        self.upstream = upstream
+        self.head = head
+        self.replay = replay
+        self.verdict = verdict
+        self.requestId = requestId
+        self.isWebSocketUpgrade = isWebSocketUpgrade
+        self.origin = origin
+        self.authOutcome = authOutcome
+    }
+}
+
+/// What the gate decided for one request head.
+public enum GateDecision: Sendable {
+    /// Answer the client directly. `origin` is the request's `Origin` when the engine must still add
+    /// `CorsPolicy.responseHeaders(origin:)`; it is nil for preflight answers, which carry their own CORS fields.
+    /// `routeIndex` is nil when no route was matched.
+    case answer(GatewayAnswer, requestId: String, origin: String?, routeIndex: Int?)
+    /// Forward upstream as planned.
+    case forward(ForwardPlan)
+}

@@ -1,0 +1,96 @@
+import GatewayCore
+
+/// What one pass over the client's fields found, so later steps need no further lookups.
+struct HeaderScan {
+    var origin: Int?
+    var requestId: Int?
+    var authorization: Int?
+    var authorizationCount = 0
+    var hasPreflightMethod = false
+    var hasHost = false
+    var hasForwardedFor = false
+    /// `Connection` lists `upgrade`.
+    var connectionUpgrade = false
+    /// An `Upgrade` field lists `websocket`.
+    var upgradeWebSocket = false
+    /// Storage ranges of `Connection` tokens other than `close`, `keep-alive` and `upgrade`: fields to drop.
+    var connectionNamed: [Range<Int>] = []
+
+    init(_ headers: HTTPHeaders) {
+        var connection: [Int] = []
+        var upgrade: [Int] = []
+        for i in 0..<headers.count {
+            switch headers.nameRange(i).count {
+            case 4:
+                if headers.nameEquals(i, "host") { hasHost = true }
+            case 6:
+                if origin == nil && headers.nameEquals(i, "origin") { origin = i }
+            case 7:
+                if headers.nameEquals(i, "upgrade") { upgrade.append(i) }
+            case 10:
+                if headers.nameEquals(i, "connection") { connection.append(i) }
+            case 12:
+                if requestId == nil && headers.nameEquals(i, "x-request-id") { requestId = i }
+            case 13:
+                if headers.nameEquals(i, "authorization") {
+                    if authorization == nil { authorization = i }
+                    authorizationCount += 1
+                }
+            case 15:
+                if headers.nameEquals(i, "x-forwarded-for") { hasForwardedFor = true }
+            case 29:
+                if headers.nameEquals(i, "access-control-request-method") { hasPreflightMethod = true }
+            default:
+                break
+            }
+        }
+        if !connection.isEmpty || !upgrade.isEmpty { scanTokens(headers, connection: connection, upgrade: upgrade) }
+    }
+
+    private mutating func scanTokens(_ headers: HTTPHeaders, connection: [Int], upgrade: [Int]) {
+        headers.storage.withUnsafeBufferPointer { s in
+            for i in connection {
+                HeaderScan.forEachToken(s, headers.valueRange(i)) { r in
+                    if HeaderScan.equalsLower(s, r, "upgrade") {
+                        connectionUpgrade = true
+                    } else if !HeaderScan.equalsLower(s, r, "close") && !HeaderScan.equalsLower(s, r, "keep-alive") {
+                        connectionNamed.append(r)
+                    }
+                }
+            }
+            for i in upgrade {
+                HeaderScan.forEachToken(s, headers.valueRange(i)) { r in
+                    if HeaderScan.equalsLower(s, r, "websocket") { upgradeWebSocket = true }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with the range of each comma-separated, OWS-trimmed, non-empty element of `value`.
+    static func forEachToken(_ s: UnsafeBufferPointer<UInt8>, _ value: Range<Int>, _ body: (Range<Int>) -> Void) {
+        var start = value.lowerBound
+        while start <= value.upperBound {
+            var end = start
+            while end < value.upperBound && s[end] != UInt8(ascii: ",") { end += 1 }
+            var a = start
+            var b = end
+            while a < b && (s[a] == 0x20 || s[a] == 0x09) { a += 1 }
+            while b > a && (s[b - 1] == 0x20 || s[b - 1] == 0x09) { b -= 1 }
+            if a < b { body(a..<b) }
+            start = end + 1
+        }
+    }
+
+    /// ASCII case-insensitive comparison of `s[r]` with a lower-case literal.
+    static func equalsLower(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ lower: StaticString) -> Bool {
+        guard r.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { l in
+            var k = 0
+            for j in r {
+                if ASCII.lower(s[j]) != l[k] { return false }
+                k += 1
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import GatewayAuth
+import GatewayConfig
+import GatewayCore
+
+/// Field names the gate removes from every forwarded request, folded once: lower case, `_` read as `-`.
+struct HeaderNames: Sendable {
+    /// Hop-by-hop and framing fields, identity fields, and the fields the gateway sets itself.
+    let stripped: [[UInt8]]
+    let authorization: [UInt8] = Array("authorization".utf8)
+    let host: [UInt8] = Array("host".utf8)
+    let forwardedFor: [UInt8] = Array("x-forwarded-for".utf8)
+
+    init(identity: IdentityHeadersConfig) {
+        let fixed = ["connection", "keep-alive", "proxy-connection", "te", "upgrade", "proxy-authorization",
+                     "transfer-encoding", "content-length",
+                     "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id"]
+        let configured = [identity.shopDomain, identity.customerId, identity.staffUserId].filter { !$0.isEmpty }
+        var all: [[UInt8]] = []
+        for name in fixed + configured {
+            let folded = HeaderNames.fold(Array(name.utf8))
+            if !all.contains(folded) { all.append(folded) }
+        }
+        stripped = all
+    }
+
+    /// Lower-cases ASCII and reads `_` as `-`, the way CGI-style backends (Rack, PHP) merge field names.
+    static func fold(_ bytes: [UInt8]) -> [UInt8] { bytes.map(foldByte) }
+
+    @inline(__always)
+    static func foldByte(_ b: UInt8) -> UInt8 { b == UInt8(ascii: "_") ? UInt8(ascii: "-") : ASCII.lower(b) }
+
+    /// True when `s[r]` folds to `folded`.
+    @inline(__always)
+    static func matches(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ folded: [UInt8]) -> Bool {
+        guard r.count == folded.count else { return false }
+        var k = 0
+        for j in r {
+            if foldByte(s[j]) != folded[k] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// True when `s[a]` and `s[b]` fold to the same name.
+    static func sameFolded(_ s: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count else { return false }
+        var j = b.lowerBound
+        for i in a {
+            if foldByte(s[i]) != foldByte(s[j]) { return false }
+            j += 1
+        }
+        return true
+    }
+}
+
+extension RequestGate {
+    /// Drops every field the backend must not get from the client: hop-by-hop and framing fields, fields the
+    /// client's `Connection` names (except `Host`), identity fields in any case or `_` spelling, the fields the
+    /// gateway sets itself, and `Authorization` when `forward_token` is false.
+    func rewriteHeaders(_ headers: inout HTTPHeaders, scan: HeaderScan) {
+        let names = self.names
+        let stripAuthorization = !identity.forwardToken
+        let named = scan.connectionNamed
+        headers.removeAll { h, i in
+            let r = h.nameRange(i)
+            return h.storage.withUnsafeBufferPointer { s in
+                for folded in names.stripped where HeaderNames.matches(s, r, folded) { return true }
+                if stripAuthorization && HeaderNames.matches(s, r, names.authorization) { return true }
+                if !named.isEmpty && !HeaderNames.matches(s, r, names.host) {
+                    for token in named where HeaderNames.sameFolded(s, r, token) { return true }
+                }
+                return false
+            }
+        }
+    }
+
+    /// The client's `X-Forwarded-For` values joined, unless its `Connection` made that field hop-by-hop.
+    func priorForwardedFor(_ headers: HTTPHeaders, scan: HeaderScan) -> String? {
+        guard scan.hasForwardedFor else { return nil }
+        let listed = headers.storage.withUnsafeBufferPointer { s in
+            scan.connectionNamed.contains { HeaderNames.matches(s, $0, names.forwardedFor) }
+        }
+        if listed { return nil }
+        var joined = ""
+        for i in 0..<headers.count where headers.nameEquals(i, "x-forwarded-for") {
+            let v = headers.valueBytes(i)
+            guard !v.isEmpty else { continue }
+            if !joined.isEmpty { joined += ", " }
+            joined += String(decoding: v, as: UTF8.self)
+        }
+        return joined.isEmpty ? nil : joined
+    }
+
+    /// Adds what the gateway vouches for, after all removals so no client field can take it away.
+    func injectHeaders(_ head: inout HTTPRequestHead, verdict: TokenVerdict?, webSocket: Bool, scan: HeaderScan,
+                       client: ClientInfo, requestId: String) {
+        let prior = priorForwardedFor(head.headers, scan: scan)
+        let hostValue = scan.hasHost ? head.headers.first(named: "host") : nil
+        rewriteHeaders(&head.headers, scan: scan)
+
+        if webSocket && head.version != .http2 {
+            head.headers.append(name: "Connection", value: "upgrade")
+            head.headers.append(name: "Upgrade", value: "websocket")
+        }
+        let authority = head.authority ?? hostValue
+        if !scan.hasHost, let authority { head.headers.append(name: "Host", value: authority) }
+        if let v = verdict {
+            if !identity.shopDomain.isEmpty { head.headers.append(name: identity.shopDomain, value: v.shopDomain) }
+            if !identity.customerId.isEmpty, let customer = customerValue(v) {
+                head.headers.append(name: identity.customerId, value: customer)
+            }
+            if !identity.staffUserId.isEmpty, let staff = v.staffUserId {
+                head.headers.append(name: identity.staffUserId, value: staff)
+            }
+        }
+        if let prior {
+            head.headers.append(name: "X-Forwarded-For", value: prior + ", " + client.remoteAddress)
+        } else {
+            head.headers.append(name: "X-Forwarded-For", value: client.remoteAddress)
+        }
+        head.headers.append(name: "X-Forwarded-Proto", value: client.isTLS ? "https" : "http")
+        if let authority { head.headers.append(name: "X-Forwarded-Host", value: authority) }
+        head.headers.append(name: "X-Request-Id", value: requestId)
+    }
+
+    /// The customer id in the configured format; nil unless the token's `sub` was a customer GID.
+    private func customerValue(_ v: TokenVerdict) -> String? {
+        guard let gid = v.customerGID else { return nil }
+        switch identity.customerIdFormat {
+        case .gid:
+            return gid
+        case .numeric:
+            if let digits = v.customerNumericId { return digits }
+            guard let slash = gid.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+            let digits = Substring(gid.utf8[gid.utf8.index(after: slash)...])
+            return digits.isEmpty ? nil : String(digits)
+        }
+    }
+}

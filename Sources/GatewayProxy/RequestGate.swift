@@ -1,0 +1,142 @@
+import GatewayAuth
+import GatewayConfig
+import GatewayCore
+
+/// The per-request decision of the contract's steps 2-7: normalize, route, answer preflights, strip and check
+/// headers, verify the token, and either answer or return the rewritten head to forward. Pure: no I/O.
+public struct RequestGate: Sendable {
+    /// A route's settings, resolved once per config.
+    struct RouteRule: Sendable {
+        var auth: AuthMode
+        var requireCustomer: Bool
+        var singleUse: Bool
+        var upstream: String
+        /// `Access-Control-Allow-Methods` for preflights on this route.
+        var allowMethods: String?
+    }
+
+    public let router: Router
+    public let cors: CorsPolicy
+    let rules: [RouteRule]
+    let verifier: any TokenChecking & Sendable
+    let clockSkewSeconds: Int64
+    let identity: IdentityHeadersConfig
+    let names: HeaderNames
+
+    public init(config: GatewayConfig, verifier: any TokenChecking & Sendable) {
+        router = Router(routes: config.routes)
+        cors = CorsPolicy(config.cors)
+        rules = config.routes.map { route in
+            RouteRule(auth: route.requireCustomer ? .required : route.auth,
+                      requireCustomer: route.requireCustomer,
+                      singleUse: (route.replay ?? config.replay.mode) == .singleUse,
+                      upstream: route.upstream,
+                      allowMethods: route.methods.map { methods in
+                          (methods.contains("OPTIONS") ? methods : methods + ["OPTIONS"]).joined(separator: ", ")
+                      })
+        }
+        self.verifier = verifier
+        clockSkewSeconds = config.token.clockSkew.seconds
+        identity = config.identityHeaders
+        names = HeaderNames(identity: config.identityHeaders)
+    }
+
+    /// Decides what happens to one request head.
+    public func evaluate(_ head: consuming HTTPRequestHead, client: ClientInfo) -> GateDecision {
+        let scan = HeaderScan(head.headers)
+        let origin = scan.origin.map { head.headers.value($0) }
+        let requestId = RequestId.sanitized(scan.requestId.map { head.headers.value($0) }) ?? RequestId.generate()
+
+        guard let target = PathNormalizer.normalize(head.target) else {
+            return .answer(.error(.badRequest), requestId: requestId, origin: origin, routeIndex: nil)
+        }
+
+        let preflight = cors.enabled && origin != nil && scan.hasPreflightMethod && head.method == "OPTIONS"
+        let matched = preflight ? router.matchIgnoringMethods(path: target.path)
+                                : router.match(path: target.path, method: head.method)
+        guard let routeIndex = matched else {
+            return .answer(.error(.noRoute), requestId: requestId, origin: origin, routeIndex: nil)
+        }
+        let rule = rules[routeIndex]
+        if preflight {
+            return .answer(cors.preflightAnswer(origin: origin, allowMethods: rule.allowMethods),
+                           requestId: requestId, origin: nil, routeIndex: routeIndex)
+        }
+
+        // Auth.
+        var verdict: TokenVerdict? = nil
+        var outcome = "none"
+        if rule.auth != .none {
+            if scan.authorizationCount > 1 {
+                // Two tokens: the backend might read the one the gateway did not check.
+                return .answer(.error(.badRequest), requestId: requestId, origin: origin, routeIndex: routeIndex)
+            }
+            if let index = scan.authorization {
+                switch verifier.verify(authorization: head.headers.value(index)) {
+                case .failure(let failure):
+                    return .answer(.failure(failure, hadToken: true), requestId: requestId, origin: origin,
+                                   routeIndex: routeIndex)
+                case .success(let accepted):
+                    verdict = accepted
+                    outcome = "accepted"
+                }
+            } else if rule.auth == .required {
+                return .answer(.failure(.missingToken, hadToken: false), requestId: requestId, origin: origin,
+                               routeIndex: routeIndex)
+            } else {
+                outcome = "anonymous"
+            }
+        }
+
+        var replay: ReplayTicket? = nil
+        if let v = verdict {
+            if let failure = checkVerdict(v, rule: rule) {
+                return .answer(.failure(failure, hadToken: true), requestId: requestId, origin: origin,
+                               routeIndex: routeIndex)
+            }
+            if rule.singleUse, let jti = v.jti {
+                replay = ReplayTicket(app: v.clientId, jti: jti, until: v.expiresAt &+ clockSkewSeconds)
+            }
+        }
+
+        let webSocket = isWebSocketRequest(head, scan: scan)
+        injectHeaders(&head, verdict: verdict, webSocket: webSocket, scan: scan, client: client, requestId: requestId)
+        head.target = target.originForm
+
+        let plan = ForwardPlan(routeIndex: routeIndex, upstream: rule.upstream, head: head, replay: replay,
+                               verdict: verdict, requestId: requestId, isWebSocketUpgrade: webSocket,
+                               origin: origin, authOutcome: outcome)
+        return .forward(plan)
+    }
+
+    /// Claim rules that depend on the route and on what gets injected; nil when the verdict may pass.
+    private func checkVerdict(_ v: TokenVerdict, rule: RouteRule) -> AuthFailure? {
+        if rule.singleUse && v.jti == nil { return .missingClaim }
+        // Values go into header fields: anything but visible ASCII is refused, whatever the verifier let through.
+        guard RequestGate.isSafeFieldValue(v.shopDomain), !v.shopDomain.isEmpty else { return .malformedToken }
+        if let gid = v.customerGID, !RequestGate.isSafeFieldValue(gid) { return .malformedToken }
+        if let digits = v.customerNumericId, !RequestGate.isSafeFieldValue(digits) { return .malformedToken }
+        if let staff = v.staffUserId, !RequestGate.isSafeFieldValue(staff) { return .malformedToken }
+        if rule.requireCustomer && v.customerGID == nil { return .customerRequired }
+        return nil
+    }
+
+    /// True for HTTP/1.1 `GET` with `Connection: upgrade` and an `Upgrade` listing `websocket`, or HTTP/2
+    /// extended CONNECT with `:protocol websocket`.
+    private func isWebSocketRequest(_ head: borrowing HTTPRequestHead, scan: HeaderScan) -> Bool {
+        if head.version == .http2 {
+            guard head.method == "CONNECT", let proto = head.extendedProtocol else { return false }
+            return ASCII.equalsIgnoringCase(proto.utf8, "websocket".utf8)
+        }
+        guard head.version == .http1_1, head.method == "GET", scan.connectionUpgrade, scan.upgradeWebSocket else {
+            return false
+        }
+        return true
+    }
+
+    /// Identity values and token-derived text must be visible ASCII (no space, no control) to become a field.
+    static func isSafeFieldValue(_ s: String) -> Bool {
+        for b in s.utf8 where b < 0x21 || b > 0x7E { return false }
+        return true
+    }
+}

@@ -1,0 +1,63 @@
+import Testing
+@testable import GatewayProxy
+
+@Suite struct PathNormalizerTests {
+    @Test(arguments: [
+        ("/", "/"),
+        ("/a/b", "/a/b"),
+        ("/a/./b", "/a/b"),
+        ("/a/../b", "/b"),
+        ("/a/b/..", "/a/"),
+        ("/a/.", "/a/"),
+        ("/..", "/"),
+        ("/.", "/"),
+        ("/../x", "/x"),
+        ("/../../../x", "/x"),
+        ("//x", "//x"),
+        ("/a//b", "/a//b"),
+        ("/a//../b", "/a/b"),
+        ("/%2e%2e/admin", "/admin"),
+        ("/public/%2E%2E/admin", "/admin"),
+        ("/a/%2E/b", "/a/b"),
+        ("/a/.%2e/b", "/b"),
+        ("/%61dmin", "/admin"),
+        ("/a%7eb", "/a~b"),
+        ("/a%20b", "/a%20b"),
+        ("/a%3fb", "/a%3Fb"),
+        ("/.hidden/x", "/.hidden/x"),
+        ("/a/...", "/a/..."),
+        ("/a/", "/a/"),
+    ])
+    func normalizesPath(_ input: String, _ expected: String) {
+        #expect(PathNormalizer.normalize(input)?.path == expected)
+    }
+
+    @Test func queryIsPassedVerbatim() throws {
+        let t = try #require(PathNormalizer.normalize("/a/../b?x=/../y&z=%2e%2F"))
+        #expect(t.path == "/b")
+        #expect(t.query == "x=/../y&z=%2e%2F")
+        #expect(t.originForm == "/b?x=/../y&z=%2e%2F")
+    }
+
+    @Test func emptyQueryIsKept() throws {
+        let t = try #require(PathNormalizer.normalize("/a?"))
+        #expect(t.query == "")
+        #expect(t.originForm == "/a?")
+        #expect(PathNormalizer.normalize("/a")?.query == nil)
+    }
+
+    @Test(arguments: [
+        "", "*", "a/b", "http://example.com/a", "\\a", "/a\\b", "/a%5cb", "/a%5Cb",
+        "/a%2fb", "/a%2F..%2Fadmin", "/a%00b", "/a?x=%00", "/a%", "/a%4", "/a%zz", "/a?x=%g1",
+        "/a b", "/a\tb", "/a#frag", "/caf\u{E9}", "/a\u{7F}",
+        "/public/..;/admin", "/a/.;x/b", "/..;",
+    ])
+    func refuses(_ input: String) {
+        #expect(PathNormalizer.normalize(input) == nil)
+    }
+
+    @Test func segmentsMerelyContainingDotsAndSemicolonsPass() {
+        #expect(PathNormalizer.normalize("/a;b/.x;y")?.path == "/a;b/.x;y")
+        #expect(PathNormalizer.normalize("/a/..b")?.path == "/a/..b")
+    }
+}
