@@ -29,16 +29,19 @@ final class HMACSHA256Key: @unchecked Sendable {
             ERR_clear_error()
             return nil
         }
-        let ok: Bool = "SHA256".withCString { digest in
-            var params = [
-                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digest), 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            // A zero-length secret still needs a non-null pointer for EVP_MAC_init to accept it.
-            var keyBytes = secret.isEmpty ? [0] : secret
-            return keyBytes.withUnsafeMutableBufferPointer { key in
-                params.withUnsafeMutableBufferPointer { p in
-                    EVP_MAC_init(ctx, key.baseAddress, secret.count, p.baseAddress) == 1
+        // OSSL_PARAM keeps the name and value pointers, so both must outlive EVP_MAC_init: no implicit bridging.
+        let ok: Bool = "digest".withCString { name in
+            "SHA256".withCString { digest in
+                var params = [
+                    OSSL_PARAM_construct_utf8_string(name, UnsafeMutablePointer(mutating: digest), 0),
+                    OSSL_PARAM_construct_end(),
+                ]
+                // A zero-length secret still needs a non-null pointer for EVP_MAC_init to accept it.
+                var keyBytes = secret.isEmpty ? [0] : secret
+                return keyBytes.withUnsafeMutableBufferPointer { key in
+                    params.withUnsafeMutableBufferPointer { p in
+                        EVP_MAC_init(ctx, key.baseAddress, secret.count, p.baseAddress) == 1
+                    }
                 }
             }
         }
