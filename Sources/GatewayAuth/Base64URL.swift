@@ -13,36 +13,49 @@ enum Base64URL {
         }
     }
 
+    /// `sextet` for every byte value, so the hot loops do one load per byte.
+    static let table: [UInt8] = (0...255).map { sextet(UInt8($0)) }
+
     /// Decodes `input`; nil for a length of 4n+1, a byte outside the alphabet, or non-zero leftover bits
     /// (which would let two spellings carry the same bytes, so a mutated signature could still verify).
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let n = input.count
         if n % 4 == 1 { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(n * 3 / 4)
-        var i = 0
-        while i + 4 <= n {
-            let a = sextet(input[i]), b = sextet(input[i + 1]), c = sextet(input[i + 2]), d = sextet(input[i + 3])
-            if (a | b | c | d) & 0xC0 != 0 { return nil }
-            out.append(a << 2 | b >> 4)
-            out.append(b << 4 | c >> 2)
-            out.append(c << 6 | d)
-            i += 4
+        let full = n / 4
+        let rest = n % 4
+        let outCount = full * 3 + (rest == 0 ? 0 : rest - 1)
+        var ok = true
+        let out = table.withUnsafeBufferPointer { t in
+            [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+                var i = 0
+                var o = 0
+                for _ in 0..<full {
+                    let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])], d = t[Int(input[i + 3])]
+                    if (a | b | c | d) & 0xC0 != 0 { ok = false; break }
+                    buffer[o] = a << 2 | b >> 4
+                    buffer[o + 1] = b << 4 | c >> 2
+                    buffer[o + 2] = c << 6 | d
+                    i += 4
+                    o += 3
+                }
+                if ok && rest == 2 {
+                    let a = t[Int(input[i])], b = t[Int(input[i + 1])]
+                    if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { ok = false } else { buffer[o] = a << 2 | b >> 4 }
+                } else if ok && rest == 3 {
+                    let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])]
+                    if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 {
+                        ok = false
+                    } else {
+                        buffer[o] = a << 2 | b >> 4
+                        buffer[o + 1] = b << 4 | c >> 2
+                    }
+                }
+                // Zero-fill on failure so the array is always fully initialized; it is dropped anyway.
+                if !ok { for k in 0..<outCount { buffer[k] = 0 } }
+                initialized = outCount
+            }
         }
-        switch n - i {
-        case 2:
-            let a = sextet(input[i]), b = sextet(input[i + 1])
-            if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { return nil }
-            out.append(a << 2 | b >> 4)
-        case 3:
-            let a = sextet(input[i]), b = sextet(input[i + 1]), c = sextet(input[i + 2])
-            if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 { return nil }
-            out.append(a << 2 | b >> 4)
-            out.append(b << 4 | c >> 2)
-        default:
-            break
-        }
-        return out
+        return ok ? out : nil
     }
 
     static func decode(_ input: [UInt8]) -> [UInt8]? {

@@ -11,55 +11,90 @@ enum ClaimRules {
     }
 
     /// `dest` lower-cased with `https://` or `http://` stripped, if what remains is a plausible host name.
-    static func shopHost(fromDest dest: String) -> [UInt8]? {
-        var host = Array(dest.utf8)
-        for i in host.indices where host[i] >= 0x41 && host[i] <= 0x5A { host[i] |= 0x20 }
-        host = stripScheme(host)
-        return isPlausibleHost(host) ? host : nil
+    /// Returns `dest` itself (no copy) when it already is a bare lower-case host, as Shopify sends it.
+    static func shopHost(fromDest dest: String) -> String? {
+        var text = dest
+        return text.withUTF8 { bytes -> String? in
+            let skip = schemeLength(bytes)
+            let host = UnsafeBufferPointer(rebasing: bytes[skip...])
+            var hasUpper = false
+            guard isPlausibleHost(host, hasUpper: &hasUpper) else { return nil }
+            if skip == 0 && !hasUpper { return dest }
+            return String(unsafeUninitializedCapacity: host.count) { out in
+                for i in 0..<host.count { out[i] = lowercased(host[i]) }
+                return host.count
+            }
+        }
     }
 
-    /// A host of DNS labels: `a-z 0-9 -` separated by single dots, at most 253 bytes. This rules out
+    /// A host of DNS labels: letters, digits and `-` separated by single dots, at most 253 bytes. This rules out
     /// control characters, spaces, `/`, ports and user-info, so the value is safe in `X-Shop-Domain`.
-    static func isPlausibleHost(_ host: [UInt8]) -> Bool {
+    static func isPlausibleHost(_ host: UnsafeBufferPointer<UInt8>, hasUpper: inout Bool) -> Bool {
         guard !host.isEmpty, host.count <= 253 else { return false }
         var labelLength = 0
         for c in host {
             switch c {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"):
                 labelLength += 1
-                if labelLength > 63 { return false }
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                hasUpper = true
+                labelLength += 1
             case UInt8(ascii: "."):
                 if labelLength == 0 { return false }
                 labelLength = 0
             default:
                 return false
             }
+            if labelLength > 63 { return false }
         }
         return labelLength > 0
     }
 
-    /// The host part of `iss`: lower-cased, scheme stripped, everything from the first `/` dropped.
-    static func issuerHost(_ iss: String) -> [UInt8] {
-        var bytes = Array(iss.utf8)
-        for i in bytes.indices where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] |= 0x20 }
-        bytes = stripScheme(bytes)
-        if let slash = bytes.firstIndex(of: UInt8(ascii: "/")) { bytes.removeSubrange(slash...) }
-        return bytes
+    /// True when the host part of `iss` (scheme stripped, everything from the first `/` dropped, compared
+    /// ASCII case-insensitively) equals `host`.
+    static func issuer(_ iss: String, matchesHost host: String) -> Bool {
+        var issText = iss
+        var hostText = host
+        return issText.withUTF8 { issBytes in
+            hostText.withUTF8 { hostBytes in
+                var i = schemeLength(issBytes)
+                var h = 0
+                while i < issBytes.count, issBytes[i] != UInt8(ascii: "/") {
+                    guard h < hostBytes.count, lowercased(issBytes[i]) == hostBytes[h] else { return false }
+                    i += 1
+                    h += 1
+                }
+                return h == hostBytes.count
+            }
+        }
     }
 
-    private static func stripScheme(_ bytes: [UInt8]) -> [UInt8] {
-        for prefix in ["https://", "http://"] {
-            let p = Array(prefix.utf8)
-            if bytes.starts(with: p) { return Array(bytes[p.count...]) }
+    /// Length of a leading `https://` or `http://` (any case), else 0.
+    private static func schemeLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        for scheme: StaticString in ["https://", "http://"] {
+            let n = scheme.utf8CodeUnitCount
+            guard bytes.count >= n else { continue }
+            let p = scheme.utf8Start
+            var equal = true
+            for k in 0..<n where lowercased(bytes[k]) != p[k] {
+                equal = false
+                break
+            }
+            if equal { return n }
         }
-        return bytes
+        return 0
+    }
+
+    @inline(__always)
+    private static func lowercased(_ c: UInt8) -> UInt8 {
+        c >= 0x41 && c <= 0x5A ? c | 0x20 : c
     }
 
     /// The digits of `sub` when it is exactly `gid://shopify/Customer/<1-20 digits>`.
     static func customerDigits(fromSub sub: String) -> Substring? {
-        let prefix = "gid://shopify/Customer/"
-        guard sub.hasPrefix(prefix) else { return nil }
-        let digits = sub.dropFirst(prefix.count)
+        let prefix = "gid://shopify/Customer/".utf8
+        guard sub.utf8.starts(with: prefix) else { return nil }
+        let digits = Substring(sub.utf8.dropFirst(prefix.count))
         return isDigits(digits) ? digits : nil
     }
 

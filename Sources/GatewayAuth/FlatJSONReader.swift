@@ -6,7 +6,7 @@
 /// depth and then dropped.
 struct FlatJSONReader {
     /// A parsed object: members in document order.
-    typealias Members = [(key: String, value: JSONValue)]
+    typealias Members = [JSONMember]
 
     static let maxMembers = 64
     static let maxDepth = 8
@@ -64,7 +64,7 @@ struct FlatJSONReader {
             skipWhitespace()
             guard let value = readValue(depth: 1) else { return nil }
             for existing in members where existing.key == key { return nil }
-            members.append((key, value))
+            members.append(JSONMember(key: key, value: value))
             if members.count > Self.maxMembers { return nil }
             skipWhitespace()
             if expect(UInt8(ascii: ",")) { continue }
@@ -146,15 +146,18 @@ struct FlatJSONReader {
     private mutating func readString() -> String? {
         guard expect(UInt8(ascii: "\"")) else { return nil }
         let start = index
+        var asciiOnly = true
         while index < bytes.count {
             let c = bytes[index]
             if c == UInt8(ascii: "\"") {
-                let s = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                let text = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return s
+                // ASCII (every real claim) takes the cheap decoding path; anything else is validated strictly.
+                return asciiOnly ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
             }
             if c == UInt8(ascii: "\\") { return readEscapedString(from: start) }
             if c < 0x20 { return nil }
+            if c >= 0x80 { asciiOnly = false }
             index += 1
         }
         return nil

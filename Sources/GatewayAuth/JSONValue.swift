@@ -15,3 +15,9 @@ enum JSONValue: Equatable, Sendable {
         return nil
     }
 }
+
+/// One `"key": value` pair of a flat object (a struct, not a tuple: tuple metadata is built at run time).
+struct JSONMember: Sendable {
+    let key: String
+    let value: JSONValue
+}

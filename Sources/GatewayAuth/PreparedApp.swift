@@ -18,7 +18,7 @@ struct PreparedApp: Sendable {
         return nil
     }
 
-    func allows(shop host: [UInt8]) -> Bool {
+    func allows(shop host: String) -> Bool {
         shops.contains { $0.matches(host) }
     }
 }

@@ -7,7 +7,12 @@ struct ShopGlob: Sendable {
     }
 
     /// True when the whole `host` (already lower-cased) matches the whole pattern.
-    func matches(_ host: [UInt8]) -> Bool {
+    func matches(_ host: String) -> Bool {
+        var text = host
+        return text.withUTF8 { bytes in pattern.withUnsafeBufferPointer { Self.match($0, bytes) } }
+    }
+
+    private static func match(_ pattern: UnsafeBufferPointer<UInt8>, _ host: UnsafeBufferPointer<UInt8>) -> Bool {
         // Iterative wildcard match: remember the last `*` and retry from one byte further on a mismatch.
         var p = 0, h = 0
         var star = -1, starHost = 0

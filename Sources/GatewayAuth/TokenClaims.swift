@@ -15,8 +15,9 @@ struct TokenClaims: Equatable {
     static func extract(from members: FlatJSONReader.Members) -> Result<TokenClaims, AuthFailure> {
         var exp: Int64?
         var claims = TokenClaims(exp: 0)
-        for (key, value) in members {
-            switch key {
+        for member in members {
+            let value = member.value
+            switch member.key {
             case "exp":
                 guard case .number(let v?) = value else { return .failure(.malformedToken) }
                 exp = v

@@ -16,14 +16,16 @@ struct TokenSegments {
         guard n > 0, n <= maxTokenBytes else { return nil }
         var firstDot = -1
         var secondDot = -1
-        for i in 0..<n {
-            let c = token[i]
-            if c == UInt8(ascii: ".") {
-                if firstDot < 0 { firstDot = i } else if secondDot < 0 { secondDot = i } else { return nil }
-            } else if Base64URL.sextet(c) == 0xFF {
-                return nil
+        let shapeOK = Base64URL.table.withUnsafeBufferPointer { table in
+            for i in 0..<n {
+                let c = token[i]
+                if table[Int(c)] != 0xFF { continue }
+                guard c == UInt8(ascii: ".") else { return false }
+                if firstDot < 0 { firstDot = i } else if secondDot < 0 { secondDot = i } else { return false }
             }
+            return true
         }
+        guard shapeOK else { return nil }
         guard firstDot > 0, secondDot > firstDot + 1, secondDot < n - 1 else { return nil }
         return TokenSegments(header: 0..<firstDot, payload: (firstDot + 1)..<secondDot, signature: (secondDot + 1)..<n)
     }

@@ -95,7 +95,7 @@ public final class TokenVerifier: Sendable {
         }
         var isAdmin = false
         if let iss = claims.iss {
-            guard ClaimRules.issuerHost(iss) == host else { return .failure(.issuerMismatch) }
+            guard ClaimRules.issuer(iss, matchesHost: host) else { return .failure(.issuerMismatch) }
             isAdmin = iss.hasSuffix("/admin")
         }
         var customerGID: String?
@@ -110,7 +110,7 @@ public final class TokenVerifier: Sendable {
             }
         }
         return .success(TokenVerdict(
-            clientId: app.clientId, appIndex: appIndex, shopDomain: String(decoding: host, as: UTF8.self),
+            clientId: app.clientId, appIndex: appIndex, shopDomain: host,
             customerGID: customerGID, customerNumericId: customerNumericId, staffUserId: staffUserId,
             jti: claims.jti, expiresAt: claims.exp, isAdmin: isAdmin, secretIndex: secretIndex))
     }
