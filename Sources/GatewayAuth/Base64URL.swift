@@ -16,46 +16,58 @@ enum Base64URL {
     /// `sextet` for every byte value, so the hot loops do one load per byte.
     static let table: [UInt8] = (0...255).map { sextet(UInt8($0)) }
 
+    /// Bytes that `count` base64url characters decode to; nil for the impossible 4n+1.
+    static func decodedLength(_ count: Int) -> Int? {
+        let rest = count % 4
+        if rest == 1 { return nil }
+        return count / 4 * 3 + (rest == 0 ? 0 : rest - 1)
+    }
+
     /// Decodes `input`; nil for a length of 4n+1, a byte outside the alphabet, or non-zero leftover bits
     /// (which would let two spellings carry the same bytes, so a mutated signature could still verify).
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let n = input.count
-        if n % 4 == 1 { return nil }
-        let full = n / 4
-        let rest = n % 4
-        let outCount = full * 3 + (rest == 0 ? 0 : rest - 1)
+        guard let outCount = decodedLength(input.count) else { return nil }
         var ok = true
-        let out = table.withUnsafeBufferPointer { t in
-            [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
-                var i = 0
-                var o = 0
-                for _ in 0..<full {
-                    let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])], d = t[Int(input[i + 3])]
-                    if (a | b | c | d) & 0xC0 != 0 { ok = false; break }
-                    buffer[o] = a << 2 | b >> 4
-                    buffer[o + 1] = b << 4 | c >> 2
-                    buffer[o + 2] = c << 6 | d
-                    i += 4
-                    o += 3
-                }
-                if ok && rest == 2 {
-                    let a = t[Int(input[i])], b = t[Int(input[i + 1])]
-                    if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { ok = false } else { buffer[o] = a << 2 | b >> 4 }
-                } else if ok && rest == 3 {
-                    let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])]
-                    if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 {
-                        ok = false
-                    } else {
-                        buffer[o] = a << 2 | b >> 4
-                        buffer[o + 1] = b << 4 | c >> 2
-                    }
-                }
-                // Zero-fill on failure so the array is always fully initialized; it is dropped anyway.
-                if !ok { for k in 0..<outCount { buffer[k] = 0 } }
-                initialized = outCount
+        let out = [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
+            if decode(input, into: buffer) == nil {
+                // Keep the array fully initialized; it is dropped anyway.
+                buffer.initialize(repeating: 0)
+                ok = false
             }
+            initialized = outCount
         }
         return ok ? out : nil
+    }
+
+    /// Decodes `input` into `out` (at least `decodedLength` bytes, e.g. a stack buffer); the count, or nil.
+    static func decode(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+        guard let outCount = decodedLength(input.count), out.count >= outCount else { return nil }
+        let full = input.count / 4
+        let rest = input.count % 4
+        return table.withUnsafeBufferPointer { t -> Int? in
+            var i = 0
+            var o = 0
+            for _ in 0..<full {
+                let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])], d = t[Int(input[i + 3])]
+                if (a | b | c | d) & 0xC0 != 0 { return nil }
+                out[o] = a << 2 | b >> 4
+                out[o + 1] = b << 4 | c >> 2
+                out[o + 2] = c << 6 | d
+                i += 4
+                o += 3
+            }
+            if rest == 2 {
+                let a = t[Int(input[i])], b = t[Int(input[i + 1])]
+                if (a | b) & 0xC0 != 0 || b & 0x0F != 0 { return nil }
+                out[o] = a << 2 | b >> 4
+            } else if rest == 3 {
+                let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])]
+                if (a | b | c) & 0xC0 != 0 || c & 0x03 != 0 { return nil }
+                out[o] = a << 2 | b >> 4
+                out[o + 1] = b << 4 | c >> 2
+            }
+            return outCount
+        }
     }
 
     static func decode(_ input: [UInt8]) -> [UInt8]? {

@@ -91,11 +91,17 @@ enum ClaimRules {
     }
 
     /// The digits of `sub` when it is exactly `gid://shopify/Customer/<1-20 digits>`.
-    static func customerDigits(fromSub sub: String) -> Substring? {
-        let prefix = "gid://shopify/Customer/".utf8
-        guard sub.utf8.starts(with: prefix) else { return nil }
-        let digits = Substring(sub.utf8.dropFirst(prefix.count))
-        return isDigits(digits) ? digits : nil
+    static func customerDigits(fromSub sub: String) -> String? {
+        let prefix: StaticString = "gid://shopify/Customer/"
+        let n = prefix.utf8CodeUnitCount
+        var text = sub
+        return text.withUTF8 { b -> String? in
+            guard b.count > n, b.count <= n + 20 else { return nil }
+            let p = prefix.utf8Start
+            for k in 0..<n where b[k] != p[k] { return nil }
+            for k in n..<b.count where b[k] < 0x30 || b[k] > 0x39 { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[n...]), as: UTF8.self)
+        }
     }
 
     /// True for 1-20 ASCII digits (a staff id or a customer id).

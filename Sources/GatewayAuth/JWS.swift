@@ -32,13 +32,13 @@ public enum JWS {
         guard let bytes = Base64URL.decode(segment), let members = FlatJSONReader.parseObject(bytes) else {
             return .malformedToken
         }
-        guard let alg = members.first(where: { $0.key == "alg" })?.value, alg == .string("HS256") else {
+        guard let alg = members.value(of: .alg), alg == .string("HS256") else {
             return .unsupportedAlgorithm
         }
-        if let typ = members.first(where: { $0.key == "typ" })?.value, typ != .string("JWT") {
+        if let typ = members.value(of: .typ), typ != .string("JWT") {
             return .malformedToken
         }
-        if members.contains(where: { $0.key == "crit" }) { return .malformedToken }
+        if members.value(of: .crit) != nil { return .malformedToken }
         return nil
     }
 

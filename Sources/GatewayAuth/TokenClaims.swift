@@ -17,26 +17,26 @@ struct TokenClaims: Equatable {
         var claims = TokenClaims(exp: 0)
         for member in members {
             let value = member.value
-            switch member.key {
-            case "exp":
+            switch member.known {
+            case .exp:
                 guard case .number(let v?) = value else { return .failure(.malformedToken) }
                 exp = v
-            case "nbf":
+            case .nbf:
                 guard case .number(let v?) = value else { return .failure(.malformedToken) }
                 claims.nbf = v
-            case "iat":
+            case .iat:
                 guard case .number(let v?) = value else { return .failure(.malformedToken) }
                 claims.iat = v
-            case "dest":
+            case .dest:
                 guard let s = value.stringValue else { return .failure(.malformedToken) }
                 claims.dest = s
-            case "iss":
+            case .iss:
                 guard let s = value.stringValue else { return .failure(.malformedToken) }
                 claims.iss = s
-            case "sub":
+            case .sub:
                 guard let s = value.stringValue else { return .failure(.malformedToken) }
                 claims.sub = s
-            case "jti":
+            case .jti:
                 guard let s = value.stringValue, isSaneJTI(s) else { return .failure(.malformedToken) }
                 claims.jti = s
             default:

@@ -42,29 +42,41 @@ public final class TokenVerifier: Sendable {
         if let failure = JWS.checkHeader(UnsafeBufferPointer(rebasing: token[segments.header])) {
             return .failure(failure)
         }
-        guard let payload = Base64URL.decode(UnsafeBufferPointer(rebasing: token[segments.payload])),
-              let members = FlatJSONReader.parseObject(payload) else { return .failure(.malformedToken) }
+        let payloadSegment = UnsafeBufferPointer(rebasing: token[segments.payload])
+        guard let payloadLength = Base64URL.decodedLength(payloadSegment.count) else { return .failure(.malformedToken) }
+        // Decoded into a scratch buffer: the reader copies out the strings it keeps.
+        let parsed = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: payloadLength) { scratch -> FlatJSONReader.Members? in
+            guard let n = Base64URL.decode(payloadSegment, into: scratch) else { return nil }
+            return FlatJSONReader.parseObject(UnsafeBufferPointer(rebasing: scratch[..<n]))
+        }
+        guard let members = parsed else { return .failure(.malformedToken) }
         let appIndex: Int
         switch selectApp(members) {
         case .failure(let failure): return .failure(failure)
         case .success(let index): appIndex = index
         }
         let app = apps[appIndex]
-        guard let signature = Base64URL.decode(UnsafeBufferPointer(rebasing: token[segments.signature])) else {
-            return .failure(.malformedToken)
+        let signatureSegment = UnsafeBufferPointer(rebasing: token[segments.signature])
+        guard let signatureLength = Base64URL.decodedLength(signatureSegment.count) else { return .failure(.malformedToken) }
+        var verifiedWith = 0
+        let checked = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: signatureLength) { scratch -> AuthFailure? in
+            guard let n = Base64URL.decode(signatureSegment, into: scratch) else { return .malformedToken }
+            let signingInput = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[segments.signingInput])
+            let signature = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: scratch[..<n]))
+            guard let index = app.secretIndex(signingInput: signingInput, signature: signature) else {
+                return .invalidSignature
+            }
+            verifiedWith = index
+            return nil
         }
-        let secretIndex = signature.withUnsafeBytes { sig in
-            app.secretIndex(signingInput: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(token)[segments.signingInput]),
-                            signature: sig)
-        }
-        guard let secretIndex else { return .failure(.invalidSignature) }
-        return checkClaims(members, app: app, appIndex: appIndex, secretIndex: secretIndex)
+        if let checked { return .failure(checked) }
+        return checkClaims(members, app: app, appIndex: appIndex, secretIndex: verifiedWith)
     }
 
     /// `aud` picks the app: a string must equal a client id; for an array of strings the first element that
     /// names a configured app wins. Absent is `missing_claim`, another type `malformed_token`.
     private func selectApp(_ members: FlatJSONReader.Members) -> Result<Int, AuthFailure> {
-        guard let aud = members.first(where: { $0.key == "aud" })?.value else { return .failure(.missingClaim) }
+        guard let aud = members.value(of: .aud) else { return .failure(.missingClaim) }
         switch aud {
         case .string(let id):
             if let i = apps.firstIndex(where: { $0.clientId == id }) { return .success(i) }
@@ -106,7 +118,7 @@ public final class TokenVerifier: Sendable {
                 if ClaimRules.isDigits(Substring(sub)) { staffUserId = sub }
             } else if let digits = ClaimRules.customerDigits(fromSub: sub) {
                 customerGID = sub
-                customerNumericId = String(digits)
+                customerNumericId = digits
             }
         }
         return .success(TokenVerdict(
