@@ -1,0 +1,43 @@
+import Testing
+@testable import GatewayAuth
+
+@Suite struct AuthorizationHeaderTests {
+    let verifier = Fixtures.verifier()
+    let token = Fixtures.token()
+
+    @Test(arguments: ["Bearer ", "bearer ", "BEARER ", "BeArEr "])
+    func schemeIsCaseInsensitive(prefix: String) {
+        #expect(verifier.verify(authorization: prefix + token).failure == nil)
+    }
+
+    @Test(arguments: ["Bearer  ", "Bearer\t", "", "Basic ", "Token ", "Bearer:", "Bearer"])
+    func otherPrefixesAreMalformed(prefix: String) {
+        #expect(verifier.verify(authorization: prefix + token).failure == .malformedToken)
+    }
+
+    @Test func trailingOrInnerBlanksAreMalformed() {
+        #expect(verifier.verify(authorization: "Bearer " + token + " ").failure == .malformedToken)
+        #expect(verifier.verify(authorization: "Bearer " + token + "\t").failure == .malformedToken)
+        #expect(verifier.verify(authorization: " Bearer " + token).failure == .malformedToken)
+        #expect(verifier.verify(authorization: "Bearer x").failure == .malformedToken)
+        #expect(verifier.verify(authorization: "bearer x").failure == .malformedToken)
+        #expect(verifier.verify(authorization: "BEARER x").failure == .malformedToken)
+        #expect(verifier.verify(authorization: "Bearer ").failure == .malformedToken)
+        #expect(verifier.verify(authorization: "Bearer").failure == .malformedToken)
+    }
+
+    @Test func emptyValueIsMissingToken() {
+        #expect(verifier.verify(authorization: "").failure == .missingToken)
+    }
+
+    @Test func bytesEntryPointMatchesStringOne() {
+        let value = Array(("Bearer " + token).utf8)
+        let r = value.withUnsafeBufferPointer { verifier.verify(authorizationBytes: $0) }
+        #expect(r.failure == nil)
+    }
+
+    @Test(arguments: ["a.b.c=", "a..c", ".b.c", "a.b.", "a.b.c.d", "a+b.c.d", "a/b.c.d", "a b.c.d", "ab.c\u{00e9}.d"])
+    func tokenShapeIsStrict(bad: String) {
+        #expect(verifier.verify(token: bad).failure == .malformedToken)
+    }
+}
