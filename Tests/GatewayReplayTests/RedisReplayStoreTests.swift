@@ -1,0 +1,134 @@
+import Dispatch
+import Foundation
+import GatewayCore
+@testable import GatewayReplay
+import Testing
+
+/// Runs against real `redis-server` processes the tests start themselves.
+@Suite(.serialized) struct RedisReplayStoreTests {
+    /// Waits for the store's answer; nil means it never came (a hang), which every caller treats as failure.
+    func admit(_ store: RedisReplayStore, app: String = "app", jti: String, until: Int64) -> ReplayAdmission? {
+        let done = DispatchSemaphore(value: 0)
+        let answer = LockedBox<ReplayAdmission?>(nil)
+        store.admit(app: app, jti: jti, until: until) { result in
+            answer.set(result)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 15) == .success else { return nil }
+        return answer.get()
+    }
+
+    func ready(_ store: RedisReplayStore) -> Bool? {
+        let done = DispatchSemaphore(value: 0)
+        let answer = LockedBox<Bool?>(nil)
+        store.isReady { value in
+            answer.set(value)
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 15) == .success else { return nil }
+        return answer.get()
+    }
+
+    var now: Int64 { SystemClock().wallSeconds() }
+
+    @Test func freshThenReplayed() throws {
+        let server = try RedisServerProcess()
+        let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/0", keyPrefix: "sgw:jti:",
+                                         timeout: .seconds(2), allowWhenUnavailable: false)
+        #expect(ready(store) == true)
+        let until = now + 300
+        #expect(admit(store, jti: "6d1b0f3e-1", until: until) == .fresh)
+        #expect(admit(store, jti: "6d1b0f3e-1", until: until) == .replayed)
+        #expect(admit(store, app: "other-app", jti: "6d1b0f3e-1", until: until) == .fresh)
+        // Raw bytes go through as-is (argv with lengths): spaces, CRLF and non-ASCII cannot break the protocol.
+        let odd = "a b\r\n*3\r\n$3\r\nDEL é\u{0}"
+        #expect(admit(store, jti: odd, until: until) == .fresh)
+        #expect(admit(store, jti: odd, until: until) == .replayed)
+        #expect(store.entryCount == 0)
+    }
+
+    @Test func databaseAndPrefixAreUsed() throws {
+        let server = try RedisServerProcess()
+        let a = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/1", keyPrefix: "one:",
+                                     timeout: .seconds(2), allowWhenUnavailable: false)
+        let b = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/2", keyPrefix: "one:",
+                                     timeout: .seconds(2), allowWhenUnavailable: false)
+        let c = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/1", keyPrefix: "two:",
+                                     timeout: .seconds(2), allowWhenUnavailable: false)
+        let until = now + 60
+        #expect(admit(a, jti: "j", until: until) == .fresh)
+        #expect(admit(b, jti: "j", until: until) == .fresh)
+        #expect(admit(c, jti: "j", until: until) == .fresh)
+        #expect(admit(a, jti: "j", until: until) == .replayed)
+    }
+
+    @Test func keyExpiresAfterUntil() throws {
+        let server = try RedisServerProcess()
+        let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)", keyPrefix: "sgw:jti:",
+                                         timeout: .seconds(2), allowWhenUnavailable: false)
+        let until = now + 1
+        #expect(admit(store, jti: "short-lived", until: until) == .fresh)
+        #expect(admit(store, jti: "short-lived", until: until) == .replayed)
+        // The key is set to vanish at until+1; wait until that second has surely begun (not a timing assertion).
+        Thread.sleep(forTimeInterval: 2.1)
+        while now <= until + 1 { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(admit(store, jti: "short-lived", until: now + 60) == .fresh)
+    }
+
+    @Test func unavailableWhenServerIsDown() throws {
+        let port = try RedisServerProcess.freePort()  // nothing listens here
+        let reject = try RedisReplayStore(url: "redis://127.0.0.1:\(port)", keyPrefix: "sgw:jti:",
+                                          timeout: .milliseconds(200), allowWhenUnavailable: false)
+        #expect(admit(reject, jti: "x", until: now + 60) == .unavailable)
+        #expect(admit(reject, jti: "x", until: now + 60) == .unavailable)
+        #expect(reject.unavailableCount == 2)
+        #expect(ready(reject) == false)
+
+        let allow = try RedisReplayStore(url: "redis://127.0.0.1:\(port)", keyPrefix: "sgw:jti:",
+                                         timeout: .milliseconds(200), allowWhenUnavailable: true)
+        #expect(admit(allow, jti: "x", until: now + 60) == .fresh)
+        #expect(allow.unavailableCount == 1)
+    }
+
+    @Test func unavailableWhenServerNeverAnswers() throws {
+        let silent = try SilentListener()
+        let store = try RedisReplayStore(url: "redis://127.0.0.1:\(silent.port)", keyPrefix: "sgw:jti:",
+                                         timeout: .milliseconds(200), allowWhenUnavailable: false)
+        #expect(admit(store, jti: "x", until: now + 60) == .unavailable)
+        #expect(ready(store) == false)
+    }
+
+    @Test func reconnectsWhenServerComesBack() throws {
+        let server = try RedisServerProcess()
+        let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)", keyPrefix: "sgw:jti:",
+                                         timeout: .milliseconds(500), allowWhenUnavailable: false, connections: 1)
+        #expect(admit(store, jti: "before", until: now + 60) == .fresh)
+        server.stop()
+        #expect(admit(store, jti: "during", until: now + 60) == .unavailable)
+        try server.start()
+        // The new server starts empty; the store must find it again without being rebuilt.
+        var answer: ReplayAdmission?
+        for attempt in 0..<50 {
+            answer = admit(store, jti: "after-\(attempt)", until: now + 60)
+            if answer != .unavailable { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(answer == .fresh)
+        #expect(admit(store, jti: "before", until: now + 60) == .fresh)
+        #expect(admit(store, jti: "before", until: now + 60) == .replayed)
+    }
+
+    @Test func redisServerIsInstalled() throws {
+        // A missing redis-server must fail loudly rather than skip the suite.
+        _ = try RedisServerProcess.locateServer()
+    }
+}
+
+/// A tiny lock-protected box for passing an answer out of a completion.
+final class LockedBox<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
+    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
+}
