@@ -26,7 +26,8 @@ public enum Connector {
             completion(.success(channel))
             return
         }
-        channel.onWritable = { [unowned channel] in
+        // The callback holds the channel until the connect resolves (nothing else does yet).
+        channel.onWritable = {
             channel.stopWaitingForWritable()
             channel.onWritable = nil
             let err = Socket.pendingError(fd)

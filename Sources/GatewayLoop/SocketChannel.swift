@@ -33,12 +33,26 @@ public final class SocketChannel {
         self.fd = fd
         self.loop = loop
         readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        readSource.setEventHandler { [unowned self] in self.onReadable?() }
-        readSource.setCancelHandler { [unowned self] in self.sourceCancelled() }
+        // The handlers keep the channel alive until its sources are cancelled (see sourceCancelled).
+        readSource.setEventHandler { self.onReadable?() }
+        readSource.setCancelHandler { self.sourceCancelled() }
     }
 
     deinit {
-        if !isClosed { Glibc.close(fd) }
+        // Only reached when an owner dropped the channel without close(): a suspended source must be
+        // resumed before release or libdispatch aborts.
+        guard !isClosed else { return }
+        readSource.setEventHandler(handler: nil)
+        readSource.setCancelHandler(handler: nil)
+        readSource.cancel()
+        if readPaused { readSource.resume() }
+        if let ws = writeSource {
+            ws.setEventHandler(handler: nil)
+            ws.setCancelHandler(handler: nil)
+            ws.cancel()
+            if !writeWaiting { ws.resume() }
+        }
+        Glibc.close(fd)
     }
 
     public var isReadingPaused: Bool { readPaused }
@@ -63,8 +77,8 @@ public final class SocketChannel {
             ws.resume()
         } else {
             let ws = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
-            ws.setEventHandler { [unowned self] in self.onWritable?() }
-            ws.setCancelHandler { [unowned self] in self.sourceCancelled() }
+            ws.setEventHandler { self.onWritable?() }
+            ws.setCancelHandler { self.sourceCancelled() }
             liveSources += 1
             writeSource = ws
             ws.resume()
@@ -124,7 +138,9 @@ public final class SocketChannel {
         if liveSources == 0 {
             Glibc.close(fd)
             readSource.setEventHandler(handler: nil)
+            readSource.setCancelHandler(handler: nil)
             writeSource?.setEventHandler(handler: nil)
+            writeSource?.setCancelHandler(handler: nil)
         }
     }
 }

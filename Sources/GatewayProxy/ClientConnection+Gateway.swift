@@ -92,12 +92,14 @@ extension ClientConnection {
         loopState.metrics.request(route: route ?? "none", status: status, durationNanos: now &- requestStartNanos,
                                   upstreamNanos: upstreamNanos, rejection: rejected ? logInfo.auth : nil)
         guard loopState.server.accessLogEnabled else { return }
+        // Never the query: Shopify puts id_token there.
+        let logPath = currentHead.map { h in h.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-" } ?? "-"
         let record = AccessLogRecord(
-            time: loopState.server.clock.wallSeconds(),
+            time: Double(loopState.server.clock.wallSeconds()),
             requestId: logInfo.requestId,
             client: peerIP,
             method: currentHead?.method ?? "-",
-            path: currentHead?.target ?? "-",
+            path: logPath,
             route: route,
             status: status,
             auth: logInfo.auth,

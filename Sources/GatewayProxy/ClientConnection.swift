@@ -116,8 +116,10 @@ final class ClientConnection {
             timer.arm(after: limits.headerTimeout)
         }
         var offset = 0
-        while offset < input.count {
+        // The parser may report `.end` without consuming bytes, so it is asked again even at the end of input.
+        while true {
             if state == .closing || state == .closed { return }
+            if offset >= input.count && (requestComplete || state == .tunnel || parser.isIdle) { return }
             if requestComplete || state == .tunnel {
                 // The next request (or tunnel data) waits until this exchange is over.
                 stash.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[offset...]))
@@ -132,7 +134,7 @@ final class ClientConnection {
             }
             offset += step.consumed
             guard let event = step.event else {
-                if step.consumed == 0 { break }
+                if step.consumed == 0 { return }
                 continue
             }
             switch event {

@@ -164,7 +164,9 @@ final class UpstreamConnection {
 
     private func deliver(_ input: UnsafeRawBufferPointer) {
         var offset = 0
-        while offset < input.count, state == .active {
+        // `.end` may come without consuming bytes: ask again at the end of input until nothing happens.
+        while state == .active {
+            if offset >= input.count && responseComplete { break }
             let slice = UnsafeRawBufferPointer(rebasing: input[offset...])
             let step: (consumed: Int, event: HTTP1ResponseEvent?)
             do { step = try parser.parse(slice) } catch {

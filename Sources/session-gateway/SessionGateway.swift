@@ -6,7 +6,7 @@ struct SessionGateway: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "session-gateway",
         abstract: "A reverse proxy that verifies Shopify session tokens before forwarding to your backend.",
-        subcommands: [ServeCommand.self, CheckCommand.self, EchoBackendCommand.self],
+        subcommands: [ServeCommand.self, CheckCommand.self, TokenCommand.self, EchoBackendCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }
