@@ -23,14 +23,13 @@ final class ClientConnection {
         static let closing = PauseReason(rawValue: 4)
     }
 
-    let channel: SocketChannel
+    let transport: TransportChannel
     let loopState: LoopState
     let kind: ListenerKind
     let peerIP: String
-    let isTLS = false
+    var isTLS: Bool { transport.isTLS }
     private(set) var state: State = .awaitingHead
     var parser: HTTP1RequestParser
-    var out = OutboundBuffer()
     private(set) var timer: LoopTimer!
     /// Bytes read past the end of the current request (pipelined requests, tunnel bytes).
     var stash: [UInt8] = []
@@ -53,21 +52,27 @@ final class ClientConnection {
     /// The exchange ended before the parser saw the end of a bodiless request; swallow that end.
     private var skipNextEnd = false
 
-    init(fd: Int32, peer: SocketAddress, loopState: LoopState, kind: ListenerKind) {
+    init(transport: TransportChannel, peerIP: String, loopState: LoopState, kind: ListenerKind) {
         self.loopState = loopState
         self.kind = kind
-        peerIP = peer.ipString
-        channel = SocketChannel(fd: fd, loop: loopState.loop)
+        self.peerIP = peerIP
+        self.transport = transport
         parser = HTTP1RequestParser(limits: loopState.snapshot.parserLimits)
         timer = LoopTimer(loop: loopState.loop) { [unowned self] in self.timerFired() }
-        channel.onReadable = { [unowned self] in self.readable() }
-        channel.onWritable = { [unowned self] in self.writable() }
+        transport.onReadable = { [unowned self] in self.readable() }
+        transport.onWritable = { [unowned self] in self.writable() }
     }
 
-    func start() {
+    /// Starts serving; `initial` holds bytes already read from the connection (protocol detection).
+    func start(initial: UnsafeRawBufferPointer? = nil) {
         loopState.register(self)
         timer.arm(after: loopState.snapshot.config.limits.headerTimeout)
-        channel.resumeReading()
+        if let initial, !initial.isEmpty {
+            process(initial)
+            if paused.isEmpty && state != .closed && state != .closing { transport.resumeReading() }
+        } else {
+            transport.resumeReading()
+        }
     }
 
     var limits: (maxBody: Int, headerTimeout: TimeSpan, keepalive: TimeSpan) {
@@ -79,19 +84,19 @@ final class ClientConnection {
 
     func pause(_ r: PauseReason) {
         paused.insert(r)
-        channel.pauseReading()
+        transport.pauseReading()
     }
 
     func unpause(_ r: PauseReason) {
         paused.remove(r)
-        if paused.isEmpty && state != .closed && state != .closing { channel.resumeReading() }
+        if paused.isEmpty && state != .closed && state != .closing { transport.resumeReading() }
     }
 
     private func readable() {
         let buf = loopState.loop.readBuffer
         while state != .closed && paused.isEmpty {
             let r: ReadResult
-            do { r = try channel.read(into: buf) } catch {
+            do { r = try transport.read(into: buf) } catch {
                 forceClose()
                 return
             }
@@ -210,7 +215,7 @@ final class ClientConnection {
             if requestComplete {
                 // Half-close after a complete request: finish the response, then close.
                 keepAlive = false
-                channel.pauseReading()
+                transport.pauseReading()
                 paused.insert(.closing)
             } else {
                 exchange?.abort()
@@ -227,7 +232,7 @@ final class ClientConnection {
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .closed else { return false }
         bytesWritten += bytes.count
-        if out.write(bytes, to: channel) { return true }
+        if transport.write(bytes) { return true }
         exchange?.abort()
         exchange = nil
         forceClose()
@@ -239,7 +244,7 @@ final class ClientConnection {
 
     private func writable() {
         do {
-            guard try out.flush(to: channel) else { return }
+            guard try transport.flush() else { return }
         } catch {
             exchange?.abort()
             exchange = nil
@@ -326,8 +331,8 @@ final class ClientConnection {
         guard state != .closed else { return }
         state = .closing
         paused.insert(.closing)
-        channel.pauseReading()
-        if out.isEmpty {
+        transport.pauseReading()
+        if !transport.hasQueuedOutput {
             forceClose()
         } else {
             timer.arm(after: limits.headerTimeout)
@@ -340,8 +345,7 @@ final class ClientConnection {
         timer.disarm()
         exchange?.abort()
         exchange = nil
-        out.clear()
-        channel.close()
+        transport.close()
         loopState.unregister(self)
     }
 

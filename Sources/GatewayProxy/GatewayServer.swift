@@ -3,6 +3,7 @@ import GatewayConfig
 import GatewayCore
 import GatewayLoop
 import GatewayReplay
+import GatewayTLS
 import Logging
 import Metrics
 import Synchronization
@@ -61,9 +62,13 @@ public final class GatewayServer: @unchecked Sendable {
             adminListener = try Listener(address: try SocketAddress.resolve(admin.address), group: group)
         }
         let states = loopStates
-        for listener in listeners {
+        for (listener, lc) in zip(listeners, config.listeners) {
+            let address = lc.address
+            // The start-time context serves if a reload drops this listener's tls section.
+            let startTLS = loopStates[0].snapshot.listenerTLS[address]
             listener.start { [weak self] fd, peer, loop in
-                self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states)
+                self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states,
+                               tlsAddress: startTLS == nil ? nil : address, startTLS: startTLS)
             }
         }
         adminListener?.start { [weak self] fd, peer, loop in
@@ -77,7 +82,8 @@ public final class GatewayServer: @unchecked Sendable {
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
-    private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState]) {
+    private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState],
+                          tlsAddress: String? = nil, startTLS: TLSContext? = nil) {
         let state = states[loop.index]
         let n = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         if (n > maxConnections && kind != .admin) || (state.draining && kind != .admin) {
@@ -87,8 +93,22 @@ public final class GatewayServer: @unchecked Sendable {
             return
         }
         connectionsGauge.record(n)
-        let c = ClientConnection(fd: fd, peer: peer, loopState: state, kind: kind)
-        c.start()
+        let channel = SocketChannel(fd: fd, loop: loop)
+        var tls: TLSConnection?
+        if let tlsAddress, let context = state.snapshot.listenerTLS[tlsAddress] ?? startTLS {
+            tls = try? TLSConnection(context: context)
+            if tls == nil {
+                openConnections.wrappingSubtract(1, ordering: .relaxed)
+                channel.close()
+                return
+            }
+        }
+        let transport = TransportChannel(channel: channel, tls: tls)
+        if kind == .gateway {
+            ProtocolDetector(transport: transport, peerIP: peer.ipString, loopState: state).start()
+        } else {
+            ClientConnection(transport: transport, peerIP: peer.ipString, loopState: state, kind: kind).start()
+        }
     }
 
     func connectionClosed() {

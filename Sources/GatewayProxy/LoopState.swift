@@ -12,7 +12,7 @@ final class LoopState: @unchecked Sendable {
     let replayStore: any ReplayStore
     let metrics: GatewayMetrics
     /// Client connections alive on this loop (for draining).
-    var clients: [ObjectIdentifier: ClientConnection] = [:]
+    var clients: [ObjectIdentifier: any GatewayClient] = [:]
     var draining = false
     private let accessLog: AccessLogBuffer
     private var flushTimer: LoopTimer?
@@ -38,14 +38,19 @@ final class LoopState: @unchecked Sendable {
 
     func flushAccessLog() { accessLog.flush() }
 
-    func register(_ c: ClientConnection) {
+    func register(_ c: any GatewayClient) {
         clients[ObjectIdentifier(c)] = c
     }
 
-    func unregister(_ c: ClientConnection) {
+    func unregister(_ c: any GatewayClient) {
         if clients.removeValue(forKey: ObjectIdentifier(c)) != nil {
             server.connectionClosed()
         }
+    }
+
+    /// Protocol detection handed the connection on: the count of open connections stays.
+    func handOver(from old: any GatewayClient) {
+        clients.removeValue(forKey: ObjectIdentifier(old))
     }
 
     /// Stop taking new requests: idle connections close now, busy ones after their response.

@@ -94,7 +94,7 @@ final class ProxyExchange {
         }
     }
 
-    private func connect() {
+    func connect() {
         phase = .connecting
         if upstreamStartNanos == 0 { upstreamStartNanos = loopState.loop.now() }
         guard let i = loopState.pool.pickServer(target, excluding: triedServers) else {
@@ -114,29 +114,34 @@ final class ProxyExchange {
         connectTimer.arm(after: target.connectTimeout)
         pendingConnectTimer = connectTimer
         Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
-            connectTimer.disarm()
-            guard pendingConnectTimer === connectTimer else {
-                // Timed out already; drop the late connection.
-                if case .success(let ch) = result { ch.close() }
-                return
-            }
-            pendingConnectTimer = nil
-            guard phase == .connecting else {
+            guard pendingConnectTimer === connectTimer, phase == .connecting else {
+                // Timed out already, or the exchange ended: drop the late connection.
+                connectTimer.disarm()
+                if pendingConnectTimer === connectTimer { pendingConnectTimer = nil }
                 if case .success(let ch) = result { ch.close() }
                 return
             }
             switch result {
             case .success(let channel):
+                if let tls = target.tls {
+                    // The connect timer keeps running through the handshake.
+                    handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key, timer: connectTimer)
+                    return
+                }
+                connectTimer.disarm()
+                pendingConnectTimer = nil
                 loopState.pool.markHealthy(serverKey: key)
-                attach(UpstreamConnection(channel: channel, serverKey: key, limits: limits))
+                attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key, limits: limits))
             case .failure:
+                connectTimer.disarm()
+                pendingConnectTimer = nil
                 loopState.pool.markFailed(serverKey: key)
                 connect()
             }
         }
     }
 
-    private var pendingConnectTimer: LoopTimer?
+    var pendingConnectTimer: LoopTimer?
 
     private func connectTimedOut(serverKey: String) {
         guard phase == .connecting, pendingConnectTimer != nil else { return }
@@ -145,7 +150,7 @@ final class ProxyExchange {
         connect()
     }
 
-    private func attach(_ c: UpstreamConnection) {
+    func attach(_ c: UpstreamConnection) {
         upstream = c
         phase = .forwarding
         c.attach(self, method: method)
@@ -174,7 +179,8 @@ final class ProxyExchange {
             body.withReadableBytes { sendBody($0) }
         }
         if requestBodyDone { sendBodyEnd() }
-        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+        // Body bytes that waited for the connection paused the client; the upstream took them, so resume.
+        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() } else { downstream.downstreamResumeRequestBody() }
     }
 
     // MARK: request body from the client

@@ -3,6 +3,7 @@ import GatewayConfig
 import GatewayCore
 import GatewayHTTP1
 import GatewayLoop
+import GatewayTLS
 
 /// One upstream of the config with its servers resolved to addresses.
 public struct UpstreamTarget: Sendable {
@@ -13,6 +14,10 @@ public struct UpstreamTarget: Sendable {
     public var responseTimeout: TimeSpan
     public var idleTimeout: TimeSpan
     public var maxIdleConnections: Int
+    /// `upstreams[].tls`: the client context (CA, verify) shared by every connection to this upstream.
+    public var tls: TLSContext?
+    /// Per server: the name sent as SNI and checked against its certificate (`server_name`, else the host).
+    public var tlsServerNames: [String] = []
 }
 
 /// Everything built from one `gateway.yaml`: swapped whole on reload, read by new requests only.
@@ -25,12 +30,16 @@ public final class RuntimeSnapshot: Sendable {
     public let upstreamIndex: [String: Int]
     public let parserLimits: HTTP1Limits
     public let generation: Int
+    /// One server context per TLS listener, keyed by the listener's configured address.
+    public let listenerTLS: [String: TLSContext]
 
     public enum BuildError: Error, CustomStringConvertible {
         case unresolvable(upstream: String, server: String)
+        case tls(where: String, reason: String)
         public var description: String {
             switch self {
             case .unresolvable(let u, let s): return "upstreams.\(u): cannot resolve \(s)"
+            case .tls(let w, let r): return "\(w): \(r)"
             }
         }
     }
@@ -55,12 +64,41 @@ public final class RuntimeSnapshot: Sendable {
                 addrs.append(a)
             }
             index[u.name] = targets.count
-            targets.append(UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers,
-                                          connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
-                                          idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections))
+            var target = UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers,
+                                        connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
+                                        idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections)
+            if let t = u.tls {
+                do {
+                    target.tls = try TLSContext.client(caFile: t.caFile, verify: t.verify)
+                } catch {
+                    throw .tls(where: "upstreams.\(u.name).tls", reason: error.reason)
+                }
+                target.tlsServerNames = u.servers.map { t.serverName ?? RuntimeSnapshot.host(of: $0) }
+            }
+            targets.append(target)
         }
+        var listenerContexts: [String: TLSContext] = [:]
+        for l in config.listeners {
+            guard let t = l.tls else { continue }
+            let paths = t.certificates.map { CertificatePaths(certificateChain: $0.certificateChain, privateKey: $0.privateKey) }
+            do {
+                listenerContexts[l.address] = try TLSContext.server(certificates: paths)
+            } catch {
+                throw .tls(where: "listeners.\(l.address).tls", reason: error.reason)
+            }
+        }
+        listenerTLS = listenerContexts
         upstreams = targets
         upstreamIndex = index
         parserLimits = HTTP1Limits(maxHeaderBytes: config.limits.maxHeaderBytes)
+    }
+
+    /// The host part of `host:port` or `[v6]:port`.
+    static func host(of server: String) -> String {
+        if server.hasPrefix("["), let close = server.firstIndex(of: "]") {
+            return String(server[server.index(after: server.startIndex)..<close])
+        }
+        if let colon = server.lastIndex(of: ":") { return String(server[..<colon]) }
+        return server
     }
 }

@@ -22,12 +22,11 @@ enum UpstreamFailure: Error {
 final class UpstreamConnection {
     enum State { case active, idle, tunnel, closed }
 
-    let channel: SocketChannel
+    let transport: TransportChannel
     let serverKey: String
     private(set) var state: State = .active
     private var parser: HTTP1ResponseParser
     private(set) var timer: LoopTimer!
-    private var out = OutboundBuffer()
     weak var delegate: (any UpstreamConnectionDelegate)?
     private weak var pool: UpstreamPool?
     /// Served at least one exchange before (a failure before any byte may be retried once).
@@ -40,21 +39,21 @@ final class UpstreamConnection {
     private(set) var sawEOF = false
 
     /// Whether the connection may go back to the pool after the current response.
-    var canReuse: Bool { state == .active && responseComplete && !sawEOF && out.isEmpty }
+    var canReuse: Bool { state == .active && responseComplete && !sawEOF && !transport.hasQueuedOutput }
 
-    init(channel: SocketChannel, serverKey: String, limits: HTTP1Limits) {
-        self.channel = channel
+    init(transport: TransportChannel, serverKey: String, limits: HTTP1Limits) {
+        self.transport = transport
         self.serverKey = serverKey
         parser = HTTP1ResponseParser(limits: limits)
-        timer = LoopTimer(loop: channel.loop) { [weak self] in self?.timerFired() }
-        channel.onReadable = { [unowned self] in self.readable() }
-        channel.onWritable = { [unowned self] in self.writable() }
-        channel.resumeReading()
+        timer = LoopTimer(loop: transport.loop) { [weak self] in self?.timerFired() }
+        transport.onReadable = { [unowned self] in self.readable() }
+        transport.onWritable = { [unowned self] in self.writable() }
+        transport.resumeReading()
     }
 
     var isClosed: Bool { state == .closed }
     var isUsableIdle: Bool { state == .idle || (state == .active && delegate == nil && !receivedAny) }
-    var hasPendingOutput: Bool { !out.isEmpty }
+    var hasPendingOutput: Bool { transport.hasQueuedOutput }
 
     /// Binds the connection to an exchange expecting a response to `method`.
     func attach(_ d: any UpstreamConnectionDelegate, method: String) {
@@ -74,7 +73,7 @@ final class UpstreamConnection {
     @discardableResult
     func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .closed else { return false }
-        if out.write(bytes, to: channel) { return true }
+        if transport.write(bytes) { return true }
         fail(.io(IOError(errno: 32, function: "send")))
         return false
     }
@@ -82,8 +81,8 @@ final class UpstreamConnection {
     @discardableResult
     func send(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { send($0) } }
 
-    func pauseReading() { channel.pauseReading() }
-    func resumeReading() { if state != .closed { channel.resumeReading() } }
+    func pauseReading() { transport.pauseReading() }
+    func resumeReading() { if state != .closed { transport.resumeReading() } }
 
     /// Turns the connection into a raw byte pipe (after `101 Switching Protocols`).
     func becomeTunnel() {
@@ -96,7 +95,7 @@ final class UpstreamConnection {
         delegate = nil
         self.pool = pool
         timer.arm(after: timeout)
-        channel.resumeReading()
+        transport.resumeReading()
     }
 
     func close() {
@@ -105,7 +104,7 @@ final class UpstreamConnection {
         timer.disarm()
         delegate = nil
         if let p = pool { pool = nil; p.evict(self) }
-        channel.close()
+        transport.close()
     }
 
     private func fail(_ f: UpstreamFailure) {
@@ -124,17 +123,17 @@ final class UpstreamConnection {
 
     private func writable() {
         do {
-            if try out.flush(to: channel) { delegate?.upstreamDrained(self) }
+            if try transport.flush() { delegate?.upstreamDrained(self) }
         } catch {
             fail(.io(error))
         }
     }
 
     private func readable() {
-        let buf = channel.loop.readBuffer
-        while state != .closed && !channel.isReadingPaused {
+        let buf = transport.loop.readBuffer
+        while state != .closed && !transport.isReadingPaused {
             let r: ReadResult
-            do { r = try channel.read(into: buf) } catch {
+            do { r = try transport.read(into: buf) } catch {
                 fail(.io(error))
                 return
             }

@@ -1,0 +1,207 @@
+import GatewayCore
+import GatewayHTTP2
+import GatewayLoop
+
+/// One HTTP/2 client connection (TLS with ALPN `h2`, or h2c with prior knowledge): the nghttp2 session over a
+/// transport, each stream an `HTTP2Stream` with its own gate verdict and upstream exchange.
+final class HTTP2ClientConnection: GatewayClient {
+    let transport: TransportChannel
+    let loopState: LoopState
+    let peerIP: String
+    let kind: ListenerKind = .gateway
+    private(set) var session: HTTP2ServerSession?
+    var streams: [Int32: HTTP2Stream] = [:]
+    private var timer: LoopTimer?
+    private var outScratch: [UInt8] = []
+    private var flushScheduled = false
+    private var closed = false
+    private var pausedForOutput = false
+    /// Output queued for the socket above which the session stops producing frames and reading requests.
+    static let outputHighWater = 256 * 1024
+
+    init(transport: TransportChannel, peerIP: String, loopState: LoopState) {
+        self.transport = transport
+        self.peerIP = peerIP
+        self.loopState = loopState
+    }
+
+    var isTLS: Bool { transport.isTLS }
+
+    /// Starts the session (server SETTINGS go out first); `initial` holds bytes already read (the preface).
+    func start(initial: UnsafeRawBufferPointer?) {
+        loopState.register(self)
+        let limits = loopState.snapshot.config.limits
+        let settings = HTTP2Settings(maxHeaderListSize: UInt32(clamping: limits.maxHeaderBytes))
+        do {
+            session = try HTTP2ServerSession(settings: settings, delegate: self)
+        } catch {
+            loopState.server.logger.error("cannot start HTTP/2 session", metadata: ["error": "\(error)"])
+            forceClose()
+            return
+        }
+        let t = LoopTimer(loop: loopState.loop) { [unowned self] in self.timerFired() }
+        timer = t
+        t.arm(after: limits.keepaliveTimeout)
+        transport.onReadable = { [unowned self] in self.readable() }
+        transport.onWritable = { [unowned self] in self.writable() }
+        if let initial, !initial.isEmpty { feed(initial) }
+        flushOutput()
+        if !closed { transport.resumeReading() }
+    }
+
+    // MARK: input
+
+    private func readable() {
+        let buf = loopState.loop.readBuffer
+        while !closed && !transport.isReadingPaused {
+            let r: ReadResult
+            do { r = try transport.read(into: buf) } catch {
+                forceClose()
+                return
+            }
+            switch r {
+            case .wouldBlock:
+                flushOutput()
+                return
+            case .eof:
+                forceClose()
+                return
+            case .bytes(let n):
+                feed(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+            }
+        }
+        flushOutput()
+    }
+
+    private func feed(_ bytes: UnsafeRawBufferPointer) {
+        guard let session else { return }
+        do { try session.receive(bytes) } catch {
+            // A fatal connection error: nghttp2 queued a GOAWAY when it could; send it, then stop reading.
+            flushOutput()
+            transport.pauseReading()
+            if !closed && !transport.hasQueuedOutput { forceClose() }
+        }
+    }
+
+    // MARK: output
+
+    /// Coalesces output of many stream events into one write, after the events already queued on the loop.
+    func scheduleFlush() {
+        guard !flushScheduled, !closed else { return }
+        flushScheduled = true
+        let me = UnsafeTransfer(self)
+        loopState.loop.execute {
+            me.value.flushScheduled = false
+            me.value.flushOutput()
+        }
+    }
+
+    /// Moves frames from the session to the socket while the socket keeps up; closes when the session is done.
+    func flushOutput() {
+        guard !closed, let session else { return }
+        while transport.queuedCount < HTTP2ClientConnection.outputHighWater {
+            outScratch.removeAll(keepingCapacity: true)
+            session.produceOutput(into: &outScratch, limit: 64 * 1024)
+            if outScratch.isEmpty { break }
+            guard transport.write(outScratch) else {
+                forceClose()
+                return
+            }
+        }
+        if outScratch.capacity > 1 << 20 { outScratch = [] }
+        if transport.queuedCount >= HTTP2ClientConnection.outputHighWater {
+            // The client does not read: stop reading its requests too (nghttp2's advice).
+            if !pausedForOutput {
+                pausedForOutput = true
+                transport.pauseReading()
+            }
+        } else if pausedForOutput {
+            pausedForOutput = false
+            transport.resumeReading()
+        }
+        if !session.wantsRead && !session.wantsWrite && !transport.hasQueuedOutput {
+            forceClose()
+        }
+    }
+
+    private func writable() {
+        do {
+            guard try transport.flush() else { return }
+        } catch {
+            forceClose()
+            return
+        }
+        flushOutput()
+    }
+
+    // MARK: lifecycle
+
+    /// Called when a stream goes away: an idle connection starts its keep-alive clock.
+    func streamRemoved() {
+        if streams.isEmpty { timer?.arm(after: loopState.snapshot.config.limits.keepaliveTimeout) }
+    }
+
+    private func timerFired() {
+        guard !closed else { return }
+        if streams.isEmpty {
+            session?.goAway(graceful: false)
+            flushOutput()
+            if !closed { forceClose() }
+        }
+    }
+
+    /// Graceful GOAWAY: streams already accepted finish; the connection closes after the last one.
+    func drain() {
+        guard !closed else { return }
+        session?.goAway(graceful: true)
+        flushOutput()
+    }
+
+    func forceClose() {
+        guard !closed else { return }
+        closed = true
+        timer?.disarm()
+        let open = streams
+        streams.removeAll()
+        for (_, s) in open { s.connectionClosed() }
+        transport.close()
+        loopState.unregister(self)
+        // The session's delegate is weak; dropping the session after the streams keeps callbacks away.
+        session = nil
+    }
+}
+
+extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: HTTPRequestHead, streamID: Int32, endStream: Bool) {
+        timer?.disarm()
+        let stream = HTTP2Stream(id: streamID, head: head, connection: self)
+        streams[streamID] = stream
+        stream.begin(endStream: endStream)
+    }
+
+    func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32) {
+        if let st = streams[streamID] {
+            st.requestData(data)
+        } else {
+            s.consumed(streamID: streamID, count: data.count)
+        }
+    }
+
+    func session(_ s: HTTP2ServerSession, didReceiveTrailers trailers: HTTPHeaders, streamID: Int32) {
+        streams[streamID]?.pendingTrailers = trailers
+    }
+
+    func session(_ s: HTTP2ServerSession, streamEnded streamID: Int32) {
+        streams[streamID]?.requestEnded()
+    }
+
+    func session(_ s: HTTP2ServerSession, streamClosed streamID: Int32, errorCode: UInt32) {
+        guard let st = streams.removeValue(forKey: streamID) else { return }
+        st.streamClosed(errorCode: errorCode)
+        streamRemoved()
+    }
+
+    func session(_ s: HTTP2ServerSession, didDrainStream streamID: Int32) {
+        streams[streamID]?.exchange?.downstreamDrained()
+    }
+}

@@ -1,0 +1,288 @@
+import GatewayCore
+import GatewayHTTP2
+import GatewayLoop
+
+/// One HTTP/2 stream = one exchange: its own gate verdict, replay admission and upstream connection.
+///
+/// Request DATA is reported consumed (reopening the client's window) only once the upstream took it.
+final class HTTP2Stream {
+    unowned let connection: HTTP2ClientConnection
+    let id: Int32
+    let head: HTTPRequestHead
+    var exchange: ProxyExchange?
+    var pendingTrailers: HTTPHeaders?
+    var logInfo = ExchangeLogInfo()
+    private(set) var requestComplete = false
+    private var requestBodyBytes = 0
+    private var bytesWritten = 0
+    private let startNanos: UInt64
+    /// The exchange asked for request-body back-pressure: DATA stays unconsumed until it resumes.
+    private var bodyPaused = false
+    private var heldUnconsumed = 0
+    private var responseEnded = false
+    private var tunnel = false
+    private var isWebSocket = false
+    private var logged = false
+
+    init(id: Int32, head: HTTPRequestHead, connection: HTTP2ClientConnection) {
+        self.id = id
+        self.head = head
+        self.connection = connection
+        startNanos = connection.loopState.loop.now()
+    }
+
+    private var loopState: LoopState { connection.loopState }
+    private var session: HTTP2ServerSession? { connection.session }
+
+    // MARK: request
+
+    func begin(endStream: Bool) {
+        let snap = loopState.snapshot
+        let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS))
+        switch decision {
+        case .answer(let a, let rid, let origin, let routeIndex):
+            logInfo.routeIndex = routeIndex
+            answerDirect(a, requestId: rid, origin: origin)
+        case .forward(var plan):
+            logInfo.requestId = plan.requestId
+            logInfo.routeIndex = plan.routeIndex
+            logInfo.shop = plan.verdict?.shopDomain
+            logInfo.auth = plan.authOutcome
+            if case .contentLength(let n) = head.framing, n > snap.config.limits.maxBodyBytes {
+                answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin)
+                return
+            }
+            guard let ti = snap.upstreamIndex[plan.upstream] else {
+                answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin)
+                return
+            }
+            if plan.isWebSocketUpgrade {
+                isWebSocket = true
+                HTTP2Stream.rewriteExtendedConnect(&plan.head)
+            }
+            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: snap.upstreams[ti])
+            exchange = ex
+            ex.begin()
+        }
+    }
+
+    /// RFC 8441 to RFC 6455: the upstream gets an HTTP/1.1 `GET` upgrade with a key of our own when the client
+    /// sent none (HTTP/2 clients do not).
+    static func rewriteExtendedConnect(_ head: inout HTTPRequestHead) {
+        head.method = "GET"
+        head.framing = .none
+        head.extendedProtocol = nil
+        head.headers.append(name: "Connection", value: "Upgrade")
+        head.headers.append(name: "Upgrade", value: "websocket")
+        if !head.headers.contains(named: "Sec-WebSocket-Key") {
+            var g = SystemRandomNumberGenerator()
+            let key = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+            head.headers.append(name: "Sec-WebSocket-Key", value: Base64.encode(key))
+        }
+        if !head.headers.contains(named: "Sec-WebSocket-Version") {
+            head.headers.append(name: "Sec-WebSocket-Version", value: "13")
+        }
+    }
+
+    func requestData(_ data: UnsafeRawBufferPointer) {
+        requestBodyBytes += data.count
+        if let ex = exchange {
+            if isWebSocket {
+                ex.tunnelFromClient(data)
+            } else if requestBodyBytes > loopState.snapshot.config.limits.maxBodyBytes {
+                ex.failBodyTooLarge()
+            } else {
+                ex.requestBody(data)
+            }
+        }
+        if bodyPaused && exchange != nil {
+            heldUnconsumed += data.count
+        } else {
+            session?.consumed(streamID: id, count: data.count)
+        }
+    }
+
+    func requestEnded() {
+        requestComplete = true
+        let t = pendingTrailers
+        pendingTrailers = nil
+        if let ex = exchange, !isWebSocket { ex.requestEnd(trailers: t) }
+    }
+
+    /// The stream is gone: the client reset it, or both sides ended.
+    func streamClosed(errorCode: UInt32) {
+        if let ex = exchange {
+            exchange = nil
+            ex.abort()
+            if !logged { logExchange(status: ex.status == 0 ? 499 : ex.status, exchange: ex) }
+        }
+    }
+
+    /// The whole connection closed under the stream.
+    func connectionClosed() { streamClosed(errorCode: HTTP2ErrorCode.cancel) }
+
+    // MARK: answers of the gateway's own
+
+    private func answerDirect(_ a: GatewayAnswer, requestId: String, origin: String?) {
+        logInfo.requestId = requestId
+        writeAnswer(a, requestId: requestId, origin: origin)
+        logExchange(status: a.status, exchange: nil)
+    }
+
+    private func writeAnswer(_ a: GatewayAnswer, requestId: String, origin: String?) {
+        guard let session, !responseEnded else { return }
+        if a.status == 401 || a.status == 403 { logInfo.auth = a.code }
+        let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
+        let fields = a.http2Fields(requestId: requestId, extraHeaders: cors)
+        let noBody = a.body.isEmpty || head.method == "HEAD"
+        let h = HTTPResponseHead(status: a.status, version: .http2, headers: HTTPHeaders(fields))
+        session.sendResponseHead(streamID: id, head: h, endStream: noBody)
+        if !noBody {
+            a.body.withUnsafeBytes { _ = session.sendData(streamID: id, bytes: $0, endStream: true) }
+            bytesWritten += a.body.count
+        }
+        responseEnded = true
+        connection.scheduleFlush()
+    }
+
+    func logExchange(status: Int, exchange ex: ProxyExchange?) {
+        logged = true
+        logInfo.status = status
+        let snap = loopState.snapshot
+        let now = loopState.loop.now()
+        var route: String?
+        if let i = logInfo.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
+        var upstreamNanos: UInt64 = 0
+        if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
+            upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
+        }
+        let rejected = status == 401 || status == 403
+        loopState.metrics.request(route: route ?? "none", status: status, durationNanos: now &- startNanos,
+                                  upstreamNanos: upstreamNanos, rejection: rejected ? logInfo.auth : nil)
+        guard loopState.server.accessLogEnabled else { return }
+        // Never the query: Shopify puts id_token there.
+        let logPath = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-"
+        let record = AccessLogRecord(
+            time: Double(loopState.server.clock.wallSeconds()),
+            requestId: logInfo.requestId,
+            client: connection.peerIP,
+            method: head.method,
+            path: logPath,
+            route: route,
+            status: status,
+            auth: logInfo.auth,
+            shop: logInfo.shop,
+            upstream: ex?.serverName,
+            durationMs: Double(now &- startNanos) / 1e6,
+            upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
+            bytesIn: requestBodyBytes,
+            bytesOut: bytesWritten,
+            protocol: "HTTP/2")
+        loopState.logAccess(record)
+    }
+}
+
+extension HTTP2Stream: ExchangeDownstream {
+    var clientVersion: HTTPVersion { .http2 }
+
+    var isDownstreamBlocked: Bool {
+        guard let session else { return false }
+        return session.bufferedBytes(streamID: id) >= HTTP2Settings().responseLowWater
+    }
+
+    func downstreamInterim(_ head: HTTPResponseHead) {
+        session?.sendResponseHead(streamID: id, head: head, endStream: false)
+        connection.scheduleFlush()
+    }
+
+    func downstreamHead(_ head: HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
+        guard let session else { return }
+        var h = head
+        h.version = .http2
+        let bodyless = isHeadRequest || head.status == 204 || head.status == 304
+        var end = bodyless
+        switch upstreamFraming {
+        case .contentLength(let n):
+            if !bodyless { h.headers.append(name: "content-length", value: String(n)) }
+            if n == 0 { end = true }
+        case .none:
+            end = true
+        case .chunked, .untilClose:
+            break
+        }
+        session.sendResponseHead(streamID: id, head: h, endStream: end)
+        if end { responseEnded = true }
+        connection.scheduleFlush()
+    }
+
+    func downstreamBody(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty, !responseEnded, let session else { return }
+        bytesWritten += bytes.count
+        session.sendData(streamID: id, bytes: bytes, endStream: false)
+        connection.scheduleFlush()
+    }
+
+    func downstreamEnd(trailers: HTTPHeaders?) {
+        guard !responseEnded, let session else { return }
+        responseEnded = true
+        if let t = trailers, t.count > 0 {
+            session.sendTrailers(streamID: id, trailers: t)
+        } else {
+            session.sendData(streamID: id, bytes: UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
+        }
+        connection.scheduleFlush()
+    }
+
+    func downstreamSwitchProtocols(_ head: HTTPResponseHead) {
+        guard let session else { return }
+        // RFC 8441: the tunnel is accepted with a 2xx; the RFC 6455 handshake fields stay between us and the upstream.
+        var h = HTTPResponseHead(status: 200, version: .http2, headers: head.headers)
+        h.headers.removeAll(named: "Sec-WebSocket-Accept")
+        h.headers.removeAll(named: "Upgrade")
+        h.headers.removeAll(named: "Connection")
+        session.sendResponseHead(streamID: id, head: h, endStream: false)
+        tunnel = true
+        connection.scheduleFlush()
+        logExchange(status: 200, exchange: exchange)
+        // The client's DATA is unconsumed while the upstream was connecting: let it flow now.
+        downstreamResumeRequestBody()
+    }
+
+    func downstreamTunnelBytes(_ bytes: UnsafeRawBufferPointer) {
+        downstreamBody(bytes)
+    }
+
+    func downstreamAnswer(_ answer: GatewayAnswer) {
+        writeAnswer(answer, requestId: exchange?.plan.requestId ?? RequestId.generate(), origin: exchange?.plan.origin)
+    }
+
+    func downstreamAbort() {
+        if tunnel {
+            // The upstream closed the WebSocket: end the stream cleanly.
+            downstreamEnd(trailers: nil)
+            return
+        }
+        responseEnded = true
+        session?.resetStream(streamID: id, errorCode: HTTP2ErrorCode.internalError)
+        connection.scheduleFlush()
+    }
+
+    func downstreamPauseRequestBody() { bodyPaused = true }
+
+    func downstreamResumeRequestBody() {
+        bodyPaused = false
+        if heldUnconsumed > 0 {
+            session?.consumed(streamID: id, count: heldUnconsumed)
+            heldUnconsumed = 0
+            connection.scheduleFlush()
+        }
+    }
+
+    func downstreamFinished(_ ex: ProxyExchange) {
+        guard exchange === ex else { return }
+        exchange = nil
+        if !tunnel && !logged { logExchange(status: ex.status, exchange: ex) }
+        // What the client still sends for this stream is dropped, so its window must not stay shut.
+        downstreamResumeRequestBody()
+    }
+}
