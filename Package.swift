@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "GatewayLoopTests", dependencies: ["GatewayLoop", "GatewayCore"]),
         .testTarget(name: "GatewayReplayTests", dependencies: ["GatewayReplay", "GatewayCore"]),
         .testTarget(name: "GatewayProxyTests", dependencies: ["GatewayProxy", "GatewayCore"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP2"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -62,13 +62,12 @@ public final class GatewayServer: @unchecked Sendable {
             adminListener = try Listener(address: try SocketAddress.resolve(admin.address), group: group)
         }
         let states = loopStates
-        for (listener, lc) in zip(listeners, config.listeners) {
-            let address = lc.address
-            // The start-time context serves if a reload drops this listener's tls section.
-            let startTLS = loopStates[0].snapshot.listenerTLS[address]
+        for (index, listener) in listeners.enumerated() {
+            // A reload may bring new certificates; the start-time context serves if it drops this listener.
+            let startTLS = loopStates[0].snapshot.listenerTLS[index]
             listener.start { [weak self] fd, peer, loop in
                 self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states,
-                               tlsAddress: startTLS == nil ? nil : address, startTLS: startTLS)
+                               tlsIndex: startTLS == nil ? nil : index, startTLS: startTLS)
             }
         }
         adminListener?.start { [weak self] fd, peer, loop in
@@ -83,7 +82,7 @@ public final class GatewayServer: @unchecked Sendable {
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState],
-                          tlsAddress: String? = nil, startTLS: TLSContext? = nil) {
+                          tlsIndex: Int? = nil, startTLS: TLSContext? = nil) {
         let state = states[loop.index]
         let n = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         if (n > maxConnections && kind != .admin) || (state.draining && kind != .admin) {
@@ -95,7 +94,7 @@ public final class GatewayServer: @unchecked Sendable {
         connectionsGauge.record(n)
         let channel = SocketChannel(fd: fd, loop: loop)
         var tls: TLSConnection?
-        if let tlsAddress, let context = state.snapshot.listenerTLS[tlsAddress] ?? startTLS {
+        if let tlsIndex, let context = state.snapshot.listenerTLSContext(tlsIndex) ?? startTLS {
             tls = try? TLSConnection(context: context)
             if tls == nil {
                 openConnections.wrappingSubtract(1, ordering: .relaxed)

@@ -30,8 +30,8 @@ public final class RuntimeSnapshot: Sendable {
     public let upstreamIndex: [String: Int]
     public let parserLimits: HTTP1Limits
     public let generation: Int
-    /// One server context per TLS listener, keyed by the listener's configured address.
-    public let listenerTLS: [String: TLSContext]
+    /// One server context per listener, in config order; nil for a plain listener.
+    public let listenerTLS: [TLSContext?]
 
     public enum BuildError: Error, CustomStringConvertible {
         case unresolvable(upstream: String, server: String)
@@ -77,12 +77,15 @@ public final class RuntimeSnapshot: Sendable {
             }
             targets.append(target)
         }
-        var listenerContexts: [String: TLSContext] = [:]
+        var listenerContexts: [TLSContext?] = []
         for l in config.listeners {
-            guard let t = l.tls else { continue }
+            guard let t = l.tls else {
+                listenerContexts.append(nil)
+                continue
+            }
             let paths = t.certificates.map { CertificatePaths(certificateChain: $0.certificateChain, privateKey: $0.privateKey) }
             do {
-                listenerContexts[l.address] = try TLSContext.server(certificates: paths)
+                listenerContexts.append(try TLSContext.server(certificates: paths))
             } catch {
                 throw .tls(where: "listeners.\(l.address).tls", reason: error.reason)
             }
@@ -91,6 +94,11 @@ public final class RuntimeSnapshot: Sendable {
         upstreams = targets
         upstreamIndex = index
         parserLimits = HTTP1Limits(maxHeaderBytes: config.limits.maxHeaderBytes)
+    }
+
+    /// The TLS context of listener `index`, nil when it is plain or unknown to this config.
+    func listenerTLSContext(_ index: Int) -> TLSContext? {
+        index < listenerTLS.count ? listenerTLS[index] : nil
     }
 
     /// The host part of `host:port` or `[v6]:port`.
