@@ -6,7 +6,7 @@ BIN_RELEASE   = .build/release/session-gateway
 APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev openssl curl nghttp2-client redis-server
 BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3
 
-.PHONY: deps bench-deps build release test run bench clean
+.PHONY: deps bench-deps build release test run bench bench-h2 clean
 
 # Installs what is missing (only when run as root; otherwise says what to install).
 deps:
@@ -36,6 +36,9 @@ run: release
 
 bench: release bench-deps
 	./Benchmarks/run.sh
+
+bench-h2: release bench-deps
+	./Benchmarks/run-h2.sh
 
 clean:
 	rm -rf .build

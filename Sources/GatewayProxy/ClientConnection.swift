@@ -347,6 +347,8 @@ final class ClientConnection {
         exchange = nil
         transport.close()
         loopState.unregister(self)
+        // Callers up the stack (an exchange writing to us) still read their unowned reference after this returns.
+        loopState.releaseLater(self)
     }
 
     /// Draining: idle connections close now; busy ones answer with `Connection: close`.

@@ -16,6 +16,8 @@ final class HTTP2ClientConnection: GatewayClient {
     private var flushScheduled = false
     private var closed = false
     private var pausedForOutput = false
+    /// Closed streams kept until the next I/O event: an exchange may still be on the stack, holding an unowned reference.
+    private var retired: [HTTP2Stream] = []
     /// Output queued for the socket above which the session stops producing frames and reading requests.
     static let outputHighWater = 256 * 1024
 
@@ -52,6 +54,7 @@ final class HTTP2ClientConnection: GatewayClient {
     // MARK: input
 
     private func readable() {
+        retired.removeAll(keepingCapacity: true)
         let buf = loopState.loop.readBuffer
         while !closed && !transport.isReadingPaused {
             let r: ReadResult
@@ -92,6 +95,7 @@ final class HTTP2ClientConnection: GatewayClient {
         let me = UnsafeTransfer(self)
         loopState.loop.execute {
             me.value.flushScheduled = false
+            me.value.retired.removeAll(keepingCapacity: true)
             me.value.flushOutput()
         }
     }
@@ -125,6 +129,7 @@ final class HTTP2ClientConnection: GatewayClient {
     }
 
     private func writable() {
+        retired.removeAll(keepingCapacity: true)
         do {
             guard try transport.flush() else { return }
         } catch {
@@ -167,7 +172,11 @@ final class HTTP2ClientConnection: GatewayClient {
         transport.close()
         loopState.unregister(self)
         // The session's delegate is weak; dropping the session after the streams keeps callbacks away.
+        let s = session
         session = nil
+        retired.removeAll()
+        loopState.releaseLater(self)
+        if let s { loopState.releaseLater(s) }
     }
 }
 
@@ -197,6 +206,7 @@ extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
 
     func session(_ s: HTTP2ServerSession, streamClosed streamID: Int32, errorCode: UInt32) {
         guard let st = streams.removeValue(forKey: streamID) else { return }
+        retired.append(st)
         st.streamClosed(errorCode: errorCode)
         streamRemoved()
     }

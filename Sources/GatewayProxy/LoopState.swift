@@ -48,6 +48,12 @@ final class LoopState: @unchecked Sendable {
         }
     }
 
+    /// Keeps `object` alive until the loop's current work item is over (it may still be on the call stack).
+    func releaseLater(_ object: AnyObject) {
+        let keep = UnsafeTransfer(object)
+        loop.execute { _ = keep }
+    }
+
     /// Protocol detection handed the connection on: the count of open connections stays.
     func handOver(from old: any GatewayClient) {
         clients.removeValue(forKey: ObjectIdentifier(old))

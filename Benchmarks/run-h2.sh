@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Side-by-side HTTP/2 benchmark on loopback, h2load -c 4 -m 16 against the same nginx upstream through
+#   nghttpx     (plain h2c -> HTTP/1.1 proxy, no auth; Debian nghttp2-proxy)
+#   gateway-h2c (session-gateway, h2c prior knowledge: verify + identity headers, replay off)
+#   gateway-tls (session-gateway, TLS 1.3 + ALPN h2, same job)
+# Rounds alternate because the machine is shared; the table shows medians and the ratios
+# gateway-h2c/nghttpx and gateway-tls/gateway-h2c. h2load repeats one token, hence replay off.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+REQUESTS=${REQUESTS:-100000}
+CLIENTS=${CLIENTS:-4}
+STREAMS=${STREAMS:-16}
+LOG_LEVEL=${LOG_LEVEL:-warning}
+BIN=${BIN:-.build/release/session-gateway}
+work=$(mktemp -d /tmp/sgw-bench-h2.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+[ -x "$BIN" ] || { echo "build first: swift build -c release"; exit 1; }
+export SHOPIFY_API_SECRET=s3cr3t
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$work/key.pem" \
+  -out "$work/cert.pem" -days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+sed -e "s#\${LOG_LEVEL}#$LOG_LEVEL#" -e "s#\${WORK}#$work#g" Benchmarks/conf/gateway-bench-h2.yaml > "$work/gateway.yaml"
+
+nginx -c "$PWD/Benchmarks/conf/upstream-nginx.conf" & pids+=($!)
+nghttpx -f'127.0.0.1,18084;no-tls' -b'127.0.0.1,18000' -n1 --no-ocsp --errorlog-file="$work/nghttpx.err" \
+  --accesslog-file=/dev/null >"$work/nghttpx.out" 2>&1 & pids+=($!)
+"$BIN" serve --config "$work/gateway.yaml" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
+for port in 18000 18084 18091; do
+  for _ in $(seq 1 100); do curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+done
+token=$("$BIN" token mint --config "$work/gateway.yaml" --shop bench.myshopify.com --ttl 15m)
+
+targets=(nghttpx gateway-h2c gateway-tls)
+declare -A url=([nghttpx]=http://127.0.0.1:18084/api/customer
+                [gateway-h2c]=http://127.0.0.1:18091/api/customer
+                [gateway-tls]=https://127.0.0.1:18443/api/customer)
+for r in $(seq 1 "$ROUNDS"); do
+  for t in "${targets[@]}"; do
+    h2load -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" -H "Authorization: Bearer $token" "${url[$t]}" \
+      > "$work/h2load-$t-$r.txt" 2>&1 || true
+    rps=$(awk '/^finished in/ {print $4}' "$work/h2load-$t-$r.txt")
+    codes=$(grep '^status codes' "$work/h2load-$t-$r.txt" | sed 's/status codes: //')
+    printf "round %d %-12s %10s req/s  %s\n" "$r" "$t" "${rps:-?}" "$codes"
+  done
+done
+
+python3 - "$work" "$ROUNDS" <<'PY'
+import re, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+rows = {}
+for t in ["nghttpx", "gateway-h2c", "gateway-tls"]:
+    rps, means = [], []
+    for r in range(1, rounds + 1):
+        text = open(f"{work}/h2load-{t}-{r}.txt").read()
+        m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text)
+        if m: rps.append(float(m.group(1)))
+        m = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", text)
+        if m:
+            v = m.group(1); x = float(re.match(r"[\d.]+", v).group(0))
+            means.append(x / 1000 if v.endswith("us") else (x * 1000 if v.endswith("s") and not v.endswith("ms") else x))
+    rows[t] = (statistics.median(rps) if rps else 0, statistics.median(means) if means else 0)
+print()
+print(f"| target | req/s (median of {rounds}) | mean request time ms |")
+print("|---|---:|---:|")
+for t, (rps, mean) in rows.items():
+    print(f"| {t} | {rps:,.0f} | {mean:.2f} |")
+base, h2c, tls = rows["nghttpx"][0], rows["gateway-h2c"][0], rows["gateway-tls"][0]
+print()
+if base: print(f"gateway-h2c / nghttpx   = {h2c / base:.2f}x  (target >= 1.0x)")
+if h2c: print(f"gateway-tls / gateway-h2c = {tls / h2c:.2f}x  (target >= 0.8x)")
+PY
