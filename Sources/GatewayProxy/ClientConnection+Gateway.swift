@@ -116,7 +116,7 @@ extension ClientConnection {
 
 extension ClientConnection: ExchangeDownstream {
     var clientVersion: HTTPVersion { currentHead?.version ?? .http1_1 }
-    var isDownstreamBlocked: Bool { !out.isEmpty }
+    var isDownstreamBlocked: Bool { out.isBlocked }
 
     func downstreamInterim(_ head: HTTPResponseHead) {
         guard clientVersion == .http1_1 else { return }

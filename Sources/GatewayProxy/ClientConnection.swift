@@ -50,6 +50,7 @@ final class ClientConnection {
     var responseHeadWritten = false
     var responseCloseDelimited = false
     var logInfo = ExchangeLogInfo()
+    var isCorked = false
     /// The exchange ended before the parser saw the end of a bodiless request; swallow that end.
     private var skipNextEnd = false
 
@@ -88,6 +89,8 @@ final class ClientConnection {
     }
 
     private func readable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         let buf = loopState.loop.readBuffer
         while state != .closed && paused.isEmpty {
             let r: ReadResult
@@ -102,6 +105,9 @@ final class ClientConnection {
                 return
             case .bytes(let n):
                 process(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+                // A short read drained the socket; the (level-triggered) source fires again for more,
+                // so the extra read that would only return EAGAIN is skipped.
+                if n < buf.count { return }
             }
         }
     }
@@ -227,6 +233,11 @@ final class ClientConnection {
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .closed else { return false }
         bytesWritten += bytes.count
+        if !isCorked && loopState.isBatching {
+            isCorked = true
+            out.cork()
+            loopState.addCorked(self)
+        }
         if out.write(bytes, to: channel) { return true }
         exchange?.abort()
         exchange = nil
@@ -238,6 +249,8 @@ final class ClientConnection {
     func write(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { write($0) } }
 
     private func writable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         do {
             guard try out.flush(to: channel) else { return }
         } catch {
@@ -327,6 +340,13 @@ final class ClientConnection {
         state = .closing
         paused.insert(.closing)
         channel.pauseReading()
+        if isCorked {
+            isCorked = false
+            guard out.uncork(to: channel) else {
+                forceClose()
+                return
+            }
+        }
         if out.isEmpty {
             forceClose()
         } else {
@@ -367,5 +387,20 @@ final class ClientConnection {
         }
         paused.remove(.pipeline)
         unpause(.pipeline)
+    }
+}
+
+extension ClientConnection: Corkable {
+    func uncork() {
+        guard isCorked else { return }
+        isCorked = false
+        if state == .closed { return }
+        if !out.uncork(to: channel) {
+            exchange?.abort()
+            exchange = nil
+            forceClose()
+        } else if state == .closing && out.isEmpty {
+            forceClose()
+        }
     }
 }

@@ -62,9 +62,9 @@ final class ProxyExchange {
             connect()
             return
         }
-        downstream.downstreamPauseRequestBody()
         let loop = loopState.loop
         let me = UnsafeTransfer(self)
+        admissionPending = true
         loopState.replayStore.admit(app: ticket.app, jti: ticket.jti, until: ticket.until) { admission in
             if loop.inLoop {
                 me.value.admitted(admission)
@@ -72,13 +72,24 @@ final class ProxyExchange {
                 loop.execute { me.value.admitted(admission) }
             }
         }
+        // Only a store that answers later (Redis) holds the request body back; the in-memory one has answered by now,
+        // and suspending the read source for nothing would cost two epoll_ctl calls per request.
+        if admissionPending {
+            pausedForAdmission = true
+            downstream.downstreamPauseRequestBody()
+        }
     }
 
+    private var admissionPending = false
+    private var heldBodyWhileConnecting = false
+    private var pausedForAdmission = false
+
     private func admitted(_ admission: ReplayAdmission) {
+        admissionPending = false
         guard phase == .admitting else { return }
         switch admission {
         case .fresh:
-            downstream.downstreamResumeRequestBody()
+            if pausedForAdmission { downstream.downstreamResumeRequestBody() }
             connect()
         case .replayed:
             answer(.failure(.tokenReplayed, hadToken: true))
@@ -86,7 +97,7 @@ final class ProxyExchange {
             answer(.error(.replayStoreFull))
         case .unavailable:
             if snapshot.config.replay.redis.onUnavailable == .allow {
-                downstream.downstreamResumeRequestBody()
+                if pausedForAdmission { downstream.downstreamResumeRequestBody() }
                 connect()
             } else {
                 answer(.error(.replayStoreUnavailable))
@@ -128,7 +139,7 @@ final class ProxyExchange {
             switch result {
             case .success(let channel):
                 loopState.pool.markHealthy(serverKey: key)
-                attach(UpstreamConnection(channel: channel, serverKey: key, limits: limits))
+                attach(UpstreamConnection(channel: channel, serverKey: key, limits: limits, loopState: loopState))
             case .failure:
                 loopState.pool.markFailed(serverKey: key)
                 connect()
@@ -174,7 +185,12 @@ final class ProxyExchange {
             body.withReadableBytes { sendBody($0) }
         }
         if requestBodyDone { sendBodyEnd() }
-        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+        if c.hasPendingOutput {
+            downstream.downstreamPauseRequestBody()
+        } else if heldBodyWhileConnecting {
+            heldBodyWhileConnecting = false
+            downstream.downstreamResumeRequestBody()
+        }
     }
 
     // MARK: request body from the client
@@ -184,6 +200,7 @@ final class ProxyExchange {
         guard phase == .forwarding, let c = upstream, !c.isClosed else {
             if phase == .admitting || phase == .connecting {
                 pendingBody.write(bytes)
+                heldBodyWhileConnecting = true
                 downstream.downstreamPauseRequestBody()
             }
             return

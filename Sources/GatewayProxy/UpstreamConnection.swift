@@ -28,8 +28,10 @@ final class UpstreamConnection {
     private var parser: HTTP1ResponseParser
     private(set) var timer: LoopTimer!
     private var out = OutboundBuffer()
-    weak var delegate: (any UpstreamConnectionDelegate)?
-    private weak var pool: UpstreamPool?
+    /// The exchange being served; strong (weak references cost a side-table refcount on every retain), and
+    /// cleared by `becomeIdle` and `close`, which every path out of an exchange goes through.
+    var delegate: (any UpstreamConnectionDelegate)?
+    private unowned(unsafe) var pool: UpstreamPool?
     /// Served at least one exchange before (a failure before any byte may be retried once).
     private(set) var reused = false
     /// Bytes came back during the current exchange.
@@ -42,19 +44,23 @@ final class UpstreamConnection {
     /// Whether the connection may go back to the pool after the current response.
     var canReuse: Bool { state == .active && responseComplete && !sawEOF && out.isEmpty }
 
-    init(channel: SocketChannel, serverKey: String, limits: HTTP1Limits) {
+    private unowned let loopState: LoopState
+    private var isCorked = false
+
+    init(channel: SocketChannel, serverKey: String, limits: HTTP1Limits, loopState: LoopState) {
+        self.loopState = loopState
         self.channel = channel
         self.serverKey = serverKey
         parser = HTTP1ResponseParser(limits: limits)
-        timer = LoopTimer(loop: channel.loop) { [weak self] in self?.timerFired() }
+        timer = LoopTimer(loop: channel.loop) { [unowned self] in self.timerFired() }
         channel.onReadable = { [unowned self] in self.readable() }
         channel.onWritable = { [unowned self] in self.writable() }
         channel.resumeReading()
     }
 
     var isClosed: Bool { state == .closed }
-    var isUsableIdle: Bool { state == .idle || (state == .active && delegate == nil && !receivedAny) }
-    var hasPendingOutput: Bool { !out.isEmpty }
+    var isUsableIdle: Bool { state == .idle }
+    var hasPendingOutput: Bool { out.isBlocked }
 
     /// Binds the connection to an exchange expecting a response to `method`.
     func attach(_ d: any UpstreamConnectionDelegate, method: String) {
@@ -74,6 +80,11 @@ final class UpstreamConnection {
     @discardableResult
     func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .closed else { return false }
+        if !isCorked && loopState.isBatching {
+            isCorked = true
+            out.cork()
+            loopState.addCorked(self)
+        }
         if out.write(bytes, to: channel) { return true }
         fail(.io(IOError(errno: 32, function: "send")))
         return false
@@ -108,7 +119,7 @@ final class UpstreamConnection {
         channel.close()
     }
 
-    private func fail(_ f: UpstreamFailure) {
+    fileprivate func fail(_ f: UpstreamFailure) {
         let d = delegate
         close()
         d?.upstreamFailed(self, error: f)
@@ -123,6 +134,8 @@ final class UpstreamConnection {
     }
 
     private func writable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         do {
             if try out.flush(to: channel) { delegate?.upstreamDrained(self) }
         } catch {
@@ -131,6 +144,8 @@ final class UpstreamConnection {
     }
 
     private func readable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         let buf = channel.loop.readBuffer
         while state != .closed && !channel.isReadingPaused {
             let r: ReadResult
@@ -158,6 +173,8 @@ final class UpstreamConnection {
                 case .closed:
                     return
                 }
+                // Short read: drained (the source is level-triggered and fires again for more).
+                if n < buf.count { return }
             }
         }
     }
@@ -216,5 +233,14 @@ final class UpstreamConnection {
                 fail(receivedAny ? .badResponse(error) : .closedEarly)
             }
         }
+    }
+}
+
+extension UpstreamConnection: Corkable {
+    func uncork() {
+        guard isCorked else { return }
+        isCorked = false
+        if state == .closed { return }
+        if !out.uncork(to: channel) { fail(.io(IOError(errno: 32, function: "send"))) }
     }
 }

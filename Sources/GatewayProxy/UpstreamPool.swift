@@ -58,7 +58,7 @@ final class UpstreamPool {
     /// Parks a connection whose response was read to the end; closes it when the pool is full.
     func park(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
         var state = servers[c.serverKey, default: ServerState()]
-        guard state.idle.count < maxIdle, c.isUsableIdle else {
+        guard state.idle.count < maxIdle, !c.isClosed else {
             c.close()
             return
         }
