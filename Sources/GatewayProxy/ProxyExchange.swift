@@ -174,7 +174,12 @@ final class ProxyExchange {
             body.withReadableBytes { sendBody($0) }
         }
         if requestBodyDone { sendBodyEnd() }
-        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+        // Body bytes that arrived while connecting paused the client; only a full upstream socket may keep it paused.
+        if c.hasPendingOutput {
+            downstream.downstreamPauseRequestBody()
+        } else {
+            downstream.downstreamResumeRequestBody()
+        }
     }
 
     // MARK: request body from the client
