@@ -258,8 +258,10 @@ final class ProxyExchange {
         pendingConnectTimer = nil
         upstream?.close()
         upstream = nil
-        downstream.downstreamAnswer(a)
-        downstream.downstreamFinished(self)
+        // A strong local: a failed write closes the client, which may release it before `downstreamFinished`.
+        let d = downstream
+        d.downstreamAnswer(a)
+        d.downstreamFinished(self)
     }
 
     func failBodyTooLarge() {
@@ -275,8 +277,10 @@ final class ProxyExchange {
         phase = .finished
         upstream?.close()
         upstream = nil
-        downstream.downstreamAbort()
-        downstream.downstreamFinished(self)
+        // `downstreamAbort` closes and unregisters the client; keep it alive for `downstreamFinished`.
+        let d = downstream
+        d.downstreamAbort()
+        d.downstreamFinished(self)
     }
 
     private func finishResponse(trailers: HTTPHeaders?) {
@@ -351,8 +355,9 @@ extension ProxyExchange: UpstreamConnectionDelegate {
         upstream = nil
         if phase == .tunnel {
             phase = .finished
-            downstream.downstreamAbort()
-            downstream.downstreamFinished(self)
+            let d = downstream
+            d.downstreamAbort()
+            d.downstreamFinished(self)
             return
         }
         if responseStarted {
