@@ -81,7 +81,6 @@ final class ProxyExchange {
     }
 
     private var admissionPending = false
-    private var heldBodyWhileConnecting = false
     private var pausedForAdmission = false
 
     private func admitted(_ admission: ReplayAdmission) {
@@ -185,10 +184,10 @@ final class ProxyExchange {
             body.withReadableBytes { sendBody($0) }
         }
         if requestBodyDone { sendBodyEnd() }
+        // Body bytes that arrived while connecting paused the client; only a full upstream socket may keep it paused.
         if c.hasPendingOutput {
             downstream.downstreamPauseRequestBody()
-        } else if heldBodyWhileConnecting {
-            heldBodyWhileConnecting = false
+        } else {
             downstream.downstreamResumeRequestBody()
         }
     }
@@ -200,7 +199,6 @@ final class ProxyExchange {
         guard phase == .forwarding, let c = upstream, !c.isClosed else {
             if phase == .admitting || phase == .connecting {
                 pendingBody.write(bytes)
-                heldBodyWhileConnecting = true
                 downstream.downstreamPauseRequestBody()
             }
             return
@@ -270,8 +268,10 @@ final class ProxyExchange {
         pendingConnectTimer = nil
         upstream?.close()
         upstream = nil
-        downstream.downstreamAnswer(a)
-        downstream.downstreamFinished(self)
+        // A strong local: a failed write closes the client, which may release it before `downstreamFinished`.
+        let d = downstream
+        d.downstreamAnswer(a)
+        d.downstreamFinished(self)
     }
 
     func failBodyTooLarge() {
@@ -287,8 +287,10 @@ final class ProxyExchange {
         phase = .finished
         upstream?.close()
         upstream = nil
-        downstream.downstreamAbort()
-        downstream.downstreamFinished(self)
+        // `downstreamAbort` closes and unregisters the client; keep it alive for `downstreamFinished`.
+        let d = downstream
+        d.downstreamAbort()
+        d.downstreamFinished(self)
     }
 
     private func finishResponse(trailers: HTTPHeaders?) {
@@ -363,8 +365,9 @@ extension ProxyExchange: UpstreamConnectionDelegate {
         upstream = nil
         if phase == .tunnel {
             phase = .finished
-            downstream.downstreamAbort()
-            downstream.downstreamFinished(self)
+            let d = downstream
+            d.downstreamAbort()
+            d.downstreamFinished(self)
             return
         }
         if responseStarted {
