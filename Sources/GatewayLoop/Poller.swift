@@ -43,7 +43,8 @@ final class Poller {
         let fd = Int(channel.fd)
         if fd >= table.count { table.append(contentsOf: repeatElement(nil, count: fd - table.count + 64)) }
         var ev = epoll_event()
-        ev.events = interest | Epoll.peerHangUp
+        // Peer half-close matters only to a reader; reported while reading is paused it would spin (level-triggered).
+        ev.events = interest & Epoll.input != 0 ? interest | Epoll.peerHangUp : interest
         ev.data.fd = channel.fd
         if interest == 0 {
             if registered {

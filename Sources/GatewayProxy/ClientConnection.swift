@@ -238,7 +238,11 @@ final class ClientConnection {
             out.cork()
             loopState.addCorked(self)
         }
-        if out.write(bytes, to: channel) { return true }
+        if out.write(bytes, to: channel) {
+            // A client that stops reading must not hold the exchange (and its upstream) forever.
+            if out.isBlocked && !timer.isArmed && (state == .exchange || state == .tunnel) { timer.arm(after: limits.keepalive) }
+            return true
+        }
         exchange?.abort()
         exchange = nil
         forceClose()
@@ -263,6 +267,7 @@ final class ClientConnection {
             forceClose()
             return
         }
+        if state == .exchange || state == .tunnel { timer.disarm() }
         exchange?.downstreamDrained()
     }
 
@@ -278,7 +283,14 @@ final class ClientConnection {
             }
         case .closing:
             forceClose()
-        case .exchange, .tunnel, .closed:
+        case .exchange, .tunnel:
+            // Armed only while our output is blocked: the client stopped reading for keepalive_timeout.
+            if out.isBlocked {
+                exchange?.abort()
+                exchange = nil
+                forceClose()
+            }
+        case .closed:
             break
         }
     }
