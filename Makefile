@@ -29,7 +29,7 @@ release: deps
 
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 
 run: release
 	@./deploy/run-local.sh $(BIN_RELEASE) $(CONFIG)

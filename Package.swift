@@ -18,6 +18,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CEpoll"),
 
         .target(name: "GatewayCore"),
         .target(name: "GatewayAuth", dependencies: ["GatewayCore", "COpenSSL"]),
@@ -25,7 +26,7 @@ let package = Package(
         .target(name: "GatewayHTTP1", dependencies: ["GatewayCore"]),
         .target(name: "GatewayHTTP2", dependencies: ["GatewayCore", "CNghttp2"]),
         .target(name: "GatewayTLS", dependencies: ["GatewayCore", "COpenSSL"]),
-        .target(name: "GatewayLoop", dependencies: ["GatewayCore"]),
+        .target(name: "GatewayLoop", dependencies: ["GatewayCore", "CEpoll"]),
         .target(name: "GatewayReplay", dependencies: ["GatewayCore", "GatewayLoop", "CHiredis"]),
         .target(name: "GatewayProxy", dependencies: [
             "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP1", "GatewayHTTP2",

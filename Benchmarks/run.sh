@@ -13,6 +13,8 @@ DURATION=${DURATION:-6}
 CONNS=${CONNS:-64}
 TOKENS_PER_RUN=${TOKENS_PER_RUN:-400000}
 LOG_LEVEL=${LOG_LEVEL:-warning}
+# One loop, like HAProxy nbthread 1 and one nginx worker: all three get the same share of this 2-core box.
+LOOPS=${LOOPS:-1}
 BIN=${BIN:-.build/release/session-gateway}
 work=$(mktemp -d /tmp/sgw-bench.XXXXXX)
 pids=()
@@ -26,7 +28,7 @@ sed "s/\${LOG_LEVEL}/$LOG_LEVEL/" Benchmarks/conf/gateway-bench.yaml > "$work/ga
 nginx -c "$PWD/Benchmarks/conf/upstream-nginx.conf" & pids+=($!)
 nginx -c "$PWD/Benchmarks/conf/proxy-nginx.conf" & pids+=($!)
 haproxy -f Benchmarks/conf/haproxy-jwt.cfg -db >"$work/haproxy.log" 2>&1 & pids+=($!)
-"$BIN" serve --config "$work/gateway.yaml" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
+"$BIN" serve --config "$work/gateway.yaml" --loops "$LOOPS" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
 for port in 18000 18081 18082 18090; do
   for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done

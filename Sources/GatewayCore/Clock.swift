@@ -11,6 +11,12 @@ public protocol Clock: Sendable {
     func wallSeconds() -> Int64
     /// Monotonic nanoseconds from an arbitrary origin (timeouts and durations).
     func monotonicNanos() -> UInt64
+    /// Milliseconds since the Unix epoch (log timestamps).
+    func wallMilliseconds() -> Int64
+}
+
+extension Clock {
+    public func wallMilliseconds() -> Int64 { wallSeconds() &* 1000 }
 }
 
 /// The real clock: `CLOCK_REALTIME` for claims, `CLOCK_MONOTONIC` for deadlines.
@@ -27,6 +33,12 @@ public struct SystemClock: Clock {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    public func wallMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) &* 1000 &+ Int64(ts.tv_nsec / 1_000_000)
     }
 }
 

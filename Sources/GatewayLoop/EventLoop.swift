@@ -13,13 +13,24 @@ public final class EventLoop: @unchecked Sendable {
     private let key = DispatchSpecificKey<Int>()
     /// A per-loop scratch buffer for socket reads; its bytes are valid only until the next read on this loop.
     public let readBuffer: UnsafeMutableRawBufferPointer
+    /// The epoll set behind this loop's single readiness source (nil with per-connection Dispatch sources).
+    let poller: Poller?
 
-    public init(index: Int, tick: TimeSpan = .milliseconds(50)) {
+    /// How sockets on a loop learn they are ready.
+    public enum Readiness: Sendable {
+        /// One epoll set per loop behind one Dispatch read source (default: far fewer syscalls and wake-ups per event).
+        case multiplexed
+        /// A Dispatch read source per socket (and a write source while a write waits).
+        case perConnectionSources
+    }
+
+    public init(index: Int, tick: TimeSpan = .milliseconds(50), readiness: Readiness = .multiplexed) {
         self.index = index
         queue = DispatchQueue(label: "session-gateway.loop.\(index)", qos: .userInitiated)
         queue.setSpecific(key: key, value: index)
         wheel = TimerWheel(tickNanos: UInt64(tick.nanoseconds), now: SystemClock().monotonicNanos())
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 16)
+        poller = readiness == .multiplexed ? try? Poller(queue: queue) : nil
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + .nanoseconds(Int(tick.nanoseconds)), repeating: .nanoseconds(Int(tick.nanoseconds)), leeway: .milliseconds(5))
         t.setEventHandler { [weak self] in self?.runTimers() }
@@ -68,9 +79,9 @@ public final class EventLoopGroup: @unchecked Sendable {
     private var nextIndex = 0
     private let lock = NSLockLike()
 
-    public init(loopCount: Int = 0) {
+    public init(loopCount: Int = 0, readiness: EventLoop.Readiness = .multiplexed) {
         let n = loopCount > 0 ? loopCount : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        loops = (0..<n).map { EventLoop(index: $0) }
+        loops = (0..<n).map { EventLoop(index: $0, readiness: readiness) }
     }
 
     /// The next loop, round robin.

@@ -11,6 +11,7 @@ public final class Listener: @unchecked Sendable {
     private let source: DispatchSourceRead
     private let group: EventLoopGroup
     private var stopped = false
+    private var started = false
     private let acceptQueue: DispatchQueue
 
     /// Called on the chosen loop with the accepted descriptor and the client address.
@@ -27,7 +28,19 @@ public final class Listener: @unchecked Sendable {
 
     public var port: Int { address.port }
 
+    deinit {
+        // A Dispatch source that was never resumed traps when released ("Release of an inactive object"):
+        // a listener bound but never started (a later bind failed) must still be activated to be cancelled.
+        if !started {
+            let fd = self.fd
+            source.setCancelHandler { Glibc.close(fd) }
+            source.cancel()
+            source.resume()
+        }
+    }
+
     public func start(onAccept: @escaping AcceptHandler) {
+        started = true
         let fd = self.fd
         let group = self.group
         source.setEventHandler {

@@ -27,12 +27,15 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         }
         guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
               let port = UInt16(portText) else { throw .invalid(text) }
-        if host == "localhost" { host = "127.0.0.1" }
+        let bracketed = text.hasPrefix("[")
+        // IPv6 needs brackets (`::1:80` is ambiguous) and brackets mean IPv6 (`[127.0.0.1]:80` is not an address).
+        if !bracketed && host.contains(":") { throw .invalid(text) }
+        if host == "localhost" && !bracketed { host = "127.0.0.1" }
         var ss = sockaddr_storage()
         let h = String(host)
         var v4 = in_addr()
         var v6 = in6_addr()
-        if inet_pton(AF_INET, h, &v4) == 1 {
+        if !bracketed && inet_pton(AF_INET, h, &v4) == 1 {
             var sin = sockaddr_in()
             sin.sin_family = sa_family_t(AF_INET)
             sin.sin_port = port.bigEndian
@@ -40,7 +43,7 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
             withUnsafeBytes(of: sin) { src in withUnsafeMutableBytes(of: &ss) { $0.copyMemory(from: src) } }
             self.storage = ss
             self.length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        } else if inet_pton(AF_INET6, h, &v6) == 1 {
+        } else if bracketed && inet_pton(AF_INET6, h, &v6) == 1 {
             var sin6 = sockaddr_in6()
             sin6.sin6_family = sa_family_t(AF_INET6)
             sin6.sin6_port = port.bigEndian

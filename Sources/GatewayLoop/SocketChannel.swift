@@ -11,18 +11,20 @@ public enum ReadResult: Sendable, Equatable {
     case wouldBlock
 }
 
-/// One connected socket registered on a loop: owns the descriptor and its read/write sources.
+/// One connected socket registered on a loop: owns the descriptor and its readiness registration.
 ///
-/// Reading is paused and resumed for back-pressure; the write source exists only while a write is waiting.
-/// `onReadable`/`onWritable` keep their owner alive until `close()`.
+/// Readiness comes from the loop's `Poller` (one epoll set per loop behind one Dispatch source) or, when the loop
+/// runs with `.perConnectionSources`, from a Dispatch read source per socket and a write source while a write waits.
+/// Reading is paused and resumed for back-pressure. `onReadable`/`onWritable` keep their owner alive until `close()`.
 public final class SocketChannel {
     public let fd: Int32
     public let loop: EventLoop
-    private let readSource: DispatchSourceRead
+    private var readSource: DispatchSourceRead?
     private var readPaused = true
     private var writeSource: DispatchSourceWrite?
     private var writeWaiting = false
     private var liveSources = 1
+    private var registered = false
     public private(set) var isClosed = false
 
     public var onReadable: (() -> Void)?
@@ -32,20 +34,25 @@ public final class SocketChannel {
     public init(fd: Int32, loop: EventLoop) {
         self.fd = fd
         self.loop = loop
-        readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
-        // The handlers keep the channel alive until its sources are cancelled (see sourceCancelled).
-        readSource.setEventHandler { self.onReadable?() }
-        readSource.setCancelHandler { self.sourceCancelled() }
+        if loop.poller == nil {
+            let rs = DispatchSource.makeReadSource(fileDescriptor: fd, queue: loop.queue)
+            // The handlers keep the channel alive until its sources are cancelled (see sourceCancelled).
+            rs.setEventHandler { self.onReadable?() }
+            rs.setCancelHandler { self.sourceCancelled() }
+            readSource = rs
+        }
     }
 
     deinit {
         // Only reached when an owner dropped the channel without close(): a suspended source must be
         // resumed before release or libdispatch aborts.
         guard !isClosed else { return }
-        readSource.setEventHandler(handler: nil)
-        readSource.setCancelHandler(handler: nil)
-        readSource.cancel()
-        if readPaused { readSource.resume() }
+        if let rs = readSource {
+            rs.setEventHandler(handler: nil)
+            rs.setCancelHandler(handler: nil)
+            rs.cancel()
+            if readPaused { rs.resume() }
+        }
         if let ws = writeSource {
             ws.setEventHandler(handler: nil)
             ws.setCancelHandler(handler: nil)
@@ -57,23 +64,52 @@ public final class SocketChannel {
 
     public var isReadingPaused: Bool { readPaused }
 
+    private var interest: UInt32 {
+        (readPaused ? 0 : Epoll.input) | (writeWaiting ? Epoll.output : 0)
+    }
+
+    /// Called by the poller with the ready events.
+    func ready(events: UInt32) {
+        if events & (Epoll.output | Epoll.error) != 0 && writeWaiting { onWritable?() }
+        if isClosed { return }
+        if events & (Epoll.input | Epoll.peerHangUp | Epoll.hangUp | Epoll.error) != 0 {
+            if !readPaused {
+                onReadable?()
+            } else if events & (Epoll.hangUp | Epoll.error | Epoll.peerHangUp) != 0 && !writeWaiting {
+                // A hang-up is reported whatever the interest; while paused it would spin, so leave the set
+                // until reading resumes (re-adding reports it again then).
+                loop.poller?.forget(self, registered: &registered)
+            }
+        }
+    }
+
     public func resumeReading() {
         guard readPaused, !isClosed else { return }
         readPaused = false
-        readSource.resume()
+        if let p = loop.poller {
+            p.update(self, interest: interest, registered: &registered)
+        } else {
+            readSource?.resume()
+        }
     }
 
     public func pauseReading() {
         guard !readPaused, !isClosed else { return }
         readPaused = true
-        readSource.suspend()
+        if let p = loop.poller {
+            p.update(self, interest: interest, registered: &registered)
+        } else {
+            readSource?.suspend()
+        }
     }
 
-    /// Asks for one `onWritable` call when the socket can take more bytes (repeats until `stopWaitingForWritable`).
+    /// Asks for `onWritable` calls while the socket can take more bytes (until `stopWaitingForWritable`).
     public func waitForWritable() {
         guard !writeWaiting, !isClosed else { return }
         writeWaiting = true
-        if let ws = writeSource {
+        if let p = loop.poller {
+            p.update(self, interest: interest, registered: &registered)
+        } else if let ws = writeSource {
             ws.resume()
         } else {
             let ws = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: loop.queue)
@@ -86,9 +122,13 @@ public final class SocketChannel {
     }
 
     public func stopWaitingForWritable() {
-        guard writeWaiting, !isClosed, let ws = writeSource else { return }
+        guard writeWaiting, !isClosed else { return }
         writeWaiting = false
-        ws.suspend()
+        if let p = loop.poller {
+            p.update(self, interest: interest, registered: &registered)
+        } else {
+            writeSource?.suspend()
+        }
     }
 
     @inline(__always)
@@ -119,14 +159,21 @@ public final class SocketChannel {
         if !isClosed { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
     }
 
-    /// Cancels the sources and closes the descriptor once they are gone; drops the callbacks (and so the owner).
+    /// Stops readiness and closes the descriptor (after the sources are cancelled, with per-connection sources);
+    /// drops the callbacks (and so the owner).
     public func close() {
         guard !isClosed else { return }
         isClosed = true
         onReadable = nil
         onWritable = nil
-        readSource.cancel()
-        if readPaused { readPaused = false; readSource.resume() }
+        if let p = loop.poller {
+            p.forget(self, registered: &registered)
+            Glibc.close(fd)
+            return
+        }
+        guard let rs = readSource else { return }
+        rs.cancel()
+        if readPaused { readPaused = false; rs.resume() }
         if let ws = writeSource {
             ws.cancel()
             if !writeWaiting { writeWaiting = true; ws.resume() }
@@ -137,8 +184,8 @@ public final class SocketChannel {
         liveSources -= 1
         if liveSources == 0 {
             Glibc.close(fd)
-            readSource.setEventHandler(handler: nil)
-            readSource.setCancelHandler(handler: nil)
+            readSource?.setEventHandler(handler: nil)
+            readSource?.setCancelHandler(handler: nil)
             writeSource?.setEventHandler(handler: nil)
             writeSource?.setCancelHandler(handler: nil)
         }

@@ -10,6 +10,8 @@ struct ExchangeLogInfo {
     var auth = "none"
     var shop: String?
     var status = 0
+    /// The normalized path (no query) once the gate has normalized it.
+    var path: String?
 }
 
 extension ClientConnection {
@@ -39,6 +41,7 @@ extension ClientConnection {
             logInfo.requestId = plan.requestId
             logInfo.routeIndex = plan.routeIndex
             logInfo.shop = plan.verdict?.shopDomain
+            logInfo.path = plan.head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
             logInfo.auth = plan.verdict == nil ? (snap.config.routes[plan.routeIndex].auth == .none ? "none" : "anonymous") : "accepted"
             if case .contentLength(let n) = head.framing, n > limits.maxBody {
                 answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin, close: true)
@@ -93,9 +96,9 @@ extension ClientConnection {
                                   upstreamNanos: upstreamNanos, rejection: rejected ? logInfo.auth : nil)
         guard loopState.server.accessLogEnabled else { return }
         // Never the query: Shopify puts id_token there.
-        let logPath = currentHead.map { h in h.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-" } ?? "-"
+        let logPath = logInfo.path ?? currentHead.map { h in h.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-" } ?? "-"
         let record = AccessLogRecord(
-            time: Double(loopState.server.clock.wallSeconds()),
+            time: Double(loopState.server.clock.wallMilliseconds()) / 1000,
             requestId: logInfo.requestId,
             client: peerIP,
             method: currentHead?.method ?? "-",
@@ -116,7 +119,7 @@ extension ClientConnection {
 
 extension ClientConnection: ExchangeDownstream {
     var clientVersion: HTTPVersion { currentHead?.version ?? .http1_1 }
-    var isDownstreamBlocked: Bool { transport.hasQueuedOutput }
+    var isDownstreamBlocked: Bool { transport.isBlocked }
 
     func downstreamInterim(_ head: HTTPResponseHead) {
         guard clientVersion == .http1_1 else { return }

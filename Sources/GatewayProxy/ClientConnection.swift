@@ -49,6 +49,7 @@ final class ClientConnection {
     var responseHeadWritten = false
     var responseCloseDelimited = false
     var logInfo = ExchangeLogInfo()
+    var isCorked = false
     /// The exchange ended before the parser saw the end of a bodiless request; swallow that end.
     private var skipNextEnd = false
 
@@ -68,7 +69,9 @@ final class ClientConnection {
         loopState.register(self)
         timer.arm(after: loopState.snapshot.config.limits.headerTimeout)
         if let initial, !initial.isEmpty {
+            loopState.beginBatch()
             process(initial)
+            loopState.endBatch()
             if paused.isEmpty && state != .closed && state != .closing { transport.resumeReading() }
         } else {
             transport.resumeReading()
@@ -93,6 +96,8 @@ final class ClientConnection {
     }
 
     private func readable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         let buf = loopState.loop.readBuffer
         while state != .closed && paused.isEmpty {
             let r: ReadResult
@@ -107,6 +112,9 @@ final class ClientConnection {
                 return
             case .bytes(let n):
                 process(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+                // A short read drained the socket; the (level-triggered) source fires again for more,
+                // so the extra read that would only return EAGAIN is skipped.
+                if n < buf.count && transport.shortReadDrains { return }
             }
         }
     }
@@ -232,7 +240,16 @@ final class ClientConnection {
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .closed else { return false }
         bytesWritten += bytes.count
-        if transport.write(bytes) { return true }
+        if !isCorked && loopState.isBatching {
+            isCorked = true
+            transport.cork()
+            loopState.addCorked(self)
+        }
+        if transport.write(bytes) {
+            // A client that stops reading must not hold the exchange (and its upstream) forever.
+            if transport.isBlocked && !timer.isArmed && (state == .exchange || state == .tunnel) { timer.arm(after: limits.keepalive) }
+            return true
+        }
         exchange?.abort()
         exchange = nil
         forceClose()
@@ -243,6 +260,8 @@ final class ClientConnection {
     func write(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { write($0) } }
 
     private func writable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         do {
             guard try transport.flush() else { return }
         } catch {
@@ -255,6 +274,7 @@ final class ClientConnection {
             forceClose()
             return
         }
+        if state == .exchange || state == .tunnel { timer.disarm() }
         exchange?.downstreamDrained()
     }
 
@@ -270,7 +290,14 @@ final class ClientConnection {
             }
         case .closing:
             forceClose()
-        case .exchange, .tunnel, .closed:
+        case .exchange, .tunnel:
+            // Armed only while our output is blocked: the client stopped reading for keepalive_timeout.
+            if transport.isBlocked {
+                exchange?.abort()
+                exchange = nil
+                forceClose()
+            }
+        case .closed:
             break
         }
     }
@@ -332,6 +359,13 @@ final class ClientConnection {
         state = .closing
         paused.insert(.closing)
         transport.pauseReading()
+        if isCorked {
+            isCorked = false
+            guard transport.uncork() else {
+                forceClose()
+                return
+            }
+        }
         if !transport.hasQueuedOutput {
             forceClose()
         } else {
@@ -373,5 +407,20 @@ final class ClientConnection {
         }
         paused.remove(.pipeline)
         unpause(.pipeline)
+    }
+}
+
+extension ClientConnection: Corkable {
+    func uncork() {
+        guard isCorked else { return }
+        isCorked = false
+        if state == .closed { return }
+        if !transport.uncork() {
+            exchange?.abort()
+            exchange = nil
+            forceClose()
+        } else if state == .closing && !transport.hasQueuedOutput {
+            forceClose()
+        }
     }
 }

@@ -25,3 +25,8 @@ protocol ExchangeDownstream: AnyObject {
     /// The exchange is over (response sent or aborted); `record` is filled in for the access log.
     func downstreamFinished(_ exchange: ProxyExchange)
 }
+
+/// A connection whose output gathered during a read batch and must be sent when the batch ends.
+protocol Corkable: AnyObject {
+    func uncork()
+}

@@ -55,6 +55,9 @@ final class HTTP2ClientConnection: GatewayClient {
 
     private func readable() {
         retired.removeAll(keepingCapacity: true)
+        // Requests of one read that go to the same upstream connection leave in one send.
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         let buf = loopState.loop.readBuffer
         while !closed && !transport.isReadingPaused {
             let r: ReadResult

@@ -14,6 +14,9 @@ final class LoopState: @unchecked Sendable {
     /// Client connections alive on this loop (for draining).
     var clients: [ObjectIdentifier: any GatewayClient] = [:]
     var draining = false
+    /// Depth of read handlers in progress; while > 0, writes gather and leave in one send at the end.
+    private var batchDepth = 0
+    private var corked: [any Corkable] = []
     private let accessLog: AccessLogBuffer
     private var flushTimer: LoopTimer?
 
@@ -38,6 +41,24 @@ final class LoopState: @unchecked Sendable {
 
     func flushAccessLog() { accessLog.flush() }
 
+    /// Starts turning one read's worth of bytes into output.
+    @inline(__always)
+    func beginBatch() { batchDepth += 1 }
+
+    /// Ends it: every connection that gathered output sends it now, in one syscall each.
+    func endBatch() {
+        batchDepth -= 1
+        guard batchDepth == 0, !corked.isEmpty else { return }
+        let list = corked
+        corked.removeAll(keepingCapacity: true)
+        for c in list { c.uncork() }
+    }
+
+    /// Whether a write now should gather (and the writer register itself with `addCorked`).
+    var isBatching: Bool { batchDepth > 0 }
+
+    func addCorked(_ c: any Corkable) { corked.append(c) }
+
     func register(_ c: any GatewayClient) {
         clients[ObjectIdentifier(c)] = c
     }
@@ -48,15 +69,15 @@ final class LoopState: @unchecked Sendable {
         }
     }
 
+    /// Protocol detection handed the connection on: the count of open connections stays.
+    func handOver(from old: any GatewayClient) {
+        clients.removeValue(forKey: ObjectIdentifier(old))
+    }
+
     /// Keeps `object` alive until the loop's current work item is over (it may still be on the call stack).
     func releaseLater(_ object: AnyObject) {
         let keep = UnsafeTransfer(object)
         loop.execute { _ = keep }
-    }
-
-    /// Protocol detection handed the connection on: the count of open connections stays.
-    func handOver(from old: any GatewayClient) {
-        clients.removeValue(forKey: ObjectIdentifier(old))
     }
 
     /// Stop taking new requests: idle connections close now, busy ones after their response.

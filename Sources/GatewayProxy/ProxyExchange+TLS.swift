@@ -17,7 +17,7 @@ extension ProxyExchange {
             switch result {
             case .success(let transport):
                 loopState.pool.markHealthy(serverKey: serverKey)
-                attach(UpstreamConnection(transport: transport, serverKey: serverKey, limits: limits))
+                attach(UpstreamConnection(transport: transport, serverKey: serverKey, limits: limits, loopState: loopState))
             case .failure(let failure):
                 logger.warning("upstream TLS handshake failed",
                                metadata: ["upstream": "\(serverKey)", "reason": "\(failure.reason)"])

@@ -62,9 +62,9 @@ final class ProxyExchange {
             connect()
             return
         }
-        downstream.downstreamPauseRequestBody()
         let loop = loopState.loop
         let me = UnsafeTransfer(self)
+        admissionPending = true
         loopState.replayStore.admit(app: ticket.app, jti: ticket.jti, until: ticket.until) { admission in
             if loop.inLoop {
                 me.value.admitted(admission)
@@ -72,13 +72,23 @@ final class ProxyExchange {
                 loop.execute { me.value.admitted(admission) }
             }
         }
+        // Only a store that answers later (Redis) holds the request body back; the in-memory one has answered by now,
+        // and suspending the read source for nothing would cost two epoll_ctl calls per request.
+        if admissionPending {
+            pausedForAdmission = true
+            downstream.downstreamPauseRequestBody()
+        }
     }
 
+    private var admissionPending = false
+    private var pausedForAdmission = false
+
     private func admitted(_ admission: ReplayAdmission) {
+        admissionPending = false
         guard phase == .admitting else { return }
         switch admission {
         case .fresh:
-            downstream.downstreamResumeRequestBody()
+            if pausedForAdmission { downstream.downstreamResumeRequestBody() }
             connect()
         case .replayed:
             answer(.failure(.tokenReplayed, hadToken: true))
@@ -86,7 +96,7 @@ final class ProxyExchange {
             answer(.error(.replayStoreFull))
         case .unavailable:
             if snapshot.config.replay.redis.onUnavailable == .allow {
-                downstream.downstreamResumeRequestBody()
+                if pausedForAdmission { downstream.downstreamResumeRequestBody() }
                 connect()
             } else {
                 answer(.error(.replayStoreUnavailable))
@@ -131,7 +141,8 @@ final class ProxyExchange {
                 connectTimer.disarm()
                 pendingConnectTimer = nil
                 loopState.pool.markHealthy(serverKey: key)
-                attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key, limits: limits))
+                attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key, limits: limits,
+                                          loopState: loopState))
             case .failure:
                 connectTimer.disarm()
                 pendingConnectTimer = nil
@@ -179,8 +190,12 @@ final class ProxyExchange {
             body.withReadableBytes { sendBody($0) }
         }
         if requestBodyDone { sendBodyEnd() }
-        // Body bytes that waited for the connection paused the client; the upstream took them, so resume.
-        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() } else { downstream.downstreamResumeRequestBody() }
+        // Body bytes that arrived while connecting paused the client; only a full upstream socket may keep it paused.
+        if c.hasPendingOutput {
+            downstream.downstreamPauseRequestBody()
+        } else {
+            downstream.downstreamResumeRequestBody()
+        }
     }
 
     // MARK: request body from the client
@@ -259,8 +274,10 @@ final class ProxyExchange {
         pendingConnectTimer = nil
         upstream?.close()
         upstream = nil
-        downstream.downstreamAnswer(a)
-        downstream.downstreamFinished(self)
+        // A strong local: a failed write closes the client, which may release it before `downstreamFinished`.
+        let d = downstream
+        d.downstreamAnswer(a)
+        d.downstreamFinished(self)
     }
 
     func failBodyTooLarge() {
@@ -276,8 +293,10 @@ final class ProxyExchange {
         phase = .finished
         upstream?.close()
         upstream = nil
-        downstream.downstreamAbort()
-        downstream.downstreamFinished(self)
+        // `downstreamAbort` closes and unregisters the client; keep it alive for `downstreamFinished`.
+        let d = downstream
+        d.downstreamAbort()
+        d.downstreamFinished(self)
     }
 
     private func finishResponse(trailers: HTTPHeaders?) {
@@ -352,8 +371,9 @@ extension ProxyExchange: UpstreamConnectionDelegate {
         upstream = nil
         if phase == .tunnel {
             phase = .finished
-            downstream.downstreamAbort()
-            downstream.downstreamFinished(self)
+            let d = downstream
+            d.downstreamAbort()
+            d.downstreamFinished(self)
             return
         }
         if responseStarted {

@@ -36,6 +36,12 @@ final class TransportChannel {
     /// Bytes (ciphertext under TLS) waiting for the socket.
     var queuedCount: Int { out.count }
     var hasQueuedOutput: Bool { !out.isEmpty }
+    /// The peer is not keeping up: the socket refused bytes and the write source is armed.
+    var isBlocked: Bool { out.isBlocked }
+
+    /// Plain TCP: a read shorter than the buffer emptied the socket. Under TLS it says nothing: a read returns
+    /// one record, and the rest may already wait inside OpenSSL, where no readiness event will announce it.
+    var shortReadDrains: Bool { tls == nil }
 
     var onReadable: (() -> Void)? {
         get { channel.onReadable }
@@ -182,6 +188,12 @@ final class TransportChannel {
         if cipherScratch.capacity > 256 * 1024 { cipherScratch = [] }
         return ok
     }
+
+    /// Gathers small writes until `uncork` (one read batch's output leaves in one send).
+    func cork() { out.cork() }
+
+    /// Sends what gathered; false when the socket failed.
+    func uncork() -> Bool { out.uncork(to: channel) }
 
     /// Writes queued bytes; true when nothing is left. Throws when the socket failed.
     func flush() throws(IOError) -> Bool { try out.flush(to: channel) }

@@ -27,8 +27,10 @@ final class UpstreamConnection {
     private(set) var state: State = .active
     private var parser: HTTP1ResponseParser
     private(set) var timer: LoopTimer!
-    weak var delegate: (any UpstreamConnectionDelegate)?
-    private weak var pool: UpstreamPool?
+    /// The exchange being served; strong (weak references cost a side-table refcount on every retain), and
+    /// cleared by `becomeIdle` and `close`, which every path out of an exchange goes through.
+    var delegate: (any UpstreamConnectionDelegate)?
+    private unowned(unsafe) var pool: UpstreamPool?
     /// Served at least one exchange before (a failure before any byte may be retried once).
     private(set) var reused = false
     /// Bytes came back during the current exchange.
@@ -41,19 +43,23 @@ final class UpstreamConnection {
     /// Whether the connection may go back to the pool after the current response.
     var canReuse: Bool { state == .active && responseComplete && !sawEOF && !transport.hasQueuedOutput }
 
-    init(transport: TransportChannel, serverKey: String, limits: HTTP1Limits) {
+    private unowned let loopState: LoopState
+    private var isCorked = false
+
+    init(transport: TransportChannel, serverKey: String, limits: HTTP1Limits, loopState: LoopState) {
+        self.loopState = loopState
         self.transport = transport
         self.serverKey = serverKey
         parser = HTTP1ResponseParser(limits: limits)
-        timer = LoopTimer(loop: transport.loop) { [weak self] in self?.timerFired() }
+        timer = LoopTimer(loop: transport.loop) { [unowned self] in self.timerFired() }
         transport.onReadable = { [unowned self] in self.readable() }
         transport.onWritable = { [unowned self] in self.writable() }
         transport.resumeReading()
     }
 
     var isClosed: Bool { state == .closed }
-    var isUsableIdle: Bool { state == .idle || (state == .active && delegate == nil && !receivedAny) }
-    var hasPendingOutput: Bool { transport.hasQueuedOutput }
+    var isUsableIdle: Bool { state == .idle }
+    var hasPendingOutput: Bool { transport.isBlocked }
 
     /// Binds the connection to an exchange expecting a response to `method`.
     func attach(_ d: any UpstreamConnectionDelegate, method: String) {
@@ -73,6 +79,11 @@ final class UpstreamConnection {
     @discardableResult
     func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard state != .closed else { return false }
+        if !isCorked && loopState.isBatching {
+            isCorked = true
+            transport.cork()
+            loopState.addCorked(self)
+        }
         if transport.write(bytes) { return true }
         fail(.io(IOError(errno: 32, function: "send")))
         return false
@@ -107,7 +118,7 @@ final class UpstreamConnection {
         transport.close()
     }
 
-    private func fail(_ f: UpstreamFailure) {
+    fileprivate func fail(_ f: UpstreamFailure) {
         let d = delegate
         close()
         d?.upstreamFailed(self, error: f)
@@ -122,6 +133,8 @@ final class UpstreamConnection {
     }
 
     private func writable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         do {
             if try transport.flush() { delegate?.upstreamDrained(self) }
         } catch {
@@ -130,6 +143,8 @@ final class UpstreamConnection {
     }
 
     private func readable() {
+        loopState.beginBatch()
+        defer { loopState.endBatch() }
         let buf = transport.loop.readBuffer
         while state != .closed && !transport.isReadingPaused {
             let r: ReadResult
@@ -157,6 +172,8 @@ final class UpstreamConnection {
                 case .closed:
                     return
                 }
+                // Short read: drained (the source is level-triggered and fires again for more).
+                if n < buf.count && transport.shortReadDrains { return }
             }
         }
     }
@@ -215,5 +232,14 @@ final class UpstreamConnection {
                 fail(receivedAny ? .badResponse(error) : .closedEarly)
             }
         }
+    }
+}
+
+extension UpstreamConnection: Corkable {
+    func uncork() {
+        guard isCorked else { return }
+        isCorked = false
+        if state == .closed { return }
+        if !transport.uncork() { fail(.io(IOError(errno: 32, function: "send"))) }
     }
 }

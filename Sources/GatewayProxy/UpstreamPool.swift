@@ -58,7 +58,8 @@ final class UpstreamPool {
     /// Parks a connection whose response was read to the end; closes it when the pool is full.
     func park(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
         var state = servers[c.serverKey, default: ServerState()]
-        guard state.idle.count < maxIdle, c.isUsableIdle else {
+        // The exchange that just finished is still attached here, so `isUsableIdle` (meant for taking) does not apply.
+        guard state.idle.count < maxIdle, c.canReuse else {
             c.close()
             return
         }

@@ -29,15 +29,10 @@ enum GatewayProcess {
         do {
             server = try GatewayServer(config: config, loopCount: loops, logger: logger,
                                        metricsRenderer: { registry.emitToString() })
-            try server.start()
         } catch {
             logger.error("startup failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        for a in server.listenerAddresses {
-            logger.info("listening", metadata: ["address": "\(a)"])
-        }
-        if let a = server.adminAddress { logger.info("admin listening", metadata: ["address": "\(a)"]) }
 
         let signals = SignalWatcher()
         let drainTimeout = config.shutdown.drainTimeout
@@ -67,6 +62,18 @@ enum GatewayProcess {
                 logger.error("reload rejected; keeping the running config", metadata: ["error": "\(error)"])
             }
         }
+        // Listen only once the signal sources exist: a SIGHUP or SIGTERM sent as soon as the port answers must
+        // not be lost (SIG_IGN discards a pending signal) or kill the process with the default action.
+        do {
+            try server.start()
+        } catch {
+            logger.error("startup failed", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
+        }
+        for a in server.listenerAddresses {
+            logger.info("listening", metadata: ["address": "\(a)"])
+        }
+        if let a = server.adminAddress { logger.info("admin listening", metadata: ["address": "\(a)"]) }
         withExtendedLifetime((server, signals)) { dispatchMain() }
     }
 

@@ -82,7 +82,7 @@ struct HTTP2IntegrationTests {
 
     @Test func downloadOf5MiBIsByteExact() throws {
         let fx = try TLSFixture()
-        let upstream = try RawUpstream()
+        let upstream = try StreamingUpstream()
         defer { upstream.stop() }
         let stack = try makeTLSStack(fx, upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }
@@ -93,8 +93,8 @@ struct HTTP2IntegrationTests {
                                                   "-w", "%{http_version} %{http_code}"] + args)
             #expect(r.stdout == "2 200")
             let got = try Data(contentsOf: URL(fileURLWithPath: out))
-            #expect(got.count == RawUpstream.bigBody.count)
-            #expect(Array(got) == RawUpstream.bigBody)
+            #expect(got.count == StreamingUpstream.bigBody.count)
+            #expect(Array(got) == StreamingUpstream.bigBody)
         }
     }
 
@@ -110,7 +110,7 @@ struct HTTP2IntegrationTests {
     }
 
     @Test func webSocketOverExtendedConnectEchoes() throws {
-        let upstream = try RawUpstream()
+        let upstream = try StreamingUpstream()
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }
@@ -134,7 +134,7 @@ struct HTTP2IntegrationTests {
     }
 
     @Test func clientResetAbortsTheUpstreamExchange() throws {
-        let upstream = try RawUpstream()
+        let upstream = try StreamingUpstream()
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }

@@ -36,7 +36,7 @@ final class TestStack: @unchecked Sendable {
     var echoPort: Int { echo.listenerAddresses[0].port }
 
     /// `configure` edits the default test config; upstream `app` already points at the echo backend.
-    init(clock: any Clock = SystemClock(), upstreamServers: [String]? = nil, configure: (inout GatewayConfig) -> Void = { _ in }) throws {
+    init(clock: any Clock = SystemClock(), upstreamServers: [String]? = nil, loops: Int = 2, configure: (inout GatewayConfig) -> Void = { _ in }) throws {
         self.clock = clock
         var echoConfig = GatewayConfig()
         echoConfig.listeners = [ListenerConfig(address: "127.0.0.1:0")]
@@ -58,7 +58,7 @@ final class TestStack: @unchecked Sendable {
         c.limits.headerTimeout = .seconds(1)
         configure(&c)
         config = c
-        gateway = try GatewayServer(config: c, loopCount: 2, clock: clock, accessLogWriter: log)
+        gateway = try GatewayServer(config: c, loopCount: loops, clock: clock, accessLogWriter: log)
         try gateway.start()
     }
 
@@ -76,8 +76,12 @@ final class TestStack: @unchecked Sendable {
 final class RawClient {
     let fd: Int32
 
-    init(port: Int, host: String = "127.0.0.1") throws {
+    /// `receiveBuffer` sets SO_RCVBUF before connecting (a small one makes a slow reader push back sooner).
+    init(port: Int, host: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = UInt16(port).bigEndian

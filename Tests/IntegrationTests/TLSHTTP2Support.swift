@@ -96,7 +96,7 @@ final class H2Driver {
 
 /// A hand-written HTTP/1.1 upstream on 127.0.0.1:0: `/raw/big` serves `bigBody`, `/raw/ws` upgrades to a
 /// WebSocket-style tunnel that echoes every byte. One thread per connection.
-final class RawUpstream: @unchecked Sendable {
+final class StreamingUpstream: @unchecked Sendable {
     static let bigBody: [UInt8] = (0..<(5 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 9)) }
     let fd: Int32
     let port: Int
@@ -165,23 +165,8 @@ final class RawUpstream: @unchecked Sendable {
                     if n <= 0 || !sendAll(c, Array(buf[0..<n])) { return }
                 }
             }
-            let body = head.hasPrefix("GET /raw/big") ? RawUpstream.bigBody : Array("ok".utf8)
+            let body = head.hasPrefix("GET /raw/big") ? StreamingUpstream.bigBody : Array("ok".utf8)
             guard sendAll(c, Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\r\n".utf8)), sendAll(c, body) else { return }
         }
     }
-}
-
-/// A free TCP port on 127.0.0.1 (bound, then released) for tools that want a port number.
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-    let size = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
-    var bound = sockaddr_in()
-    var len = size
-    _ = withUnsafeMutablePointer(to: &bound) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: bound.sin_port))
 }

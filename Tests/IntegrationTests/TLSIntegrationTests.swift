@@ -48,7 +48,7 @@ struct TLSIntegrationTests {
 
     @Test func upstreamTLSVerifiesTheCertificate() throws {
         let fx = try TLSFixture()
-        let port = freePort()
+        let port = try freePort()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: tool("openssl"))
         server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", fx.cert, "-key", fx.key, "-www", "-quiet"]

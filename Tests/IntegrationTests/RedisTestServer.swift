@@ -1,0 +1,125 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `redis-server` on a free loopback port, persistence off, for the replay-store integration tests.
+///
+/// The same approach as `Tests/GatewayReplayTests/RedisServerProcess.swift` (a test target cannot import another's
+/// helpers): start the binary, wait for PING, SIGKILL it in `stop()`.
+final class RedisTestServer {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    let port: Int
+    private var process: Process?
+
+    init() throws {
+        port = try Self.freePort()
+        try start()
+    }
+
+    deinit { stop() }
+
+    var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    func start() throws {
+        guard process == nil else { return }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try Self.locate())
+        p.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                       "--daemonize", "no", "--loglevel", "warning"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        // Waiting for the server to come up, not a timing assertion: the limit only turns a hang into a failure.
+        for _ in 0..<400 {
+            if Self.answersPing(port: port) { return }
+            guard p.isRunning else { break }
+            usleep(25_000)
+        }
+        stop()
+        throw Failure(description: "redis-server on port \(port) did not answer PING")
+    }
+
+    /// SIGKILL (a child may inherit a blocked SIGTERM from the test thread's mask) and reap.
+    func stop() {
+        guard let p = process else { return }
+        process = nil
+        if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+    }
+
+    static func locate() throws -> String {
+        var candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        if let path = ProcessInfo.processInfo.environment["PATH"] {
+            candidates += path.split(separator: ":").map { "\($0)/redis-server" }
+        }
+        if let found = candidates.first(where: { access($0, X_OK) == 0 }) { return found }
+        throw Failure(description: "redis-server is not installed: these tests need a real Redis (apt-get install -y redis-server)")
+    }
+
+    /// Binds 127.0.0.1:0 to learn a port the kernel considers free, then releases it.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
+        defer { close(fd) }
+        var addr = loopback(port: 0)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0 }
+        }
+        guard bound else { throw Failure(description: "bind 127.0.0.1:0: errno \(errno)") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return addr
+    }
+
+    /// One raw PING over a fresh connection, independent of the code under test.
+    static func answersPing(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = loopback(port: port)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return false }
+        let ping = Array("PING\r\n".utf8)
+        guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n >= 5 && buffer[0..<5] == ArraySlice("+PONG".utf8)
+    }
+
+    /// Sends one inline command and returns the raw reply (for checking what the gateway stored).
+    func command(_ line: String) -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = Self.loopback(port: port)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return "" }
+        let bytes = Array((line + "\r\n").utf8)
+        _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    }
+}
