@@ -12,6 +12,8 @@ REQUESTS=${REQUESTS:-100000}
 CLIENTS=${CLIENTS:-4}
 STREAMS=${STREAMS:-16}
 LOG_LEVEL=${LOG_LEVEL:-warning}
+# One loop for the gateway, one worker for nghttpx: the same share of the box.
+LOOPS=${LOOPS:-1}
 BIN=${BIN:-.build/release/session-gateway}
 work=$(mktemp -d /tmp/sgw-bench-h2.XXXXXX)
 pids=()
@@ -27,7 +29,7 @@ sed -e "s#\${LOG_LEVEL}#$LOG_LEVEL#" -e "s#\${WORK}#$work#g" Benchmarks/conf/gat
 nginx -c "$PWD/Benchmarks/conf/upstream-nginx.conf" & pids+=($!)
 nghttpx -f'127.0.0.1,18084;no-tls' -b'127.0.0.1,18000' -n1 --no-ocsp --errorlog-file="$work/nghttpx.err" \
   --accesslog-file=/dev/null >"$work/nghttpx.out" 2>&1 & pids+=($!)
-"$BIN" serve --config "$work/gateway.yaml" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
+"$BIN" serve --config "$work/gateway.yaml" --loops "$LOOPS" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
 for port in 18000 18084 18091; do
   for _ in $(seq 1 100); do curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done
