@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Collects one head (or trailer section) across reads, rejecting bare CR/LF and oversize input as bytes arrive.
 ///
 /// The bytes of a complete block are copied exactly once into the array that becomes `HTTPHeaders.storage`.
@@ -84,7 +88,23 @@ struct HeadAccumulator: Sendable {
             }
             if b == ASCIIByte.lf { throw .badRequest("bare LF in head") }
             lineLength += 1
-            if lines == 0 && mode == .requestHead {
+            if lines > 0 || mode != .requestHead {
+                // Field lines: jump to the next CR (memchr) instead of stepping byte by byte; the run before it
+                // must hold no LF. The byte count and limit are settled for the whole run at once.
+                let rest = n - i
+                guard rest > 0, let base = input.baseAddress else { continue }
+                let from = base + i
+                let run = memchr(from, Int32(ASCIIByte.cr), rest).map { UnsafeRawPointer($0) - UnsafeRawPointer(from) } ?? rest
+                if run > 0 {
+                    if memchr(from, Int32(ASCIIByte.lf), run) != nil { throw .badRequest("bare LF in head") }
+                    bytes += run
+                    if bytes > limit { throw .headersTooLarge }
+                    lineLength += run
+                    i += run
+                }
+                continue
+            }
+            do {
                 if b == ASCIIByte.sp {
                     spaces += 1
                 } else if spaces == 1 {

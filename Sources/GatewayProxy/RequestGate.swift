@@ -72,7 +72,11 @@ public struct RequestGate: Sendable {
                 return .answer(.error(.badRequest), requestId: requestId, origin: origin, routeIndex: routeIndex)
             }
             if let index = scan.authorization {
-                switch verifier.verify(authorization: head.headers.value(index)) {
+                let range = head.headers.valueRange(index)
+                let result = head.headers.storage.withUnsafeBufferPointer { all in
+                    verifier.verify(authorizationBytes: UnsafeBufferPointer(rebasing: all[range]))
+                }
+                switch result {
                 case .failure(let failure):
                     return .answer(.failure(failure, hadToken: true), requestId: requestId, origin: origin,
                                    routeIndex: routeIndex)

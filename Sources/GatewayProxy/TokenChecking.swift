@@ -4,6 +4,14 @@ import GatewayAuth
 public protocol TokenChecking {
     /// Verifies the value of an `Authorization` header (`Bearer <token>`).
     func verify(authorization: String) -> Result<TokenVerdict, AuthFailure>
+    /// The same, straight from the header bytes (the hot path: no String is made of the token).
+    func verify(authorizationBytes: UnsafeBufferPointer<UInt8>) -> Result<TokenVerdict, AuthFailure>
+}
+
+extension TokenChecking {
+    public func verify(authorizationBytes: UnsafeBufferPointer<UInt8>) -> Result<TokenVerdict, AuthFailure> {
+        verify(authorization: String(decoding: authorizationBytes, as: UTF8.self))
+    }
 }
 
 extension TokenVerifier: TokenChecking {}
