@@ -83,37 +83,12 @@ extension ClientConnection {
 
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logInfo.status = status
-        let snap = loopState.snapshot
-        let now = loopState.loop.now()
-        var route: String?
-        if let i = logInfo.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
-        var upstreamNanos: UInt64 = 0
-        if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
-            upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
-        }
-        let rejected = status == 401 || status == 403
-        loopState.metrics.request(route: route ?? "none", status: status, durationNanos: now &- requestStartNanos,
-                                  upstreamNanos: upstreamNanos, rejection: rejected ? logInfo.auth : nil)
-        guard loopState.server.accessLogEnabled else { return }
-        // Never the query: Shopify puts id_token there.
-        let logPath = logInfo.path ?? currentHead.map { h in h.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-" } ?? "-"
-        let record = AccessLogRecord(
-            time: Double(loopState.server.clock.wallMilliseconds()) / 1000,
-            requestId: logInfo.requestId,
-            client: peerIP,
+        loopState.record(ExchangeRecord(
+            info: logInfo, status: status, startNanos: requestStartNanos, exchange: ex, client: peerIP,
             method: currentHead?.method ?? "-",
-            path: logPath,
-            route: route,
-            status: status,
-            auth: logInfo.auth,
-            shop: logInfo.shop,
-            upstream: ex?.serverName,
-            durationMs: Double(now &- requestStartNanos) / 1e6,
-            upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
-            bytesIn: requestBodyBytes,
-            bytesOut: bytesWritten,
-            protocol: currentHead?.version.text ?? "HTTP/1.1")
-        loopState.logAccess(record)
+            path: logInfo.path ?? currentHead.map { LoopState.pathOnly($0.target) } ?? "-",
+            bytesIn: requestBodyBytes, bytesOut: bytesWritten,
+            protocolName: currentHead?.version.text ?? "HTTP/1.1"))
     }
 }
 

@@ -148,37 +148,10 @@ final class HTTP2Stream {
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logged = true
         logInfo.status = status
-        let snap = loopState.snapshot
-        let now = loopState.loop.now()
-        var route: String?
-        if let i = logInfo.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
-        var upstreamNanos: UInt64 = 0
-        if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
-            upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
-        }
-        let rejected = status == 401 || status == 403
-        loopState.metrics.request(route: route ?? "none", status: status, durationNanos: now &- startNanos,
-                                  upstreamNanos: upstreamNanos, rejection: rejected ? logInfo.auth : nil)
-        guard loopState.server.accessLogEnabled else { return }
-        // Never the query: Shopify puts id_token there.
-        let logPath = head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-"
-        let record = AccessLogRecord(
-            time: Double(loopState.server.clock.wallSeconds()),
-            requestId: logInfo.requestId,
-            client: connection.peerIP,
-            method: head.method,
-            path: logPath,
-            route: route,
-            status: status,
-            auth: logInfo.auth,
-            shop: logInfo.shop,
-            upstream: ex?.serverName,
-            durationMs: Double(now &- startNanos) / 1e6,
-            upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
-            bytesIn: requestBodyBytes,
-            bytesOut: bytesWritten,
-            protocol: "HTTP/2")
-        loopState.logAccess(record)
+        loopState.record(ExchangeRecord(
+            info: logInfo, status: status, startNanos: startNanos, exchange: ex, client: connection.peerIP,
+            method: head.method, path: logInfo.path ?? LoopState.pathOnly(head.target),
+            bytesIn: requestBodyBytes, bytesOut: bytesWritten, protocolName: "HTTP/2"))
     }
 }
 
