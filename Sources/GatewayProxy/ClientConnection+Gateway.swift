@@ -77,7 +77,6 @@ extension ClientConnection {
         let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
         let bytes = a.serializeHTTP1(requestId: requestId, extraHeaders: cors, keepAlive: keepAlive,
                                      headOnly: currentHead?.method == "HEAD")
-        responseHeadWritten = true
         write(bytes)
     }
 
@@ -134,7 +133,6 @@ extension ClientConnection: ExchangeDownstream {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(h.headers.storage.count + 64)
         HTTP1Serializer.writeResponseHead(h, into: &bytes)
-        responseHeadWritten = true
         write(bytes)
     }
 
@@ -165,7 +163,6 @@ extension ClientConnection: ExchangeDownstream {
         h.version = .http1_1
         var bytes: [UInt8] = []
         HTTP1Serializer.writeResponseHead(h, into: &bytes)
-        responseHeadWritten = true
         write(bytes)
         logExchange(status: 101, exchange: exchange)
         enterTunnel()

@@ -46,7 +46,6 @@ final class ClientConnection {
     var bytesWritten = 0
     /// Framing of the response being written (chunk-encode or not).
     var responseChunked = false
-    var responseHeadWritten = false
     var responseCloseDelimited = false
     var logInfo = ExchangeLogInfo()
     var isCorked = false
@@ -312,12 +311,8 @@ final class ClientConnection {
         keepAlive = head.keepAlive
         requestStartNanos = loopState.loop.now()
         bytesWritten = 0
-        responseHeadWritten = false
         responseChunked = false
         responseCloseDelimited = false
-        if case .contentLength(0) = head.framing {} else if head.framing != .none {
-            // The body streams: nothing more to set up here.
-        }
     }
 
     /// The exchange is over: log it, then read the next request or close.

@@ -95,7 +95,6 @@ extension ClientConnection {
             var bytes: [UInt8] = []
             HTTP1Serializer.writeResponseHead(h, into: &bytes)
             if l.head.method != "HEAD" { bytes.append(contentsOf: body) }
-            self.responseHeadWritten = true
             self.write(bytes)
             self.endExchangeState()
         }

@@ -10,11 +10,10 @@ struct CheckCommand: ParsableCommand {
         discussion: "Exits 0 when valid. Otherwise prints every error as FILE:LINE:COL: key.path: message on stderr and exits 1."
     )
 
-    @Option(name: .long, help: "Configuration file (default: $GATEWAY_CONFIG, then ./gateway.yaml).")
-    var config: String?
+    @OptionGroup var configOption: ConfigOption
 
     func run() throws {
-        let path = ConfigPath.resolve(config)
+        let path = configOption.path
         let report = ConfigLoader.check(path: path, environment: ProcessInfo.processInfo.environment)
         // Warnings and errors go to stderr in compiler form, so editors and CI can jump to them.
         for issue in report.issues {

@@ -1,4 +1,14 @@
+import ArgumentParser
 import Foundation
+
+/// The `--config` option every command shares (one `@OptionGroup` instead of four copies).
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "Path to gateway.yaml (default: $GATEWAY_CONFIG, then ./gateway.yaml).")
+    var config: String?
+
+    /// The file to read: `--config`, else `$GATEWAY_CONFIG`, else `./gateway.yaml`.
+    var path: String { ConfigPath.resolve(config) }
+}
 
 /// Where the configuration file is: `--config`, else `$GATEWAY_CONFIG`, else `./gateway.yaml`.
 enum ConfigPath {

@@ -9,14 +9,13 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the gateway (the default command)."
     )
 
-    @Option(name: .long, help: "Path to gateway.yaml (default: $GATEWAY_CONFIG, then ./gateway.yaml).")
-    var config: String?
+    @OptionGroup var configOption: ConfigOption
 
     @Option(name: .long, help: "Event loops (default: one per core).")
     var loops: Int = 0
 
     func run() throws {
-        let path = ConfigPath.resolve(config)
+        let path = configOption.path
         let env = ProcessInfo.processInfo.environment
         let report = ConfigLoader.check(path: path, environment: env)
         for issue in report.issues { FileHandle.standardError.write(Data((issue.description + "\n").utf8)) }

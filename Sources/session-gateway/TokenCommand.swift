@@ -14,8 +14,8 @@ struct TokenCommand: ParsableCommand {
 }
 
 /// Loads the config for the token commands, printing every error on stderr.
-private func loadConfig(_ option: String?) throws -> GatewayConfig {
-    let path = ConfigPath.resolve(option)
+private func loadConfig(_ option: ConfigOption) throws -> GatewayConfig {
+    let path = option.path
     switch ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment) {
     case .success(let c): return c
     case .failure(let errors):
@@ -31,8 +31,7 @@ struct MintCommand: ParsableCommand {
         abstract: "Print a session token signed with the app's current secret (for testing a backend locally)."
     )
 
-    @Option(name: .long, help: "Path to gateway.yaml (default: $GATEWAY_CONFIG, then ./gateway.yaml).")
-    var config: String?
+    @OptionGroup var configOption: ConfigOption
 
     @Option(name: .long, help: "The app's client id (default: the first app).")
     var app: String?
@@ -50,7 +49,7 @@ struct MintCommand: ParsableCommand {
     var admin = false
 
     func run() throws {
-        let cfg = try loadConfig(config)
+        let cfg = try loadConfig(configOption)
         guard let appConfig = app.map({ id in cfg.apps.first { $0.clientId == id } }) ?? cfg.apps.first else {
             throw ValidationError(app.map { "no app with client_id \($0) in the config" } ?? "the config has no apps")
         }
@@ -94,14 +93,13 @@ struct InspectCommand: ParsableCommand {
         abstract: "Decode and verify a token against the config at the current time (exit 0 accepted, 1 rejected)."
     )
 
-    @Option(name: .long, help: "Path to gateway.yaml (default: $GATEWAY_CONFIG, then ./gateway.yaml).")
-    var config: String?
+    @OptionGroup var configOption: ConfigOption
 
     @Argument(help: "The token, or - to read it from standard input.")
     var token: String
 
     func run() throws {
-        let cfg = try loadConfig(config)
+        let cfg = try loadConfig(configOption)
         var raw = token
         if raw == "-" {
             raw = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
