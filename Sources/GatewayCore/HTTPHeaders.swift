@@ -37,15 +37,28 @@ public struct HTTPHeaders: Sendable {
 
     /// Appends a field by copying its bytes into `storage`.
     public mutating func append(name: String, value: String) {
-        let ns = storage.count
-        storage.append(contentsOf: name.utf8)
-        let ne = storage.count
-        storage.append(contentsOf: value.utf8)
-        appendIndexed(name: ns..<ne, value: ne..<storage.count)
+        var name = name
+        var value = value
+        name.withUTF8 { n in value.withUTF8 { v in append(nameBytes: n, valueBytes: v) } }
     }
 
     /// Appends a field by copying raw bytes into `storage`.
     public mutating func append<N: Collection, V: Collection>(nameBytes: N, valueBytes: V) where N.Element == UInt8, V.Element == UInt8 {
+        let ns = storage.count
+        storage.append(contentsOf: nameBytes)
+        let ne = storage.count
+        storage.append(contentsOf: valueBytes)
+        appendIndexed(name: ns..<ne, value: ne..<storage.count)
+    }
+
+    /// Appends a field by copying raw bytes into `storage`; the concrete form of the generic append, for callers in
+    /// other modules (a generic across modules runs unspecialized).
+    public mutating func append(nameBytes: UnsafeBufferPointer<UInt8>, valueBytes: UnsafeBufferPointer<UInt8>) {
+        if storage.capacity == 0 {
+            // Grown one field at a time from empty, both arrays would reallocate several times per head.
+            storage.reserveCapacity(512)
+            entries.reserveCapacity(16)
+        }
         let ns = storage.count
         storage.append(contentsOf: nameBytes)
         let ne = storage.count
@@ -133,6 +146,7 @@ public struct HTTPHeaders: Sendable {
 
     /// Writes `Name: value\r\n` for every field into `out`.
     public func serialize(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + storage.count + 4 * entries.count)
         storage.withUnsafeBufferPointer { s in
             for e in entries {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(e.nameStart)..<Int(e.nameEnd)]))

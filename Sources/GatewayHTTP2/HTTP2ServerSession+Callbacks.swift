@@ -100,11 +100,11 @@ extension HTTP2ServerSession {
         }
         if name.first == UInt8(ascii: ":") {
             // nghttp2 has already rejected unknown, repeated and misplaced pseudo-headers.
-            if name.elementsEqual(":method".utf8) { st.method = Array(value) }
-            else if name.elementsEqual(":path".utf8) { st.path = Array(value) }
-            else if name.elementsEqual(":authority".utf8) { st.authority = Array(value) }
-            else if name.elementsEqual(":scheme".utf8) { st.scheme = Array(value) }
-            else if name.elementsEqual(":protocol".utf8) { st.extendedProtocol = Array(value) }
+            // `:scheme` is checked by nghttp2 and not used: the upstream hop is HTTP/1.1.
+            if name.elementsEqual(":method".utf8) { st.method = String(decoding: value, as: UTF8.self) }
+            else if name.elementsEqual(":path".utf8) { st.path = String(decoding: value, as: UTF8.self) }
+            else if name.elementsEqual(":authority".utf8) { st.authority = String(decoding: value, as: UTF8.self) }
+            else if name.elementsEqual(":protocol".utf8) { st.extendedProtocol = String(decoding: value, as: UTF8.self) }
             return
         }
         if ASCII.equalsIgnoringCase(name, "content-length".utf8) {
@@ -147,11 +147,9 @@ extension HTTP2ServerSession {
 
     private func deliverHead(_ st: HTTP2StreamState, endStream: Bool) {
         let framing: BodyFraming = endStream ? .none : st.contentLength.map { .contentLength($0) } ?? .chunked
-        let head = HTTPRequestHead(method: String(decoding: st.method, as: UTF8.self),
-                                   target: String(decoding: st.path, as: UTF8.self), version: .http2,
+        let head = HTTPRequestHead(method: st.method, target: st.path, version: .http2,
                                    headers: st.headers,
-                                   authority: st.authority.map { String(decoding: $0, as: UTF8.self) },
-                                   extendedProtocol: st.extendedProtocol.map { String(decoding: $0, as: UTF8.self) },
+                                   authority: st.authority, extendedProtocol: st.extendedProtocol,
                                    framing: framing, keepAlive: true)
         st.headers = HTTPHeaders()
         st.headDelivered = true

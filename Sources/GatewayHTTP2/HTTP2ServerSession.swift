@@ -17,6 +17,8 @@ public final class HTTP2ServerSession {
     var finalGoAwaySubmitted = false
     /// A fatal library error during output; the connection is finished.
     var failed = false
+    /// Reused for every response head: building one from empty costs two allocations.
+    private var headBlock = NGHeaderBlock()
 
     /// Creates the session and queues the server SETTINGS; the delegate is held weakly, so its owner must keep it.
     public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate) throws(HTTP2Error) {
@@ -89,7 +91,9 @@ public final class HTTP2ServerSession {
     /// Queues the response head (`:status` plus lower-cased fields, connection-specific ones dropped).
     public func sendResponseHead(streamID: Int32, head: HTTPResponseHead, endStream: Bool) {
         guard let st = streams[streamID] else { return }
-        var block = NGHeaderBlock()
+        var block = headBlock
+        headBlock = NGHeaderBlock()
+        defer { block.reset(); headBlock = block }
         block.append(":status", String(head.status))
         block.appendForwardable(head.headers)
         if head.isInformational {

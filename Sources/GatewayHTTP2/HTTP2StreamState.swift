@@ -5,11 +5,11 @@ final class HTTP2StreamState {
     let id: Int32
 
     // Request side.
-    var method: [UInt8] = []
-    var path: [UInt8] = []
-    var authority: [UInt8]?
-    var scheme: [UInt8]?
-    var extendedProtocol: [UInt8]?
+    // Strings straight away: values up to 15 bytes (most methods, paths and authorities) are stored inline.
+    var method = ""
+    var path = ""
+    var authority: String?
+    var extendedProtocol: String?
     var contentLength: Int?
     var headers = HTTPHeaders()
     var trailers: HTTPHeaders?

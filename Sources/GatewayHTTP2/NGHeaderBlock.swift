@@ -8,6 +8,12 @@ struct NGHeaderBlock {
 
     init() {}
 
+    /// Empties the block and keeps its storage, so a session can reuse one block for every response.
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+    }
+
     mutating func append<N: Collection, V: Collection>(name: N, value: V) where N.Element == UInt8, V.Element == UInt8 {
         let ns = bytes.count
         bytes.append(contentsOf: name)
@@ -20,32 +26,51 @@ struct NGHeaderBlock {
 
     /// Appends response or trailer fields with lower-cased names, minus connection-specific and pseudo fields.
     mutating func appendForwardable(_ headers: HTTPHeaders) {
-        for i in 0..<headers.count where !NGHeaderBlock.isConnectionSpecific(headers, i) {
-            append(name: headers.nameBytes(i).lazy.map(ASCII.lower), value: headers.valueBytes(i))
+        headers.storage.withUnsafeBufferPointer { src in
+            for i in 0..<headers.count {
+                let n = headers.nameRange(i)
+                let name = UnsafeBufferPointer(rebasing: src[n])
+                if NGHeaderBlock.isConnectionSpecific(name) { continue }
+                let ns = bytes.count
+                for b in name { bytes.append(ASCII.lower(b)) }
+                let ne = bytes.count
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
+                spans.append((ns..<ne, ne..<bytes.count))
+            }
         }
     }
 
     /// RFC 9113 8.2.2 fields an HTTP/2 message must not carry; `:`-names would forge pseudo-headers.
-    static func isConnectionSpecific(_ h: HTTPHeaders, _ i: Int) -> Bool {
-        if h.nameBytes(i).first == UInt8(ascii: ":") { return true }
-        return h.nameEquals(i, "connection") || h.nameEquals(i, "keep-alive") || h.nameEquals(i, "proxy-connection")
-            || h.nameEquals(i, "transfer-encoding") || h.nameEquals(i, "upgrade") || h.nameEquals(i, "te")
+    static func isConnectionSpecific(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = name.first else { return false }
+        if first == UInt8(ascii: ":") { return true }
+        // Most names are none of these: the length and first letter settle it without a comparison.
+        switch (name.count, ASCII.lower(first)) {
+        case (2, UInt8(ascii: "t")): return ASCII.equalsIgnoringCase(name, "te".utf8)
+        case (7, UInt8(ascii: "u")): return ASCII.equalsIgnoringCase(name, "upgrade".utf8)
+        case (10, UInt8(ascii: "c")): return ASCII.equalsIgnoringCase(name, "connection".utf8)
+        case (10, UInt8(ascii: "k")): return ASCII.equalsIgnoringCase(name, "keep-alive".utf8)
+        case (16, UInt8(ascii: "p")): return ASCII.equalsIgnoringCase(name, "proxy-connection".utf8)
+        case (17, UInt8(ascii: "t")): return ASCII.equalsIgnoringCase(name, "transfer-encoding".utf8)
+        default: return false
+        }
     }
 
     var count: Int { spans.count }
 
+    /// Hands the block to `body` as an `nghttp2_nv` array; nghttp2 copies names and values before returning.
     func withNV<R>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
-        var storage = bytes
-        return storage.withUnsafeMutableBufferPointer { buf in
-            let base = buf.baseAddress ?? UnsafeMutablePointer<UInt8>.allocate(capacity: 0)
-            var nva: [nghttp2_nv] = []
-            nva.reserveCapacity(spans.count)
-            for s in spans {
-                nva.append(nghttp2_nv(name: base + s.name.lowerBound, value: base + s.value.lowerBound,
-                                      namelen: s.name.count, valuelen: s.value.count,
-                                      flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        bytes.withUnsafeBufferPointer { buf in
+            // Without NO_COPY flags nghttp2 only reads through these pointers.
+            let base = UnsafeMutablePointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+            return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(spans.count, 1)) { nva in
+                for (i, s) in spans.enumerated() {
+                    (nva.baseAddress! + i).initialize(to: nghttp2_nv(
+                        name: base + s.name.lowerBound, value: base + s.value.lowerBound,
+                        namelen: s.name.count, valuelen: s.value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                }
+                return body(nva.baseAddress, spans.count)
             }
-            return nva.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
         }
     }
 }

@@ -50,6 +50,8 @@ extension LoopState {
 
     /// `target` without its query.
     static func pathOnly(_ target: String) -> String {
-        target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "-"
+        // Most targets have no query: hand back the same string instead of building a new one.
+        guard let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return target }
+        return String(target[..<q])
     }
 }

@@ -408,26 +408,35 @@ extension ProxyExchange: UpstreamConnectionDelegate {
     /// Strips hop-by-hop fields from an upstream head and adds the request id and CORS fields.
     private func rewrite(_ head: HTTPResponseHead) -> HTTPResponseHead {
         var out = head
-        var connectionTokens: [String] = []
-        for i in 0..<head.headers.count where head.headers.nameEquals(i, "Connection") {
-            for t in head.headers.value(i).split(separator: ",") {
-                connectionTokens.append(String(t.trimmingOWS()).lowercased())
-            }
-        }
         let keepLength = isHeadRequest || head.status == 304
         let isSwitch = head.status == 101
-        out.headers.removeAll { h, i in
-            if h.nameEquals(i, "Connection") || h.nameEquals(i, "Keep-Alive") || h.nameEquals(i, "Proxy-Connection")
-                || h.nameEquals(i, "TE") || h.nameEquals(i, "Transfer-Encoding") || h.nameEquals(i, "X-Request-Id") {
-                return true
+        let h = head.headers
+        h.storage.withUnsafeBufferPointer { s in
+            // Names the upstream listed in `Connection` are hop-by-hop too (RFC 9110 7.6.1), `upgrade` excepted.
+            var listed: [Range<Int>] = []
+            for i in 0..<h.count where HeaderScan.equalsLower(s, h.nameRange(i), "connection") {
+                HeaderScan.forEachToken(s, h.valueRange(i)) { r in
+                    if !HeaderScan.equalsLower(s, r, "upgrade") && !HeaderScan.equalsLower(s, r, "keep-alive")
+                        && !HeaderScan.equalsLower(s, r, "close") { listed.append(r) }
+                }
             }
-            if h.nameEquals(i, "Upgrade") { return !isSwitch }
-            if h.nameEquals(i, "Content-Length") { return !keepLength }
-            if !connectionTokens.isEmpty {
-                let n = h.name(i).lowercased()
-                if connectionTokens.contains(n) && n != "upgrade" { return true }
+            out.headers.removeAll { _, i in
+                let n = h.nameRange(i)
+                switch n.count {
+                case 2: return HeaderScan.equalsLower(s, n, "te")
+                case 7: if HeaderScan.equalsLower(s, n, "upgrade") { return !isSwitch }
+                case 10:
+                    if HeaderScan.equalsLower(s, n, "connection") || HeaderScan.equalsLower(s, n, "keep-alive") { return true }
+                case 12: if HeaderScan.equalsLower(s, n, "x-request-id") { return true }
+                case 14: if HeaderScan.equalsLower(s, n, "content-length") { return !keepLength }
+                case 16: if HeaderScan.equalsLower(s, n, "proxy-connection") { return true }
+                case 17: if HeaderScan.equalsLower(s, n, "transfer-encoding") { return true }
+                default: break
+                }
+                return listed.contains { r in
+                    r.count == n.count && zip(r, n).allSatisfy { ASCII.lower(s[$0]) == ASCII.lower(s[$1]) }
+                }
             }
-            return false
         }
         if isSwitch { out.headers.append(name: "Connection", value: "upgrade") }
         out.headers.append(name: "X-Request-Id", value: plan.requestId)

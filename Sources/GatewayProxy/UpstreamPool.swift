@@ -57,22 +57,20 @@ final class UpstreamPool {
 
     /// Parks a connection whose response was read to the end; closes it when the pool is full.
     func park(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
-        var state = servers[c.serverKey, default: ServerState()]
         // The exchange that just finished is still attached here, so `isUsableIdle` (meant for taking) does not apply.
-        guard state.idle.count < maxIdle, c.canReuse else {
+        guard (servers[c.serverKey]?.idle.count ?? 0) < maxIdle, c.canReuse else {
             c.close()
             return
         }
-        state.idle.append(c)
-        servers[c.serverKey] = state
+        // Mutated in place: a copied-out state would copy the whole idle array on every park.
+        servers[c.serverKey, default: ServerState()].idle.append(c)
         c.becomeIdle(pool: self, timeout: idleTimeout)
     }
 
     /// Forgets an idle connection that closed or timed out.
     func evict(_ c: UpstreamConnection) {
-        guard var state = servers[c.serverKey], let i = state.idle.firstIndex(where: { $0 === c }) else { return }
-        state.idle.remove(at: i)
-        servers[c.serverKey] = state
+        guard let i = servers[c.serverKey]?.idle.firstIndex(where: { $0 === c }) else { return }
+        servers[c.serverKey]?.idle.remove(at: i)
     }
 
     func closeAllIdle() {
