@@ -37,9 +37,11 @@ public struct HTTPHeaders: Sendable {
 
     /// Appends a field by copying its bytes into `storage`.
     public mutating func append(name: String, value: String) {
-        var name = name
-        var value = value
-        name.withUTF8 { n in value.withUTF8 { v in append(nameBytes: n, valueBytes: v) } }
+        // Native strings (all of ours) lend their bytes without a copy; the generic path is the fallback.
+        let done: Bool? = name.utf8.withContiguousStorageIfAvailable { n in
+            value.utf8.withContiguousStorageIfAvailable { v in append(nameBytes: n, valueBytes: v) } != nil
+        }
+        if done != true { append(nameBytes: Array(name.utf8), valueBytes: Array(value.utf8)) }
     }
 
     /// Appends a field by copying raw bytes into `storage`.
@@ -70,10 +72,13 @@ public struct HTTPHeaders: Sendable {
 
     /// Removes every field for which `predicate(index)` holds.
     public mutating func removeAll(where predicate: (borrowing HTTPHeaders, Int) -> Bool) {
-        var kept: [Entry] = []
-        kept.reserveCapacity(entries.count)
-        for i in entries.indices where !predicate(self, i) { kept.append(entries[i]) }
-        entries = kept
+        // Compacted in place: the predicate sees the original indices, which stay ahead of the write position.
+        var w = 0
+        for i in entries.indices where !predicate(self, i) {
+            if w != i { entries[w] = entries[i] }
+            w += 1
+        }
+        if w < entries.count { entries.removeSubrange(w...) }
     }
 
     /// Removes every field named `name` (case-insensitive); returns how many went.

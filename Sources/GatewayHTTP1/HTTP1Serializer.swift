@@ -6,12 +6,31 @@ import GatewayCore
 /// a control character into a field it adds.
 public enum HTTP1Serializer {
     /// `METHOD target HTTP/1.1\r\n` + fields + `\r\n` (upstream requests are always HTTP/1.1).
-    public static func writeRequestHead(_ head: HTTPRequestHead, into out: inout [UInt8]) {
+    ///
+    /// With `addingFraming`, the `Content-Length` or `Transfer-Encoding: chunked` field of `head.framing` is written
+    /// after the fields (the head needs no copy to carry it).
+    public static func writeRequestHead(_ head: HTTPRequestHead, addingFraming: Bool = false, into out: inout [UInt8]) {
+        // One allocation up front instead of several as the head grows.
+        out.reserveCapacity(out.count + head.method.utf8.count + head.target.utf8.count + head.headers.storage.count
+                            + 4 * head.headers.count + 64)
         out.append(contentsOf: head.method.utf8)
         out.append(ASCIIByte.sp)
         out.append(contentsOf: head.target.utf8)
         out.append(contentsOf: " HTTP/1.1\r\n".utf8)
         head.headers.serialize(into: &out)
+        if addingFraming {
+            switch head.framing {
+            case .contentLength(let n):
+                out.append(contentsOf: "Content-Length: ".utf8)
+                out.append(contentsOf: String(n).utf8)
+                out.append(ASCIIByte.cr)
+                out.append(ASCIIByte.lf)
+            case .chunked:
+                out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+            case .none, .untilClose:
+                break
+            }
+        }
         out.append(ASCIIByte.cr)
         out.append(ASCIIByte.lf)
     }

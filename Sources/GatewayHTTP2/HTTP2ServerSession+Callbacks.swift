@@ -153,7 +153,8 @@ extension HTTP2ServerSession {
                                    framing: framing, keepAlive: true)
         st.headers = HTTPHeaders()
         st.headDelivered = true
-        delegate?.session(self, didReceiveHead: head, streamID: st.id, endStream: endStream)
+        // Handed over, not shared: the gateway rewrites the fields in place without a copy.
+        delegate?.session(self, didReceiveHead: consume head, streamID: st.id, endStream: endStream)
         if endStream { endRequest(st) }
     }
 

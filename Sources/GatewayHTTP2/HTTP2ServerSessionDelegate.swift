@@ -5,7 +5,7 @@ import GatewayCore
 /// Calls arrive synchronously from inside `receive` or `produceOutput`; the delegate may call back into the session.
 public protocol HTTP2ServerSessionDelegate: AnyObject {
     /// A complete, validated request head; `endStream` means no body follows.
-    func session(_ s: HTTP2ServerSession, didReceiveHead head: HTTPRequestHead, streamID: Int32, endStream: Bool)
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: consuming HTTPRequestHead, streamID: Int32, endStream: Bool)
     /// Request body bytes (valid only during the call); report them with `consumed(streamID:count:)` once passed on.
     func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32)
     /// Request trailers; `streamEnded` follows.

@@ -30,7 +30,10 @@ public struct ReplayTicket: Sendable, Equatable {
 }
 
 /// Everything the engine needs to forward an admitted request.
-public struct ForwardPlan: Sendable {
+///
+/// A class: the exchange, the stream and the log all read it, and as a struct of a dozen references every copy cost a
+/// retain per field. Made by the gate, then owned by one loop.
+public final class ForwardPlan {
     /// Index into `config.routes`.
     public var routeIndex: Int
     /// The route's upstream name.
@@ -65,7 +68,7 @@ public struct ForwardPlan: Sendable {
 }
 
 /// What the gate decided for one request head.
-public enum GateDecision: Sendable {
+public enum GateDecision {
     /// Answer the client directly. `origin` is the request's `Origin` when the engine must still add
     /// `CorsPolicy.responseHeaders(origin:)`; it is nil for preflight answers, which carry their own CORS fields.
     /// `routeIndex` is nil when no route was matched.

@@ -184,11 +184,11 @@ final class HTTP2ClientConnection: GatewayClient {
 }
 
 extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
-    func session(_ s: HTTP2ServerSession, didReceiveHead head: HTTPRequestHead, streamID: Int32, endStream: Bool) {
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: consuming HTTPRequestHead, streamID: Int32, endStream: Bool) {
         timer?.disarm()
-        let stream = HTTP2Stream(id: streamID, head: head, connection: self)
+        let stream = HTTP2Stream(id: streamID, method: head.method, target: head.target, connection: self)
         streams[streamID] = stream
-        stream.begin(endStream: endStream)
+        stream.begin(head: consume head, endStream: endStream)
     }
 
     func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32) {

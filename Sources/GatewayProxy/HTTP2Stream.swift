@@ -8,7 +8,9 @@ import GatewayLoop
 final class HTTP2Stream {
     unowned let connection: HTTP2ClientConnection
     let id: Int32
-    let head: HTTPRequestHead
+    /// Kept from the head for answers and the log; the head itself goes to the gate, which rewrites it in place.
+    let method: String
+    let target: String
     var exchange: ProxyExchange?
     var pendingTrailers: HTTPHeaders?
     var logInfo = ExchangeLogInfo()
@@ -24,9 +26,10 @@ final class HTTP2Stream {
     private var isWebSocket = false
     private var logged = false
 
-    init(id: Int32, head: HTTPRequestHead, connection: HTTP2ClientConnection) {
+    init(id: Int32, method: String, target: String, connection: HTTP2ClientConnection) {
         self.id = id
-        self.head = head
+        self.method = method
+        self.target = target
         self.connection = connection
         startNanos = connection.loopState.loop.now()
     }
@@ -36,19 +39,19 @@ final class HTTP2Stream {
 
     // MARK: request
 
-    func begin(endStream: Bool) {
+    func begin(head: consuming HTTPRequestHead, endStream: Bool) {
         let snap = loopState.snapshot
-        let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS))
-        switch decision {
+        let framing = head.framing
+        switch snap.gate.evaluate(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS)) {
         case .answer(let a, let rid, let origin, let routeIndex):
             logInfo.routeIndex = routeIndex
             answerDirect(a, requestId: rid, origin: origin)
-        case .forward(var plan):
+        case .forward(let plan):
             logInfo.requestId = plan.requestId
             logInfo.routeIndex = plan.routeIndex
             logInfo.shop = plan.verdict?.shopDomain
             logInfo.auth = plan.authOutcome
-            if case .contentLength(let n) = head.framing, n > snap.config.limits.maxBodyBytes {
+            if case .contentLength(let n) = framing, n > snap.config.limits.maxBodyBytes {
                 answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin)
                 return
             }
@@ -134,7 +137,7 @@ final class HTTP2Stream {
         if a.status == 401 || a.status == 403 { logInfo.auth = a.code }
         let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
         let fields = a.http2Fields(requestId: requestId, extraHeaders: cors)
-        let noBody = a.body.isEmpty || head.method == "HEAD"
+        let noBody = a.body.isEmpty || method == "HEAD"
         let h = HTTPResponseHead(status: a.status, version: .http2, headers: HTTPHeaders(fields))
         session.sendResponseHead(streamID: id, head: h, endStream: noBody)
         if !noBody {
@@ -150,7 +153,7 @@ final class HTTP2Stream {
         logInfo.status = status
         loopState.record(ExchangeRecord(
             info: logInfo, status: status, startNanos: startNanos, exchange: ex, client: connection.peerIP,
-            method: head.method, path: logInfo.path ?? LoopState.pathOnly(head.target),
+            method: method, path: logInfo.path ?? LoopState.pathOnly(target),
             bytesIn: requestBodyBytes, bytesOut: bytesWritten, protocolName: "HTTP/2"))
     }
 }

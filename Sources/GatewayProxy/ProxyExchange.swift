@@ -165,14 +165,10 @@ final class ProxyExchange {
         upstream = c
         phase = .forwarding
         c.attach(self, method: method)
-        var head = plan.head
         scratch.removeAll(keepingCapacity: true)
-        switch head.framing {
-        case .contentLength(let n): head.headers.append(name: "Content-Length", value: String(n))
-        case .chunked: head.headers.append(name: "Transfer-Encoding", value: "chunked")
-        case .none, .untilClose: break
-        }
-        if plan.isWebSocketUpgrade == false, head.headers.contains(named: "Expect") {
+        if plan.isWebSocketUpgrade == false, plan.head.headers.contains(named: "Expect") {
+            // We answer `Expect` ourselves; the upstream gets the body without waiting.
+            var head = plan.head
             head.headers.removeAll(named: "Expect")
             if !sentExpectContinue && !requestBodyDone && head.version == .http1_1 {
                 sentExpectContinue = true
@@ -180,8 +176,10 @@ final class ProxyExchange {
                 interim.framing = .none
                 downstream.downstreamInterim(interim)
             }
+            HTTP1Serializer.writeRequestHead(head, addingFraming: true, into: &scratch)
+        } else {
+            HTTP1Serializer.writeRequestHead(plan.head, addingFraming: true, into: &scratch)
         }
-        HTTP1Serializer.writeRequestHead(head, into: &scratch)
         guard c.send(scratch) else { return }
         c.timer.arm(after: target.responseTimeout)
         if !pendingBody.isEmpty {

@@ -6,18 +6,32 @@ import GatewayLoop
 import GatewayTLS
 
 /// One upstream of the config with its servers resolved to addresses.
-public struct UpstreamTarget: Sendable {
-    public var name: String
-    public var servers: [SocketAddress]
-    public var serverNames: [String]
-    public var connectTimeout: TimeSpan
-    public var responseTimeout: TimeSpan
-    public var idleTimeout: TimeSpan
-    public var maxIdleConnections: Int
+public final class UpstreamTarget: Sendable {
+    public let name: String
+    public let servers: [SocketAddress]
+    public let serverNames: [String]
+    public let connectTimeout: TimeSpan
+    public let responseTimeout: TimeSpan
+    public let idleTimeout: TimeSpan
+    public let maxIdleConnections: Int
     /// `upstreams[].tls`: the client context (CA, verify) shared by every connection to this upstream.
-    public var tls: TLSContext?
+    public let tls: TLSContext?
     /// Per server: the name sent as SNI and checked against its certificate (`server_name`, else the host).
-    public var tlsServerNames: [String] = []
+    public let tlsServerNames: [String]
+
+    public init(name: String, servers: [SocketAddress], serverNames: [String], connectTimeout: TimeSpan,
+                responseTimeout: TimeSpan, idleTimeout: TimeSpan, maxIdleConnections: Int,
+                tls: TLSContext? = nil, tlsServerNames: [String] = []) {
+        self.name = name
+        self.servers = servers
+        self.serverNames = serverNames
+        self.connectTimeout = connectTimeout
+        self.responseTimeout = responseTimeout
+        self.idleTimeout = idleTimeout
+        self.maxIdleConnections = maxIdleConnections
+        self.tls = tls
+        self.tlsServerNames = tlsServerNames
+    }
 }
 
 /// Everything built from one `gateway.yaml`: swapped whole on reload, read by new requests only.
@@ -64,18 +78,20 @@ public final class RuntimeSnapshot: Sendable {
                 addrs.append(a)
             }
             index[u.name] = targets.count
-            var target = UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers,
-                                        connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
-                                        idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections)
+            var tls: TLSContext?
+            var tlsServerNames: [String] = []
             if let t = u.tls {
                 do {
-                    target.tls = try TLSContext.client(caFile: t.caFile, verify: t.verify)
+                    tls = try TLSContext.client(caFile: t.caFile, verify: t.verify)
                 } catch {
                     throw .tls(where: "upstreams.\(u.name).tls", reason: error.reason)
                 }
-                target.tlsServerNames = u.servers.map { t.serverName ?? RuntimeSnapshot.host(of: $0) }
+                tlsServerNames = u.servers.map { t.serverName ?? RuntimeSnapshot.host(of: $0) }
             }
-            targets.append(target)
+            targets.append(UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers,
+                                          connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
+                                          idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections,
+                                          tls: tls, tlsServerNames: tlsServerNames))
         }
         var listenerContexts: [TLSContext?] = []
         for l in config.listeners {

@@ -48,7 +48,9 @@ final class UpstreamPool {
 
     /// A live idle connection to the server, most recently used first.
     func takeIdle(serverKey: String) -> UpstreamConnection? {
-        while let c = servers[serverKey]?.idle.popLast() {
+        guard let slot = servers.index(forKey: serverKey) else { return nil }
+        // Through the index the idle array is popped in place (no copy of the server state).
+        while let c = servers.values[slot].idle.popLast() {
             if c.isUsableIdle { return c }
             c.close()
         }
