@@ -30,10 +30,16 @@ nginx -c "$PWD/Benchmarks/conf/upstream-nginx.conf" & pids+=($!)
 nghttpx -f'127.0.0.1,18084;no-tls' -b'127.0.0.1,18000' -n1 --no-ocsp --errorlog-file="$work/nghttpx.err" \
   --accesslog-file=/dev/null >"$work/nghttpx.out" 2>&1 & pids+=($!)
 "$BIN" serve --config "$work/gateway.yaml" --loops "$LOOPS" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
+gateway_pid=$!
 for port in 18000 18084 18091; do
   for _ in $(seq 1 100); do curl -s --http2-prior-knowledge -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 done
 token=$("$BIN" token mint --config "$work/gateway.yaml" --shop bench.myshopify.com --ttl 15m)
+# CPU time per request of the proxy process (user + system, from /proc), steadier than req/s on a shared box.
+# nghttpx does the work in its one worker, a child of the master.
+nghttpx_worker=$(pgrep -P "$(pgrep -o -x nghttpx)" -x nghttpx | head -1)
+declare -A cpu_pid=([nghttpx]=$nghttpx_worker [gateway-h2c]=$gateway_pid [gateway-tls]=$gateway_pid)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 targets=(nghttpx gateway-h2c gateway-tls)
 declare -A url=([nghttpx]=http://127.0.0.1:18084/api/customer
@@ -41,11 +47,15 @@ declare -A url=([nghttpx]=http://127.0.0.1:18084/api/customer
                 [gateway-tls]=https://127.0.0.1:18443/api/customer)
 for r in $(seq 1 "$ROUNDS"); do
   for t in "${targets[@]}"; do
+    before=$(ticks "${cpu_pid[$t]}")
     h2load -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" -H "Authorization: Bearer $token" "${url[$t]}" \
       > "$work/h2load-$t-$r.txt" 2>&1 || true
+    after=$(ticks "${cpu_pid[$t]}")
+    us=$(awk -v t=$((after - before)) -v n="$REQUESTS" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t * 1e6 / hz / n}')
+    echo "$us" > "$work/cpu-$t-$r.txt"
     rps=$(awk '/^finished in/ {print $4}' "$work/h2load-$t-$r.txt")
     codes=$(grep '^status codes' "$work/h2load-$t-$r.txt" | sed 's/status codes: //')
-    printf "round %d %-12s %10s req/s  %s\n" "$r" "$t" "${rps:-?}" "$codes"
+    printf "round %d %-12s %10s req/s  %6s us CPU/req  %s\n" "$r" "$t" "${rps:-?}" "$us" "$codes"
   done
 done
 
@@ -54,8 +64,9 @@ import re, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 rows = {}
 for t in ["nghttpx", "gateway-h2c", "gateway-tls"]:
-    rps, means = [], []
+    rps, means, cpus = [], [], []
     for r in range(1, rounds + 1):
+        cpus.append(float(open(f"{work}/cpu-{t}-{r}.txt").read()))
         text = open(f"{work}/h2load-{t}-{r}.txt").read()
         m = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", text)
         if m: rps.append(float(m.group(1)))
@@ -63,12 +74,12 @@ for t in ["nghttpx", "gateway-h2c", "gateway-tls"]:
         if m:
             v = m.group(1); x = float(re.match(r"[\d.]+", v).group(0))
             means.append(x / 1000 if v.endswith("us") else (x * 1000 if v.endswith("s") and not v.endswith("ms") else x))
-    rows[t] = (statistics.median(rps) if rps else 0, statistics.median(means) if means else 0)
+    rows[t] = (statistics.median(rps) if rps else 0, statistics.median(means) if means else 0, statistics.median(cpus))
 print()
-print(f"| target | req/s (median of {rounds}) | mean request time ms |")
-print("|---|---:|---:|")
-for t, (rps, mean) in rows.items():
-    print(f"| {t} | {rps:,.0f} | {mean:.2f} |")
+print(f"| target | req/s (median of {rounds}) | mean request time ms | proxy CPU us/request |")
+print("|---|---:|---:|---:|")
+for t, (rps, mean, cpu) in rows.items():
+    print(f"| {t} | {rps:,.0f} | {mean:.2f} | {cpu:.1f} |")
 base, h2c, tls = rows["nghttpx"][0], rows["gateway-h2c"][0], rows["gateway-tls"][0]
 print()
 if base: print(f"gateway-h2c / nghttpx   = {h2c / base:.2f}x  (target >= 1.0x)")
