@@ -4,7 +4,7 @@ import GatewayCore
 /// A header block packed into one byte array so it can be handed to nghttp2 as an `nghttp2_nv` array (nghttp2 copies it).
 struct NGHeaderBlock {
     private var bytes: [UInt8] = []
-    private var spans: [(name: Range<Int>, value: Range<Int>)] = []
+    private var spans: [(name: Range<Int>, value: Range<Int>, flags: UInt8)] = []
 
     init() {}
 
@@ -19,7 +19,7 @@ struct NGHeaderBlock {
         bytes.append(contentsOf: name)
         let ne = bytes.count
         bytes.append(contentsOf: value)
-        spans.append((ns..<ne, ne..<bytes.count))
+        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
     }
 
     mutating func append(_ name: String, _ value: String) { append(name: name.utf8, value: value.utf8) }
@@ -35,7 +35,9 @@ struct NGHeaderBlock {
                 for b in name { bytes.append(ASCII.lower(b)) }
                 let ne = bytes.count
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
-                spans.append((ns..<ne, ne..<bytes.count))
+                // A request id is new on every response: in the HPACK table it would only push out fields that repeat.
+                let flags = ASCII.equalsIgnoringCase(name, "x-request-id".utf8) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE
+                spans.append((ns..<ne, ne..<bytes.count, UInt8(flags.rawValue)))
             }
         }
     }
@@ -67,7 +69,7 @@ struct NGHeaderBlock {
                 for (i, s) in spans.enumerated() {
                     (nva.baseAddress! + i).initialize(to: nghttp2_nv(
                         name: base + s.name.lowerBound, value: base + s.value.lowerBound,
-                        namelen: s.name.count, valuelen: s.value.count, flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                        namelen: s.name.count, valuelen: s.value.count, flags: s.flags))
                 }
                 return body(nva.baseAddress, spans.count)
             }
