@@ -10,6 +10,9 @@ public struct UpstreamTarget: Sendable {
     public var name: String
     public var servers: [SocketAddress]
     public var serverNames: [String]
+    /// Per server: its key in the keep-alive pool. Plain and TLS (and TLS with another name, CA or verify setting) to
+    /// the same `host:port` are different connections and must never be handed to each other.
+    public var poolKeys: [String]
     public var connectTimeout: TimeSpan
     public var responseTimeout: TimeSpan
     public var idleTimeout: TimeSpan
@@ -64,7 +67,7 @@ public final class RuntimeSnapshot: Sendable {
                 addrs.append(a)
             }
             index[u.name] = targets.count
-            var target = UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers,
+            var target = UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers, poolKeys: u.servers,
                                         connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
                                         idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections)
             if let t = u.tls {
@@ -74,6 +77,9 @@ public final class RuntimeSnapshot: Sendable {
                     throw .tls(where: "upstreams.\(u.name).tls", reason: error.reason)
                 }
                 target.tlsServerNames = u.servers.map { t.serverName ?? RuntimeSnapshot.host(of: $0) }
+                target.poolKeys = zip(u.servers, target.tlsServerNames).map { server, name in
+                    RuntimeSnapshot.tlsPoolKey(server: server, serverName: name, tls: t)
+                }
             }
             targets.append(target)
         }
@@ -99,6 +105,11 @@ public final class RuntimeSnapshot: Sendable {
     /// The TLS context of listener `index`, nil when it is plain or unknown to this config.
     func listenerTLSContext(_ index: Int) -> TLSContext? {
         index < listenerTLS.count ? listenerTLS[index] : nil
+    }
+
+    /// The pool key of a TLS upstream server: everything that decides what the connection was verified against.
+    static func tlsPoolKey(server: String, serverName: String, tls: UpstreamTLSConfig) -> String {
+        "tls://\(serverName)@\(server) ca=\(tls.caFile ?? "") verify=\(tls.verify)"
     }
 
     /// The host part of `host:port` or `[v6]:port`.
