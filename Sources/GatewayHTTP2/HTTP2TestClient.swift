@@ -34,7 +34,9 @@ final class HTTP2TestClient {
     var goAways: [(lastStreamID: Int32, errorCode: UInt32)] = []
     var unconsumed: [Int32: Int] = [:]
 
-    init(autoConsume: Bool = true) throws(HTTP2Error) {
+    /// `peerMaxConcurrentStreams` replaces nghttp2's assumed limit of 100 until the server's SETTINGS arrive, so a test
+    /// can open more streams in its first flight than the server will allow.
+    init(autoConsume: Bool = true, peerMaxConcurrentStreams: UInt32? = nil) throws(HTTP2Error) {
         self.autoConsume = autoConsume
         let cb = try NGSessionCallbacks()
         nghttp2_session_callbacks_set_on_header_callback(cb.handle, clientOnHeader)
@@ -43,6 +45,7 @@ final class HTTP2TestClient {
         nghttp2_session_callbacks_set_on_stream_close_callback(cb.handle, clientOnClose)
         let opt = try NGOption()
         nghttp2_option_set_no_auto_window_update(opt.handle, 1)
+        if let peerMaxConcurrentStreams { nghttp2_option_set_peer_max_concurrent_streams(opt.handle, peerMaxConcurrentStreams) }
         var p: OpaquePointer?
         let rv = nghttp2_session_client_new2(&p, cb.handle, nil, opt.handle)
         guard rv == 0, let p else { throw HTTP2Error(nghttp2: rv, "nghttp2_session_client_new2") }

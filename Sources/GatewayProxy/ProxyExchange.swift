@@ -112,8 +112,8 @@ final class ProxyExchange {
             return
         }
         triedServers.insert(i)
-        let key = target.serverNames[i]
-        serverName = key
+        let key = target.poolKeys[i]
+        serverName = target.serverNames[i]
         if let idle = loopState.pool.takeIdle(serverKey: key) {
             attach(idle)
             return

@@ -10,6 +10,9 @@ public final class UpstreamTarget: Sendable {
     public let name: String
     public let servers: [SocketAddress]
     public let serverNames: [String]
+    /// Per server: its key in the keep-alive pool. Plain and TLS (and TLS with another name, CA or verify setting) to
+    /// the same `host:port` are different connections and must never be handed to each other.
+    public let poolKeys: [String]
     public let connectTimeout: TimeSpan
     public let responseTimeout: TimeSpan
     public let idleTimeout: TimeSpan
@@ -19,12 +22,13 @@ public final class UpstreamTarget: Sendable {
     /// Per server: the name sent as SNI and checked against its certificate (`server_name`, else the host).
     public let tlsServerNames: [String]
 
-    public init(name: String, servers: [SocketAddress], serverNames: [String], connectTimeout: TimeSpan,
+    public init(name: String, servers: [SocketAddress], serverNames: [String], poolKeys: [String], connectTimeout: TimeSpan,
                 responseTimeout: TimeSpan, idleTimeout: TimeSpan, maxIdleConnections: Int,
                 tls: TLSContext? = nil, tlsServerNames: [String] = []) {
         self.name = name
         self.servers = servers
         self.serverNames = serverNames
+        self.poolKeys = poolKeys
         self.connectTimeout = connectTimeout
         self.responseTimeout = responseTimeout
         self.idleTimeout = idleTimeout
@@ -80,6 +84,7 @@ public final class RuntimeSnapshot: Sendable {
             index[u.name] = targets.count
             var tls: TLSContext?
             var tlsServerNames: [String] = []
+            var poolKeys = u.servers
             if let t = u.tls {
                 do {
                     tls = try TLSContext.client(caFile: t.caFile, verify: t.verify)
@@ -87,8 +92,11 @@ public final class RuntimeSnapshot: Sendable {
                     throw .tls(where: "upstreams.\(u.name).tls", reason: error.reason)
                 }
                 tlsServerNames = u.servers.map { t.serverName ?? RuntimeSnapshot.host(of: $0) }
+                poolKeys = zip(u.servers, tlsServerNames).map { server, name in
+                    RuntimeSnapshot.tlsPoolKey(server: server, serverName: name, tls: t)
+                }
             }
-            targets.append(UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers,
+            targets.append(UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers, poolKeys: poolKeys,
                                           connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
                                           idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections,
                                           tls: tls, tlsServerNames: tlsServerNames))
@@ -115,6 +123,11 @@ public final class RuntimeSnapshot: Sendable {
     /// The TLS context of listener `index`, nil when it is plain or unknown to this config.
     func listenerTLSContext(_ index: Int) -> TLSContext? {
         index < listenerTLS.count ? listenerTLS[index] : nil
+    }
+
+    /// The pool key of a TLS upstream server: everything that decides what the connection was verified against.
+    static func tlsPoolKey(server: String, serverName: String, tls: UpstreamTLSConfig) -> String {
+        "tls://\(serverName)@\(server) ca=\(tls.caFile ?? "") verify=\(tls.verify)"
     }
 
     /// The host part of `host:port` or `[v6]:port`.

@@ -3,9 +3,12 @@ import GatewayCore
 
 /// Trailers pass through minus the fields that frame, route or authenticate a message.
 enum TrailerFilter {
+    /// RFC 9110 6.5.1: a recipient may merge trailers into the header section only when it knows that is safe;
+    /// these are the fields whose late arrival could reframe, reroute or re-authenticate a message.
     private static let forbidden = ["content-length", "transfer-encoding", "host", "authorization", "trailer", "connection",
                                     "keep-alive", "te", "upgrade", "proxy-authorization", "x-forwarded-for",
-                                    "x-forwarded-host", "x-forwarded-proto", "x-request-id", "cookie", "set-cookie"]
+                                    "x-forwarded-host", "x-forwarded-proto", "forwarded", "x-request-id", "cookie", "set-cookie",
+                                    "www-authenticate", "proxy-authenticate", "authentication-info", "proxy-authentication-info"]
 
     static func filtered(_ trailers: HTTPHeaders, identity: IdentityHeadersConfig) -> HTTPHeaders {
         var t = trailers

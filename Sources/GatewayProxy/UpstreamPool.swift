@@ -27,7 +27,7 @@ final class UpstreamPool {
             let i = rr % n
             rr &+= 1
             if tried.contains(i) { continue }
-            let key = target.serverNames[i]
+            let key = target.poolKeys[i]
             if servers[key, default: ServerState()].restingUntil <= now {
                 roundRobin[target.name] = rr
                 return i

@@ -3,6 +3,7 @@ import Foundation
 import GatewayCore
 @testable import GatewayReplay
 import Testing
+import TestSupport
 
 /// Runs against real `redis-server` processes the tests start themselves.
 @Suite(.serialized) struct RedisReplayStoreTests {

@@ -2,6 +2,7 @@ import Foundation
 import GatewayConfig
 import GatewayCore
 import Testing
+import TestSupport
 
 /// `replay.store: redis` through the in-process gateway: GatewayServer builds the store from `config.replay`.
 /// Each test runs its own real `redis-server` and SIGKILLs it at the end.
@@ -9,7 +10,7 @@ import Testing
 struct RedisReplayIntegrationTests {
     static let keyPrefix = "sgw-it:"
 
-    static func stack(_ redis: RedisTestServer, onUnavailable: RedisUnavailablePolicy = .reject) throws -> TestStack {
+    static func stack(_ redis: RedisServerProcess, onUnavailable: RedisUnavailablePolicy = .reject) throws -> TestStack {
         try TestStack(loops: 1) { c in
             c.replay.store = .redis
             c.replay.redis.url = redis.url
@@ -28,7 +29,7 @@ struct RedisReplayIntegrationTests {
 
     @Test("first use 200, second use 401 token_replayed; the key lives in Redis until exp")
     func singleUse() throws {
-        let redis = try RedisTestServer()
+        let redis = try RedisServerProcess()
         defer { redis.stop() }
         let stack = try Self.stack(redis)
         defer { stack.stop() }
@@ -57,7 +58,7 @@ struct RedisReplayIntegrationTests {
 
     @Test("a second gateway sharing the Redis sees a token used on the first as replayed, both ways")
     func sharedAcrossGateways() throws {
-        let redis = try RedisTestServer()
+        let redis = try RedisServerProcess()
         defer { redis.stop() }
         let a = try Self.stack(redis)
         defer { a.stop() }
@@ -76,7 +77,7 @@ struct RedisReplayIntegrationTests {
 
     @Test("Redis down with on_unavailable: reject -> 503 replay_store_unavailable and /readyz 503; back up -> 200")
     func unavailableRejects() throws {
-        let redis = try RedisTestServer()
+        let redis = try RedisServerProcess()
         defer { redis.stop() }
         let stack = try Self.stack(redis, onUnavailable: .reject)
         defer { stack.stop() }
@@ -98,7 +99,7 @@ struct RedisReplayIntegrationTests {
 
     @Test("Redis down with on_unavailable: allow -> requests pass (replay is not enforced meanwhile)")
     func unavailableAllows() throws {
-        let redis = try RedisTestServer()
+        let redis = try RedisServerProcess()
         defer { redis.stop() }
         let stack = try Self.stack(redis, onUnavailable: .allow)
         defer { stack.stop() }

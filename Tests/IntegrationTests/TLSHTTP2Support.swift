@@ -67,9 +67,9 @@ final class H2Driver {
     let raw: RawClient
     private(set) var peerClosed = false
 
-    init(port: Int) throws {
+    init(port: Int, peerMaxConcurrentStreams: UInt32? = nil) throws {
         raw = try RawClient(port: port)
-        client = try HTTP2TestClient()
+        client = try HTTP2TestClient(peerMaxConcurrentStreams: peerMaxConcurrentStreams)
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(raw.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }

@@ -3,24 +3,28 @@ import Foundation
 import Glibc
 #endif
 
-/// A real `redis-server` started by a test on a free loopback port, with persistence off.
-final class RedisServerProcess {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+/// A real `redis-server` started by a test on a free loopback port, with persistence off; shared by the replay-store
+/// unit tests and the integration tests.
+public final class RedisServerProcess {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    let port: Int
+    public let port: Int
     private var process: Process?
 
     /// Starts a server on `port` (a fresh free port when nil) and waits until it answers PING.
-    init(port: Int? = nil) throws {
+    public init(port: Int? = nil) throws {
         self.port = try port ?? Self.freePort()
         try start()
     }
 
     deinit { stop() }
 
-    func start() throws {
+    /// The `replay.redis.url` of this server, database 0.
+    public var url: String { "redis://127.0.0.1:\(port)/0" }
+
+    public func start() throws {
         guard process == nil else { return }
         let executable = try Self.locateServer()
         let p = Process()
@@ -41,7 +45,7 @@ final class RedisServerProcess {
         throw Failure(description: "redis-server on port \(port) did not answer PING")
     }
 
-    func stop() {
+    public func stop() {
         guard let p = process else { return }
         process = nil
         // SIGKILL, not terminate(): the child inherits the test thread's signal mask, where SIGTERM may be blocked.
@@ -51,7 +55,7 @@ final class RedisServerProcess {
         }
     }
 
-    static func locateServer() throws -> String {
+    public static func locateServer() throws -> String {
         var candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server", "/opt/homebrew/bin/redis-server"]
         if let path = ProcessInfo.processInfo.environment["PATH"] {
             candidates += path.split(separator: ":").map { "\($0)/redis-server" }
@@ -62,7 +66,7 @@ final class RedisServerProcess {
     }
 
     /// Binds 127.0.0.1:0 to learn a port the kernel considers free, then releases it.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed: errno \(errno)") }
         defer { close(fd) }
@@ -77,7 +81,7 @@ final class RedisServerProcess {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = UInt16(port).bigEndian
@@ -86,7 +90,7 @@ final class RedisServerProcess {
     }
 
     /// One raw `PING` over a new connection (independent of the code under test).
-    static func answersPing(port: Int) -> Bool {
+    public static func answersPing(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -103,14 +107,32 @@ final class RedisServerProcess {
         let n = recv(fd, &buffer, buffer.count, 0)
         return n >= 5 && buffer[0..<5] == ArraySlice("+PONG".utf8)
     }
+    /// Sends one inline command and returns the raw reply (for checking what the gateway stored).
+    public func command(_ line: String) -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = Self.loopback(port: port)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else { return "" }
+        let bytes = Array((line + "\r\n").utf8)
+        _ = send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+    }
 }
 
 /// A listening socket that never accepts or answers: connections succeed, commands time out.
-final class SilentListener {
-    let port: Int
+public final class SilentListener {
+    public let port: Int
     private let fd: Int32
 
-    init() throws {
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RedisServerProcess.Failure(description: "socket() failed") }
         var addr = RedisServerProcess.loopback(port: 0)
