@@ -16,7 +16,7 @@ final class ProxyExchange {
     let method: String
     private(set) var phase: Phase = .admitting
     private(set) var upstream: UpstreamConnection?
-    private var triedServers: Set<Int> = []
+    private var triedServers = TriedServers()
     private var retried = false
     private(set) var serverName: String?
 

@@ -17,9 +17,11 @@ final class UpstreamPool {
     init(loop: EventLoop) { self.loop = loop }
 
     /// Picks the next server of `target` that is not resting (or the least recently failed when all rest).
-    func pickServer(_ target: UpstreamTarget, excluding tried: Set<Int>) -> Int? {
+    func pickServer(_ target: UpstreamTarget, excluding tried: TriedServers) -> Int? {
         let n = target.servers.count
         guard n > 0 else { return nil }
+        // One server: it is the answer whether it rests or not, and there is no rotation to keep.
+        if n == 1 { return tried.contains(0) ? nil : 0 }
         var rr = roundRobin[target.name, default: 0]
         let now = loop.now()
         var fallback: Int?
@@ -28,7 +30,7 @@ final class UpstreamPool {
             rr &+= 1
             if tried.contains(i) { continue }
             let key = target.poolKeys[i]
-            if servers[key, default: ServerState()].restingUntil <= now {
+            if (servers[key]?.restingUntil ?? 0) <= now {
                 roundRobin[target.name] = rr
                 return i
             }
