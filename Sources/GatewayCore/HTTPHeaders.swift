@@ -202,8 +202,18 @@ public enum ASCII {
         b == 0x09 || (b >= 0x20 && b != 0x7F)
     }
 
+    /// ASCII case-insensitive byte comparison. Inlinable: unspecialized across modules, each call looked up generic
+    /// metadata, which a profile of the HTTP/2 response path showed as a tenth of the gateway's CPU.
+    @inlinable
     public static func equalsIgnoringCase<A: Collection, B: Collection>(_ a: A, _ b: B) -> Bool where A.Element == UInt8, B.Element == UInt8 {
         guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { lower($0) == lower($1) }
+        var i = a.startIndex
+        var j = b.startIndex
+        while i != a.endIndex {
+            if lower(a[i]) != lower(b[j]) { return false }
+            a.formIndex(after: &i)
+            b.formIndex(after: &j)
+        }
+        return true
     }
 }
