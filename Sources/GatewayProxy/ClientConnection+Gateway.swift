@@ -32,7 +32,8 @@ extension ClientConnection {
                          origin: head.headers.first(named: "Origin"), close: true)
             return
         }
-        let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS))
+        let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS),
+                                          tokenCache: loopState.tokenCache(for: snap))
         switch decision {
         case .answer(let a, let rid, let origin, let routeIndex):
             logInfo.routeIndex = routeIndex

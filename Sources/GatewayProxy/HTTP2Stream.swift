@@ -42,7 +42,8 @@ final class HTTP2Stream {
     func begin(head: consuming HTTPRequestHead, endStream: Bool) {
         let snap = loopState.snapshot
         let framing = head.framing
-        switch snap.gate.evaluate(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS)) {
+        switch snap.gate.evaluate(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS),
+                                  tokenCache: loopState.tokenCache(for: snap)) {
         case .answer(let a, let rid, let origin, let routeIndex):
             logInfo.routeIndex = routeIndex
             answerDirect(a, requestId: rid, origin: origin)

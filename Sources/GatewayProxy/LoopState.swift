@@ -1,3 +1,4 @@
+import GatewayAuth
 import GatewayCore
 import GatewayLoop
 import GatewayReplay
@@ -28,6 +29,19 @@ final class LoopState: @unchecked Sendable {
         self.metrics = metrics
         pool = UpstreamPool(loop: loop)
         accessLog = AccessLogBuffer(writer: server.accessLogWriter)
+    }
+
+    private var tokenCache = VerifiedTokenCache()
+    /// Strong: an identity check against a freed (and reused) address could pair the cache with another config.
+    private var tokenCacheSnapshot: RuntimeSnapshot?
+
+    /// This loop's cache of accepted tokens for `snap`; a new config gets an empty one (secrets, apps or shops may differ).
+    func tokenCache(for snap: RuntimeSnapshot) -> VerifiedTokenCache {
+        if tokenCacheSnapshot !== snap {
+            tokenCache = VerifiedTokenCache()
+            tokenCacheSnapshot = snap
+        }
+        return tokenCache
     }
 
     /// Buffers an access-log line; the batch goes out within ~100 ms or when it grows large.

@@ -22,8 +22,11 @@ public struct RequestGate: Sendable {
     let clockSkewSeconds: Int64
     let identity: IdentityHeadersConfig
     let names: HeaderNames
+    /// Reads "now" for verdicts served from a `VerifiedTokenCache`.
+    let clock: any Clock
 
-    public init(config: GatewayConfig, verifier: any TokenChecking & Sendable) {
+    public init(config: GatewayConfig, verifier: any TokenChecking & Sendable, clock: any Clock = SystemClock()) {
+        self.clock = clock
         router = Router(routes: config.routes)
         cors = CorsPolicy(config.cors)
         rules = config.routes.map { route in
@@ -41,8 +44,10 @@ public struct RequestGate: Sendable {
         names = HeaderNames(identity: config.identityHeaders)
     }
 
-    /// Decides what happens to one request head.
-    public func evaluate(_ head: consuming HTTPRequestHead, client: ClientInfo) -> GateDecision {
+    /// Decides what happens to one request head. With `tokenCache` (one per loop and config), a token accepted
+    /// before is not verified again while it is within `exp + clock_skew`.
+    public func evaluate(_ head: consuming HTTPRequestHead, client: ClientInfo,
+                         tokenCache: VerifiedTokenCache? = nil) -> GateDecision {
         let scan = HeaderScan(head.headers)
         let origin = scan.origin.map { head.headers.value($0) }
         let requestId = RequestId.sanitized(scan.requestId.map { head.headers.value($0) }) ?? RequestId.generate()
@@ -74,7 +79,7 @@ public struct RequestGate: Sendable {
             if let index = scan.authorization {
                 let range = head.headers.valueRange(index)
                 let result = head.headers.storage.withUnsafeBufferPointer { all in
-                    verifier.verify(authorizationBytes: UnsafeBufferPointer(rebasing: all[range]))
+                    verify(UnsafeBufferPointer(rebasing: all[range]), cache: tokenCache)
                 }
                 switch result {
                 case .failure(let failure):
@@ -111,6 +116,17 @@ public struct RequestGate: Sendable {
                                verdict: verdict, requestId: requestId, isWebSocketUpgrade: webSocket,
                                origin: origin, authOutcome: outcome)
         return .forward(plan)
+    }
+
+    private func verify(_ value: UnsafeBufferPointer<UInt8>, cache: VerifiedTokenCache?) -> Result<TokenVerdict, AuthFailure> {
+        guard let cache else { return verifier.verify(authorizationBytes: value) }
+        if let known = cache.verdict(for: value, now: clock.wallSeconds()) { return .success(known) }
+        let result = verifier.verify(authorizationBytes: value)
+        if case .success(let accepted) = result {
+            let (until, overflow) = accepted.expiresAt.addingReportingOverflow(clockSkewSeconds)
+            cache.store(accepted, for: value, validUntil: overflow ? Int64.max : until)
+        }
+        return result
     }
 
     /// Claim rules that depend on the route and on what gets injected; nil when the verdict may pass.

@@ -71,7 +71,7 @@ public final class RuntimeSnapshot: Sendable {
         verifier = TokenVerifier(settings: VerifierSettings(apps: apps, clockSkew: config.token.clockSkew.seconds,
                                                             maxLifetime: config.token.maxLifetime.seconds),
                                  clock: clock)
-        gate = RequestGate(config: config, verifier: verifier)
+        gate = RequestGate(config: config, verifier: verifier, clock: clock)
         cors = CorsPolicy(config.cors)
         var targets: [UpstreamTarget] = []
         var index: [String: Int] = [:]

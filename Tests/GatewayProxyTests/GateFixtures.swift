@@ -101,3 +101,12 @@ extension ForwardPlan {
     func value(_ name: String) -> String? { head.headers.first(named: name) }
     var names: [String] { head.headers.pairs.map { $0.name.lowercased() } }
 }
+
+/// Counts calls through to `FakeVerifier`, to see which evaluations a token cache answered.
+final class CountingVerifier: TokenChecking, @unchecked Sendable {
+    private(set) var calls = 0
+    func verify(authorization: String) -> Result<TokenVerdict, AuthFailure> {
+        calls += 1
+        return FakeVerifier().verify(authorization: authorization)
+    }
+}

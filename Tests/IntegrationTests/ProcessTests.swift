@@ -94,6 +94,34 @@ import Glibc
         #expect(gw.process.isRunning)
     }
 
+    /// Accepted tokens are cached per loop and config: a reload that drops the signing secret must end them at once.
+    @Test func aTokenAcceptedBeforeAReloadIsJudgedByTheNewSecrets() throws {
+        let (listen, admin, echoPort) = (try freePort(), try freePort(), try freePort())
+        let reuse = "  - path_prefix: /reuse\n    auth: required\n    replay: \"off\"\n    upstream: app\n"
+        let config = try TempConfig(TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort, extraRoutes: reuse))
+        defer { config.remove() }
+        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
+        defer { echo.kill() }
+        let gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
+        defer { gw.kill() }
+        #expect(waitForListener(port: echoPort))
+        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        let token = Tok.valid()
+        // Several requests, so every loop has seen (and cached) the token.
+        for _ in 0..<6 { #expect(try get(listen, "/reuse/x", token: token)?.status == 200) }
+
+        let rotated = TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort, extraRoutes: reuse)
+            .replacingOccurrences(of: "- env: SHOPIFY_API_SECRET", with: "- value: \"a-completely-different-secret-0123456789\"")
+        try config.write(rotated)
+        gw.signal(SIGHUP)
+        #expect(gw.waitForOutput("config reloaded"), "no reload log line: \(gw.stderr)")
+        for _ in 0..<6 {
+            let r = try #require(try get(listen, "/reuse/x", token: token))
+            #expect(r.status == 401)
+            #expect(r.bodyText.contains("invalid_signature"), "\(r.bodyText)")
+        }
+    }
+
     @Test func sigtermDrainsInFlightRequestThenExitsZero() throws {
         let release = DispatchSemaphore(value: 0)
         let upstream = try RawUpstream { conn in

@@ -1,0 +1,36 @@
+import GatewayAuth
+import Testing
+
+@Suite struct VerifiedTokenCacheTests {
+    static let verdict = TokenVerdict(clientId: "app-1", appIndex: 0, shopDomain: "store.myshopify.com",
+                                      customerGID: nil, customerNumericId: nil, staffUserId: nil, jti: "j",
+                                      expiresAt: 1_000, isAdmin: false, secretIndex: 0)
+
+    private func with<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    @Test func answersForTheExactBytesUntilValidUntil() {
+        let cache = VerifiedTokenCache()
+        with("Bearer aaaa.bbbb.cccc") { cache.store(Self.verdict, for: $0, validUntil: 1_010) }
+        #expect(with("Bearer aaaa.bbbb.cccc") { cache.verdict(for: $0, now: 1_009) } == Self.verdict)
+        // Same length, one byte different: a miss, never someone else's verdict.
+        #expect(with("Bearer aaaa.bbbb.cccd") { cache.verdict(for: $0, now: 1_009) } == nil)
+        #expect(with("Bearer aaaa.bbbb.ccc") { cache.verdict(for: $0, now: 1_009) } == nil)
+        // At validUntil the entry is gone for good.
+        #expect(with("Bearer aaaa.bbbb.cccc") { cache.verdict(for: $0, now: 1_010) } == nil)
+        #expect(cache.count == 0)
+        #expect(with("Bearer aaaa.bbbb.cccc") { cache.verdict(for: $0, now: 1_000) } == nil)
+    }
+
+    @Test func boundedByItsSlotsAndSkipsOversizedValues() {
+        let cache = VerifiedTokenCache(slotCount: 8)
+        for i in 0..<100 { with("Bearer token-\(i)") { cache.store(Self.verdict, for: $0, validUntil: 2_000) } }
+        #expect(cache.count <= 8)
+        let big = "Bearer " + String(repeating: "x", count: VerifiedTokenCache.maxValueBytes)
+        let before = cache.count
+        with(big) { cache.store(Self.verdict, for: $0, validUntil: 2_000) }
+        #expect(cache.count == before)
+        #expect(with(big) { cache.verdict(for: $0, now: 1_500) } == nil)
+    }
+}
