@@ -7,9 +7,13 @@ import GatewayCore
 public final class HTTP2ServerSession {
     let handle: OpaquePointer
     let settings: HTTP2Settings
-    /// Weak so a delegate that owns the session does not form a cycle.
-    weak var delegate: HTTP2ServerSessionDelegate?
+    /// Unowned so a delegate that owns the session does not form a cycle. Not weak: a weak reference gives the
+    /// delegate a side table, which sends every retain and release of it (the connection, many per request) down
+    /// the runtime's slow path.
+    unowned var delegate: HTTP2ServerSessionDelegate?
     var streams: [Int32: HTTP2StreamState] = [:]
+    /// The stream whose header block is being decoded: each field's callback finds it without a dictionary lookup.
+    var headerTarget: HTTP2StreamState?
     /// Streams whose buffered response fell below the low-water mark during `mem_send`; told after it returns.
     var drained: [Int32] = []
     /// A shutdown notice went out; the final GOAWAY follows the PING acknowledgement (one round trip later).
@@ -20,7 +24,7 @@ public final class HTTP2ServerSession {
     /// Reused for every response head: building one from empty costs two allocations.
     private var headBlock = NGHeaderBlock()
 
-    /// Creates the session and queues the server SETTINGS; the delegate is held weakly, so its owner must keep it.
+    /// Creates the session and queues the server SETTINGS; the delegate is held unowned, so it must outlive the session (its owner, usually).
     public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate) throws(HTTP2Error) {
         self.settings = settings
         self.delegate = delegate
@@ -89,13 +93,15 @@ public final class HTTP2ServerSession {
     public var openStreamCount: Int { streams.values.reduce(0) { $0 + ($1.headDelivered ? 1 : 0) } }
 
     /// Queues the response head (`:status` plus lower-cased fields, connection-specific ones dropped).
-    public func sendResponseHead(streamID: Int32, head: HTTPResponseHead, endStream: Bool) {
+    /// `contentLength`, when given, is sent as a `content-length` field after the head's own fields.
+    public func sendResponseHead(streamID: Int32, head: HTTPResponseHead, contentLength: Int? = nil, endStream: Bool) {
         guard let st = streams[streamID] else { return }
         var block = headBlock
         headBlock = NGHeaderBlock()
         defer { block.reset(); headBlock = block }
         block.append(":status", String(head.status))
         block.appendForwardable(head.headers)
+        if let n = contentLength { block.append("content-length", String(n)) }
         if head.isInformational {
             _ = block.withNV { nva, n in
                 nghttp2_submit_headers(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, nil, nva, n, nil)

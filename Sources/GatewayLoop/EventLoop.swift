@@ -4,6 +4,12 @@ import Glibc
 import Dispatch
 import GatewayCore
 
+/// Work a connection wants done once the loop has handled the socket events at hand (its output flush, say):
+/// everything that became ready in one wake-up is gathered first, then leaves together.
+public protocol LoopBatchFinisher: AnyObject {
+    func finishBatch()
+}
+
 /// One serial queue with the sources registered on it; everything a connection owns is touched only here.
 public final class EventLoop: @unchecked Sendable {
     public let queue: DispatchQueue
@@ -15,6 +21,8 @@ public final class EventLoop: @unchecked Sendable {
     public let readBuffer: UnsafeMutableRawBufferPointer
     /// The epoll set behind this loop's single readiness source (nil with per-connection Dispatch sources).
     let poller: Poller?
+    private var finishers: [any LoopBatchFinisher] = []
+    private var finisherRunQueued = false
 
     /// How sockets on a loop learn they are ready.
     public enum Readiness: Sendable {
@@ -31,9 +39,12 @@ public final class EventLoop: @unchecked Sendable {
         wheel = TimerWheel(tickNanos: UInt64(tick.nanoseconds), now: SystemClock().monotonicNanos())
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 16)
         poller = readiness == .multiplexed ? try? Poller(queue: queue) : nil
+        poller?.batchEnded = { [unowned self] in self.runFinishers() }
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + .nanoseconds(Int(tick.nanoseconds)), repeating: .nanoseconds(Int(tick.nanoseconds)), leeway: .milliseconds(5))
-        t.setEventHandler { [weak self] in self?.runTimers() }
+        // Captures the wheel, not the loop: a weak reference would give the loop a side table and put every
+        // retain of it (each timer arm) on the runtime's slow path.
+        t.setEventHandler { [wheel] in wheel.advance(to: SystemClock().monotonicNanos()) }
         t.resume()
         tickSource = t
     }
@@ -58,13 +69,33 @@ public final class EventLoop: @unchecked Sendable {
         queue.async(execute: work)
     }
 
+    /// Calls `f.finishBatch()` once the socket events being handled now are all done; outside such a batch (a
+    /// timer, a queued block, per-socket sources), from a block queued next. Cheaper than a block per call: the
+    /// common case appends to an array.
+    public func afterBatch(_ f: any LoopBatchFinisher) {
+        assertInLoop()
+        finishers.append(f)
+        if poller?.handling == true || finisherRunQueued { return }
+        finisherRunQueued = true
+        queue.async { self.runFinishers() }
+    }
+
+    private func runFinishers() {
+        finisherRunQueued = false
+        guard !finishers.isEmpty else { return }
+        // Index loop: a finisher may queue another (it runs in this pass too).
+        var i = 0
+        while i < finishers.count {
+            let f = finishers[i]
+            i += 1
+            f.finishBatch()
+        }
+        finishers.removeAll(keepingCapacity: true)
+    }
+
     /// Monotonic nanoseconds now.
     @inline(__always)
     public func now() -> UInt64 { SystemClock().monotonicNanos() }
-
-    private func runTimers() {
-        wheel.advance(to: now())
-    }
 
     /// Stops the timer tick (the loop is being retired).
     public func shutdown() {

@@ -17,6 +17,10 @@ final class Poller {
     private var table: [SocketChannel?] = []
     private var events: UnsafeMutablePointer<epoll_event>
     private let capacity = 256
+    /// True while ready sockets of one `epoll_wait` are being handled.
+    private(set) var handling = false
+    /// Runs once those are all handled (the loop's after-batch work).
+    var batchEnded: (() -> Void)?
 
     init(queue: DispatchQueue) throws(IOError) {
         var fd: Int32 = -1
@@ -70,11 +74,14 @@ final class Poller {
     private func poll() {
         let n = epoll_wait(epfd, events, Int32(capacity), 0)
         guard n > 0 else { return }
+        handling = true
         for i in 0..<Int(n) {
             let ev = events[i]
             let fd = Int(ev.data.fd)
             guard fd < table.count, let ch = table[fd] else { continue }
             ch.ready(events: ev.events)
         }
+        handling = false
+        batchEnded?()
     }
 }

@@ -4,7 +4,7 @@ import GatewayLoop
 
 /// One HTTP/2 client connection (TLS with ALPN `h2`, or h2c with prior knowledge): the nghttp2 session over a
 /// transport, each stream an `HTTP2Stream` with its own gate verdict and upstream exchange.
-final class HTTP2ClientConnection: GatewayClient {
+final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     let transport: TransportChannel
     let loopState: LoopState
     let peerIP: String
@@ -95,12 +95,14 @@ final class HTTP2ClientConnection: GatewayClient {
     func scheduleFlush() {
         guard !flushScheduled, !closed else { return }
         flushScheduled = true
-        let me = UnsafeTransfer(self)
-        loopState.loop.execute {
-            me.value.flushScheduled = false
-            me.value.retired.removeAll(keepingCapacity: true)
-            me.value.flushOutput()
-        }
+        loopState.loop.afterBatch(self)
+    }
+
+    /// The scheduled flush: frames from every event of this wake-up leave together.
+    func finishBatch() {
+        flushScheduled = false
+        retired.removeAll(keepingCapacity: true)
+        flushOutput()
     }
 
     /// Moves frames from the session to the socket while the socket keeps up; closes when the session is done.
