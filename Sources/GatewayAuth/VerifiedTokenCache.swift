@@ -1,26 +1,29 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 private import COpenSSL
 
 /// Tokens one loop has already verified, so a client that sends the same token again (an extension reuses its
 /// session token for up to its whole lifetime) skips the HMAC and the claim parsing. Envoy's JWT filter keeps the
 /// same kind of cache.
 ///
-/// Only accepted tokens are kept, keyed by the exact `Authorization` value and compared in constant time; an entry
+/// Only accepted tokens are kept, keyed by the exact `Authorization` value (its trailing MAC compared in constant time); an entry
 /// answers only until `exp + clock_skew`, the one time rule an accepted token can still fail later (nbf, iat and
 /// lifetime only get easier as time passes). The cache belongs to one config: a reload starts a new one, so changed
 /// secrets, apps or shop lists never meet an old verdict. Single-use routes still check `jti` in the replay store.
 /// Not thread-safe: one per loop.
 public final class VerifiedTokenCache {
-    private struct Entry {
-        var key: [UInt8]
-        var verdict: TokenVerdict
-        /// Unix seconds from which the entry no longer answers (`exp + skew`).
-        var validUntil: Int64
-    }
-
     /// Longer values are verified every time (real session tokens are well under this).
     public static let maxValueBytes = 2048
+    /// How many trailing bytes (the token's HMAC) are compared in constant time before the whole value.
+    static let secretTail = 43
 
-    private var slots: [Entry?]
+    // Parallel arrays, one element per slot: reading a slot in place copies nothing (an array of optional
+    // structs had each lookup copy and release the entry).
+    private var keys: [[UInt8]]
+    private var verdicts: [TokenVerdict?]
+    /// Unix seconds from which the slot no longer answers (`exp + skew`); 0 for an empty slot.
+    private var validUntil: [Int64]
     private let mask: Int
     public private(set) var count = 0
 
@@ -28,39 +31,57 @@ public final class VerifiedTokenCache {
     public init(slotCount: Int = 512) {
         var n = 1
         while n < max(1, slotCount) { n <<= 1 }
-        slots = Array(repeating: nil, count: n)
+        keys = Array(repeating: [], count: n)
+        verdicts = Array(repeating: nil, count: n)
+        validUntil = Array(repeating: 0, count: n)
         mask = n - 1
     }
 
     /// The verdict stored for exactly these bytes, if it is still within its time.
     public func verdict(for value: UnsafeBufferPointer<UInt8>, now: Int64) -> TokenVerdict? {
-        guard value.count <= Self.maxValueBytes, count > 0 else { return nil }
+        guard value.count <= Self.maxValueBytes, count > 0, let base = value.baseAddress else { return nil }
         let i = slot(value)
-        guard let e = slots[i] else { return nil }
-        guard e.key.count == value.count,
-              e.key.withUnsafeBufferPointer({ CRYPTO_memcmp($0.baseAddress, value.baseAddress, value.count) }) == 0 else {
+        guard validUntil[i] != 0 else { return nil }
+        let same = keys[i].withUnsafeBufferPointer { key -> Bool in
+            guard key.count == value.count, let k = key.baseAddress else { return false }
+            // The tail is the token's MAC: compared in constant time, so timing never tells how much of a cached
+            // token's MAC a guess got right. The rest is only compared once the MAC matched (the caller holds it).
+            let tail = min(Self.secretTail, value.count)
+            let at = value.count - tail
+            guard CRYPTO_memcmp(k + at, base + at, tail) == 0 else { return false }
+            return memcmp(k, base, at) == 0
+        }
+        guard same else { return nil }
+        guard now < validUntil[i] else {
+            clear(i)
             return nil
         }
-        guard now < e.validUntil else {
-            slots[i] = nil
-            count -= 1
-            return nil
-        }
-        return e.verdict
+        return verdicts[i]
     }
 
     /// Remembers an accepted token until `validUntil` (Unix seconds, exclusive).
-    public func store(_ verdict: TokenVerdict, for value: UnsafeBufferPointer<UInt8>, validUntil: Int64) {
-        guard value.count <= Self.maxValueBytes, !value.isEmpty else { return }
+    public func store(_ verdict: TokenVerdict, for value: UnsafeBufferPointer<UInt8>, validUntil until: Int64) {
+        guard value.count <= Self.maxValueBytes, !value.isEmpty, until > 0 else { return }
         let i = slot(value)
-        if slots[i] == nil { count += 1 }
-        slots[i] = Entry(key: Array(value), verdict: verdict, validUntil: validUntil)
+        if validUntil[i] == 0 { count += 1 }
+        keys[i] = Array(value)
+        verdicts[i] = verdict
+        validUntil[i] = until
+    }
+
+    private func clear(_ i: Int) {
+        keys[i] = []
+        verdicts[i] = nil
+        validUntil[i] = 0
+        count -= 1
     }
 
     private func slot(_ value: UnsafeBufferPointer<UInt8>) -> Int {
         // Seeded per process: nobody outside can aim tokens at one slot to keep evicting another client's entry.
+        // Only the last 32 bytes are hashed (a token ends in its HMAC, different for every token); hashing all of a
+        // ~400-byte value was a visible share of the request path.
         var h = Hasher()
-        h.combine(bytes: UnsafeRawBufferPointer(value))
+        h.combine(bytes: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: value[max(0, value.count - 32)...])))
         return h.finalize() & mask
     }
 }

@@ -33,4 +33,15 @@ import Testing
         #expect(cache.count == before)
         #expect(with(big) { cache.verdict(for: $0, now: 1_500) } == nil)
     }
+
+    @Test func aLongValueMustMatchBeforeItsMacToo() {
+        // Same MAC tail, different payload: the MAC is compared first, the rest must still be identical.
+        let mac = String(repeating: "m", count: 43)
+        let stored = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJkZXN0IjoiYSJ9." + mac
+        let forged = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJkZXN0IjoiYiJ9." + mac
+        let cache = VerifiedTokenCache()
+        with(stored) { cache.store(Self.verdict, for: $0, validUntil: 2_000) }
+        #expect(with(forged) { cache.verdict(for: $0, now: 1_500) } == nil)
+        #expect(with(stored) { cache.verdict(for: $0, now: 1_500) } == Self.verdict)
+    }
 }
