@@ -72,13 +72,25 @@ public struct HTTPHeaders: Sendable {
 
     /// Removes every field for which `predicate(index)` holds.
     public mutating func removeAll(where predicate: (borrowing HTTPHeaders, Int) -> Bool) {
-        // Compacted in place: the predicate sees the original indices, which stay ahead of the write position.
-        var w = 0
-        for i in entries.indices where !predicate(self, i) {
-            if w != i { entries[w] = entries[i] }
-            w += 1
+        // Judged first, compacted after: handing `self` to the predicate while `entries` is being written would
+        // keep a second reference to it and force a copy of the array.
+        let n = entries.count
+        guard n > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Bool.self, capacity: n) { drop in
+            var any = false
+            for i in 0..<n {
+                let d = predicate(self, i)
+                drop[i] = d
+                any = any || d
+            }
+            guard any else { return }
+            var w = 0
+            for i in 0..<n where !drop[i] {
+                if w != i { entries[w] = entries[i] }
+                w += 1
+            }
+            entries.removeSubrange(w...)
         }
-        if w < entries.count { entries.removeSubrange(w...) }
     }
 
     /// Removes every field named `name` (case-insensitive); returns how many went.
@@ -130,8 +142,22 @@ public struct HTTPHeaders: Sendable {
     }
 
     public func firstIndex(named name: String) -> Int? {
-        for i in entries.indices where nameEquals(i, name) { return i }
-        return nil
+        // One pass with both buffers open: a length check rules out most fields before any byte is compared
+        // (per-field `nameEquals` reopened both, with a retain each, for every field).
+        var name = name
+        return name.withUTF8 { n in
+            storage.withUnsafeBufferPointer { s in
+                entries.withUnsafeBufferPointer { es in
+                    for (i, e) in es.enumerated() where Int(e.nameEnd - e.nameStart) == n.count {
+                        let base = Int(e.nameStart)
+                        var j = 0
+                        while j < n.count, ASCII.lower(s[base + j]) == ASCII.lower(n[j]) { j += 1 }
+                        if j == n.count { return i }
+                    }
+                    return nil
+                }
+            }
+        }
     }
 
     public func first(named name: String) -> String? {

@@ -16,6 +16,9 @@ struct HeadAccumulator: Sendable {
 
     /// How many CRLFs before a request line are tolerated; more is not a client being sloppy.
     static let maxLeadingEmptyLines = 4
+    /// Spare capacity in a block for the fields the gateway adds (request id, forwarding and identity headers),
+    /// so adding them writes in place instead of copying the block.
+    static let headroom = 256
 
     let mode: Mode
     let maxTargetBytes: Int
@@ -73,7 +76,10 @@ struct HeadAccumulator: Sendable {
                 }
                 let block: [UInt8]
                 if buffer.isEmpty {
-                    block = Array(UnsafeRawBufferPointer(rebasing: input[start..<i]))
+                    var b: [UInt8] = []
+                    b.reserveCapacity(i - start + Self.headroom)
+                    b.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
+                    block = b
                 } else {
                     buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
                     block = buffer

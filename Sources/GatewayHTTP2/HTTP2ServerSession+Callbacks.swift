@@ -76,16 +76,22 @@ extension HTTP2ServerSession {
         guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
         let id = frame.pointee.hd.stream_id
         if frame.pointee.headers.cat.rawValue == NGHTTP2_HCAT_REQUEST.rawValue {
-            streams[id] = HTTP2StreamState(id: id)
+            let st = HTTP2StreamState(id: id)
+            streams[id] = st
+            headerTarget = st
         } else if let st = streams[id] {
             st.trailers = HTTPHeaders()
             st.headerListBytes = 0
+            headerTarget = st
         }
     }
 
     func header(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue), let st = streams[frame.pointee.hd.stream_id],
-              !st.headerListTooLarge else { return }
+        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
+        let sid = frame.pointee.hd.stream_id
+        let target: HTTP2StreamState?
+        if let t = headerTarget, t.id == sid { target = t } else { target = streams[sid] }
+        guard let st = target, !st.headerListTooLarge else { return }
         st.headerListBytes += name.count + value.count + 32
         if st.headerListBytes > Int(settings.maxHeaderListSize) {
             // Stop storing: the rest of the block is still decoded by nghttp2 (HPACK state), but costs us nothing.
@@ -99,12 +105,16 @@ extension HTTP2ServerSession {
             return
         }
         if name.first == UInt8(ascii: ":") {
-            // nghttp2 has already rejected unknown, repeated and misplaced pseudo-headers.
+            // nghttp2 has already rejected unknown, repeated and misplaced pseudo-headers, so among the names that
+            // reach here (:method :scheme :path :authority :protocol) length and second letter tell them apart.
             // `:scheme` is checked by nghttp2 and not used: the upstream hop is HTTP/1.1.
-            if name.elementsEqual(":method".utf8) { st.method = String(decoding: value, as: UTF8.self) }
-            else if name.elementsEqual(":path".utf8) { st.path = String(decoding: value, as: UTF8.self) }
-            else if name.elementsEqual(":authority".utf8) { st.authority = String(decoding: value, as: UTF8.self) }
-            else if name.elementsEqual(":protocol".utf8) { st.extendedProtocol = String(decoding: value, as: UTF8.self) }
+            switch (name.count, name.count > 1 ? name[1] : 0) {
+            case (7, UInt8(ascii: "m")): st.method = String(decoding: value, as: UTF8.self)
+            case (5, UInt8(ascii: "p")): st.path = String(decoding: value, as: UTF8.self)
+            case (10, UInt8(ascii: "a")): st.authority = String(decoding: value, as: UTF8.self)
+            case (9, UInt8(ascii: "p")): st.extendedProtocol = String(decoding: value, as: UTF8.self)
+            default: break
+            }
             return
         }
         if ASCII.equalsIgnoringCase(name, "content-length".utf8) {
@@ -119,6 +129,7 @@ extension HTTP2ServerSession {
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch frame.pointee.hd.type {
         case UInt8(NGHTTP2_HEADERS.rawValue):
+            headerTarget = nil
             guard let st = streams[id], !st.rejected else { return }
             if let trailers = st.trailers {
                 st.trailers = nil
@@ -185,6 +196,7 @@ extension HTTP2ServerSession {
     }
 
     func streamClosed(_ id: Int32, errorCode: UInt32) {
+        if headerTarget?.id == id { headerTarget = nil }
         guard let st = streams.removeValue(forKey: id) else { return }
         // Bytes the delegate never reported still hold the connection window: give them back.
         if st.unconsumed > 0 { _ = nghttp2_session_consume_connection(handle, st.unconsumed) }

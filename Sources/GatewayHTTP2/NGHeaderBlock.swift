@@ -32,11 +32,13 @@ struct NGHeaderBlock {
                 let name = UnsafeBufferPointer(rebasing: src[n])
                 if NGHeaderBlock.isConnectionSpecific(name) { continue }
                 let ns = bytes.count
-                for b in name { bytes.append(ASCII.lower(b)) }
+                // One copy that lower-cases on the way (a per-byte append checked capacity every time).
+                bytes.append(contentsOf: name.lazy.map(ASCII.lower))
                 let ne = bytes.count
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
                 // A request id is new on every response: in the HPACK table it would only push out fields that repeat.
-                let flags = ASCII.equalsIgnoringCase(name, "x-request-id".utf8) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE
+                let flags = name.count == 12 && ASCII.equalsIgnoringCase(name, "x-request-id".utf8)
+                    ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE
                 spans.append((ns..<ne, ne..<bytes.count, UInt8(flags.rawValue)))
             }
         }

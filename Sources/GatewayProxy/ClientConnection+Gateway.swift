@@ -42,17 +42,17 @@ extension ClientConnection {
             logInfo.requestId = plan.requestId
             logInfo.routeIndex = plan.routeIndex
             logInfo.shop = plan.verdict?.shopDomain
-            logInfo.path = plan.head.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            logInfo.path = LoopState.pathOnly(plan.head.target)
             logInfo.auth = plan.verdict == nil ? (snap.config.routes[plan.routeIndex].auth == .none ? "none" : "anonymous") : "accepted"
             if case .contentLength(let n) = head.framing, n > limits.maxBody {
                 answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin, close: true)
                 return
             }
-            guard let ti = snap.upstreamIndex[plan.upstream] else {
+            guard let target = snap.target(forRoute: plan.routeIndex) else {
                 answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin, close: head.framing != .none)
                 return
             }
-            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: snap.upstreams[ti])
+            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: target)
             exchange = ex
             ex.begin()
         }
@@ -105,10 +105,10 @@ extension ClientConnection: ExchangeDownstream {
         write(bytes)
     }
 
-    func downstreamHead(_ head: HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
-        var h = head
+    func downstreamHead(_ head: consuming HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
+        var h = consume head
         h.version = .http1_1
-        let bodyless = isHeadRequest || head.status == 204 || head.status == 304 || head.isInformational
+        let bodyless = isHeadRequest || h.status == 204 || h.status == 304 || h.isInformational
         if !bodyless {
             switch upstreamFraming {
             case .contentLength(let n):

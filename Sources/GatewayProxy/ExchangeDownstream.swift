@@ -9,7 +9,7 @@ protocol ExchangeDownstream: AnyObject {
     /// An interim (1xx) response head, already rewritten.
     func downstreamInterim(_ head: HTTPResponseHead)
     /// The final response head, already rewritten; `framing` is what the upstream used.
-    func downstreamHead(_ head: HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool)
+    func downstreamHead(_ head: consuming HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool)
     func downstreamBody(_ bytes: UnsafeRawBufferPointer)
     func downstreamEnd(trailers: HTTPHeaders?)
     /// `101` forwarded: from now on both sides are raw bytes.

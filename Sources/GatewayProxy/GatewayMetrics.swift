@@ -8,18 +8,36 @@ final class GatewayMetrics {
     private let duration = Metrics.Timer(label: "gateway_request_duration_seconds", preferredDisplayUnit: .seconds)
     private let upstreamDuration = Metrics.Timer(label: "gateway_upstream_request_duration_seconds", preferredDisplayUnit: .seconds)
 
+    /// Counters by route index and status for `indexedFor`'s routes: an integer key, no string hashing per request.
+    private var byIndex: [Int: Counter] = [:]
+    /// The config whose route indices `byIndex` uses; strong, so a new config at a reused address cannot match.
+    private var indexedFor: AnyObject?
+
     private struct RequestKey: Hashable {
         var route: String
         var status: Int
     }
 
-    func request(route: String, status: Int, durationNanos: UInt64, upstreamNanos: UInt64, rejection: String?) {
-        let key = RequestKey(route: route, status: status)
-        if let c = requests[key] {
+    /// Counts one finished exchange. `routeIndex` (into `config`'s routes) picks the cached counter; `route` is its label.
+    func request(route: String, routeIndex: Int?, config: AnyObject, status: Int, durationNanos: UInt64,
+                 upstreamNanos: UInt64, rejection: String?) {
+        if indexedFor !== config {
+            byIndex.removeAll(keepingCapacity: true)
+            indexedFor = config
+        }
+        let indexKey = ((routeIndex ?? -1) + 1) << 16 | (status & 0xFFFF)
+        if let c = byIndex[indexKey] {
             c.increment()
         } else {
-            let c = Counter(label: "gateway_requests_total", dimensions: [("route", route), ("code", String(status))])
-            requests[key] = c
+            let key = RequestKey(route: route, status: status)
+            let c: Counter
+            if let known = requests[key] {
+                c = known
+            } else {
+                c = Counter(label: "gateway_requests_total", dimensions: [("route", route), ("code", String(status))])
+                requests[key] = c
+            }
+            byIndex[indexKey] = c
             c.increment()
         }
         duration.recordNanoseconds(Int64(clamping: durationNanos))

@@ -56,7 +56,7 @@ final class HTTP2Stream {
                 answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin)
                 return
             }
-            guard let ti = snap.upstreamIndex[plan.upstream] else {
+            guard let target = snap.target(forRoute: plan.routeIndex) else {
                 answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin)
                 return
             }
@@ -64,7 +64,7 @@ final class HTTP2Stream {
                 isWebSocket = true
                 HTTP2Stream.rewriteExtendedConnect(&plan.head)
             }
-            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: snap.upstreams[ti])
+            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: target)
             exchange = ex
             ex.begin()
         }
@@ -172,22 +172,22 @@ extension HTTP2Stream: ExchangeDownstream {
         connection.scheduleFlush()
     }
 
-    func downstreamHead(_ head: HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
+    func downstreamHead(_ head: consuming HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
         guard let session else { return }
-        var h = head
-        h.version = .http2
         let bodyless = isHeadRequest || head.status == 204 || head.status == 304
         var end = bodyless
+        var contentLength: Int?
         switch upstreamFraming {
         case .contentLength(let n):
-            if !bodyless { h.headers.append(name: "content-length", value: String(n)) }
+            // Handed to the session beside the head: appending it to the head's fields could copy them.
+            if !bodyless { contentLength = n }
             if n == 0 { end = true }
         case .none:
             end = true
         case .chunked, .untilClose:
             break
         }
-        session.sendResponseHead(streamID: id, head: h, endStream: end)
+        session.sendResponseHead(streamID: id, head: head, contentLength: contentLength, endStream: end)
         if end { responseEnded = true }
         connection.scheduleFlush()
     }

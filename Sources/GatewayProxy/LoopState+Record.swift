@@ -27,7 +27,8 @@ extension LoopState {
             upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
         }
         let rejected = r.status == 401 || r.status == 403
-        metrics.request(route: route ?? "none", status: r.status, durationNanos: now &- r.startNanos,
+        metrics.request(route: route ?? "none", routeIndex: route == nil ? nil : r.info.routeIndex, config: snap,
+                        status: r.status, durationNanos: now &- r.startNanos,
                         upstreamNanos: upstreamNanos, rejection: rejected ? r.info.auth : nil)
         guard server.accessLogEnabled else { return }
         logAccess(AccessLogRecord(

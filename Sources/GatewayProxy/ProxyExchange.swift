@@ -317,13 +317,17 @@ final class ProxyExchange {
 }
 
 extension ProxyExchange: UpstreamConnectionDelegate {
-    func upstream(_ c: UpstreamConnection, event: HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer) {
+    func upstream(_ c: UpstreamConnection, event: consuming HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer) {
         guard c === upstream, phase == .forwarding else { return }
-        switch event {
-        case .head(let head):
+        // Consumed: the head below is then the only owner of its fields, and the rewrite edits them in place.
+        switch consume event {
+        case .head(var head):
             if head.isInformational && head.status != 101 {
                 // Our own 100 Continue already went out; other 1xx (103 Early Hints) are passed on.
-                if head.status != 100 { downstream.downstreamInterim(rewrite(head)) }
+                if head.status != 100 {
+                    rewrite(&head)
+                    downstream.downstreamInterim(head)
+                }
                 return
             }
             c.timer.disarm()
@@ -340,10 +344,13 @@ extension ProxyExchange: UpstreamConnectionDelegate {
                 }
                 phase = .tunnel
                 c.becomeTunnel()
-                downstream.downstreamSwitchProtocols(rewrite(head))
+                rewrite(&head)
+                downstream.downstreamSwitchProtocols(head)
                 return
             }
-            downstream.downstreamHead(rewrite(head), upstreamFraming: head.framing, isHeadRequest: isHeadRequest)
+            let framing = head.framing
+            rewrite(&head)
+            downstream.downstreamHead(consume head, upstreamFraming: framing, isHeadRequest: isHeadRequest)
         case .body(let range):
             bytesOut += range.count
             downstream.downstreamBody(UnsafeRawBufferPointer(rebasing: buffer[range]))
@@ -404,21 +411,27 @@ extension ProxyExchange: UpstreamConnectionDelegate {
     }
 
     /// Strips hop-by-hop fields from an upstream head and adds the request id and CORS fields.
-    private func rewrite(_ head: HTTPResponseHead) -> HTTPResponseHead {
-        var out = head
-        let keepLength = isHeadRequest || head.status == 304
-        let isSwitch = head.status == 101
-        let h = head.headers
-        h.storage.withUnsafeBufferPointer { s in
-            // Names the upstream listed in `Connection` are hop-by-hop too (RFC 9110 7.6.1), `upgrade` excepted.
-            var listed: [Range<Int>] = []
-            for i in 0..<h.count where HeaderScan.equalsLower(s, h.nameRange(i), "connection") {
-                HeaderScan.forEachToken(s, h.valueRange(i)) { r in
-                    if !HeaderScan.equalsLower(s, r, "upgrade") && !HeaderScan.equalsLower(s, r, "keep-alive")
-                        && !HeaderScan.equalsLower(s, r, "close") { listed.append(r) }
+    /// The upstream's response head as the client gets it: hop-by-hop fields out, the request id (and CORS) in.
+    /// In place: the head is the only owner of its fields, so nothing is copied.
+    private func rewrite(_ out: inout HTTPResponseHead) {
+        let keepLength = isHeadRequest || out.status == 304
+        let isSwitch = out.status == 101
+        // Names the upstream listed in `Connection` are hop-by-hop too (RFC 9110 7.6.1), `upgrade` excepted.
+        // Ranges into the field bytes, which removing fields leaves where they are.
+        var listed: [Range<Int>] = []
+        do {
+            let h = out.headers
+            h.storage.withUnsafeBufferPointer { s in
+                for i in 0..<h.count where HeaderScan.equalsLower(s, h.nameRange(i), "connection") {
+                    HeaderScan.forEachToken(s, h.valueRange(i)) { r in
+                        if !HeaderScan.equalsLower(s, r, "upgrade") && !HeaderScan.equalsLower(s, r, "keep-alive")
+                            && !HeaderScan.equalsLower(s, r, "close") { listed.append(r) }
+                    }
                 }
             }
-            out.headers.removeAll { _, i in
+        }
+        out.headers.removeAll { h, i in
+            h.storage.withUnsafeBufferPointer { s in
                 let n = h.nameRange(i)
                 switch n.count {
                 case 2: return HeaderScan.equalsLower(s, n, "te")
@@ -441,6 +454,5 @@ extension ProxyExchange: UpstreamConnectionDelegate {
         if plan.origin != nil, !out.headers.contains(named: "Access-Control-Allow-Origin") {
             for (n, v) in snapshot.cors.responseHeaders(origin: plan.origin) { out.headers.append(name: n, value: v) }
         }
-        return out
     }
 }

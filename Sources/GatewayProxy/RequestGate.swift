@@ -4,7 +4,9 @@ import GatewayCore
 
 /// The per-request decision of the contract's steps 2-7: normalize, route, answer preflights, strip and check
 /// headers, verify the token, and either answer or return the rewritten head to forward. Pure: no I/O.
-public struct RequestGate: Sendable {
+/// A class, not a struct: each request calls into it through the snapshot, and a struct of this size was copied
+/// (a retain per reference field) on every call.
+public final class RequestGate: Sendable {
     /// A route's settings, resolved once per config.
     struct RouteRule: Sendable {
         var auth: AuthMode

@@ -24,10 +24,12 @@ public enum RequestId {
     public static func generate() -> String {
         let state = IdState.current()
         state.counter &+= 1
-        var out = [UInt8](repeating: 0, count: 32)
-        writeHex(state.prefix, into: &out, at: 0)
-        writeHex(state.counter, into: &out, at: 16)
-        return String(decoding: out, as: UTF8.self)
+        // Written straight into the string's storage: one allocation per id.
+        return String(unsafeUninitializedCapacity: 32) { out in
+            writeHex(state.prefix, into: out, at: 0)
+            writeHex(state.counter, into: out, at: 16)
+            return 32
+        }
     }
 
     @inline(__always)
@@ -40,7 +42,7 @@ public enum RequestId {
         }
     }
 
-    private static func writeHex(_ v: UInt64, into out: inout [UInt8], at offset: Int) {
+    private static func writeHex(_ v: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
         let digits: StaticString = "0123456789abcdef"
         digits.withUTF8Buffer { d in
             for k in 0..<16 {

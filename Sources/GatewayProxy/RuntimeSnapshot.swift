@@ -46,6 +46,8 @@ public final class RuntimeSnapshot: Sendable {
     public let cors: CorsPolicy
     public let upstreams: [UpstreamTarget]
     public let upstreamIndex: [String: Int]
+    /// The upstream of each route, by route index (nil for a name `check` would reject): no string lookup per request.
+    let routeTargets: [Int?]
     public let parserLimits: HTTP1Limits
     public let generation: Int
     /// One server context per listener, in config order; nil for a plain listener.
@@ -117,7 +119,14 @@ public final class RuntimeSnapshot: Sendable {
         listenerTLS = listenerContexts
         upstreams = targets
         upstreamIndex = index
+        routeTargets = config.routes.map { index[$0.upstream] }
         parserLimits = HTTP1Limits(maxHeaderBytes: config.limits.maxHeaderBytes)
+    }
+
+    /// The upstream target a plan for route `routeIndex` goes to.
+    func target(forRoute routeIndex: Int) -> UpstreamTarget? {
+        guard routeIndex >= 0, routeIndex < routeTargets.count, let i = routeTargets[routeIndex] else { return nil }
+        return upstreams[i]
     }
 
     /// The TLS context of listener `index`, nil when it is plain or unknown to this config.

@@ -4,7 +4,7 @@ import GatewayLoop
 
 /// What an upstream connection reports to the exchange using it.
 protocol UpstreamConnectionDelegate: AnyObject {
-    func upstream(_ c: UpstreamConnection, event: HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer)
+    func upstream(_ c: UpstreamConnection, event: consuming HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer)
     func upstreamTunnelBytes(_ c: UpstreamConnection, _ bytes: UnsafeRawBufferPointer)
     func upstreamFailed(_ c: UpstreamConnection, error: UpstreamFailure)
     func upstreamDrained(_ c: UpstreamConnection)
@@ -184,19 +184,23 @@ final class UpstreamConnection {
         while state == .active {
             if offset >= input.count && responseComplete { break }
             let slice = UnsafeRawBufferPointer(rebasing: input[offset...])
-            let step: (consumed: Int, event: HTTP1ResponseEvent?)
-            do { step = try parser.parse(slice) } catch {
+            let consumed: Int
+            var parsed: HTTP1ResponseEvent?
+            do { (consumed, parsed) = try parser.parse(slice) } catch {
                 fail(.badResponse(error))
                 return
             }
-            offset += step.consumed
-            guard let event = step.event else {
-                if step.consumed == 0 { break }
+            offset += consumed
+            guard let event = parsed.take() else {
+                if consumed == 0 { break }
                 continue
             }
             if case .end = event { responseComplete = true }
-            delegate?.upstream(self, event: event, in: slice)
-            if case .head(let h) = event, h.status == 101 {
+            var switching = false
+            if case .head(let h) = event { switching = h.status == 101 }
+            // Handed over, not shared: the exchange edits the head's fields in place.
+            delegate?.upstream(self, event: consume event, in: slice)
+            if switching {
                 // Bytes after a 101 head belong to the tunnel.
                 if offset < input.count, state == .tunnel {
                     delegate?.upstreamTunnelBytes(self, UnsafeRawBufferPointer(rebasing: input[offset...]))
