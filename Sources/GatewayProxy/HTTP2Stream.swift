@@ -31,10 +31,12 @@ final class HTTP2Stream {
         self.method = method
         self.target = target
         self.connection = connection
-        startNanos = connection.loopState.loop.now()
+        loopState = connection.loopState
+        startNanos = loopState.loop.now()
     }
 
-    private var loopState: LoopState { connection.loopState }
+    /// Strong, not read through the unowned `connection` (each such read is a checked retain and a release).
+    private let loopState: LoopState
     private var session: HTTP2ServerSession? { connection.session }
 
     // MARK: request

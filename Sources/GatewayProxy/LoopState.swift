@@ -31,6 +31,9 @@ final class LoopState: @unchecked Sendable {
         accessLog = AccessLogBuffer(writer: server.accessLogWriter)
     }
 
+    /// Where an exchange serializes the request head it sends upstream; see `ProxyExchange.attach`.
+    var headScratch: [UInt8] = []
+
     private var tokenCache = VerifiedTokenCache()
     /// Strong: an identity check against a freed (and reused) address could pair the cache with another config.
     private var tokenCacheSnapshot: RuntimeSnapshot?

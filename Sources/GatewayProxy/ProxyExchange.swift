@@ -165,7 +165,14 @@ final class ProxyExchange {
         upstream = c
         phase = .forwarding
         c.attach(self, method: method)
-        scratch.removeAll(keepingCapacity: true)
+        // The loop's buffer, borrowed (moved out and back): the head is copied into the socket or its queue, so
+        // one buffer serves every exchange on the loop instead of one allocation each.
+        var headBytes = loopState.headScratch
+        loopState.headScratch = []
+        defer {
+            headBytes.removeAll(keepingCapacity: headBytes.capacity <= 64 * 1024)
+            loopState.headScratch = headBytes
+        }
         if plan.isWebSocketUpgrade == false, plan.head.headers.contains(named: "Expect") {
             // We answer `Expect` ourselves; the upstream gets the body without waiting.
             var head = plan.head
@@ -176,11 +183,11 @@ final class ProxyExchange {
                 interim.framing = .none
                 downstream.downstreamInterim(interim)
             }
-            HTTP1Serializer.writeRequestHead(head, addingFraming: true, into: &scratch)
+            HTTP1Serializer.writeRequestHead(head, addingFraming: true, into: &headBytes)
         } else {
-            HTTP1Serializer.writeRequestHead(plan.head, addingFraming: true, into: &scratch)
+            HTTP1Serializer.writeRequestHead(plan.head, addingFraming: true, into: &headBytes)
         }
-        guard c.send(scratch) else { return }
+        guard c.send(headBytes) else { return }
         c.timer.arm(after: target.responseTimeout)
         if !pendingBody.isEmpty {
             let body = pendingBody

@@ -43,7 +43,8 @@ final class UpstreamConnection {
     /// Whether the connection may go back to the pool after the current response.
     var canReuse: Bool { state == .active && responseComplete && !sawEOF && !transport.hasQueuedOutput }
 
-    private unowned let loopState: LoopState
+    /// A loop's state lives as long as the server; unowned(unsafe) skips the checked retain on every use.
+    private unowned(unsafe) let loopState: LoopState
     private var isCorked = false
 
     init(transport: TransportChannel, serverKey: String, limits: HTTP1Limits, loopState: LoopState) {
