@@ -71,17 +71,24 @@ final class Poller {
         update(channel, interest: 0, registered: &registered)
     }
 
+    /// Rounds of `epoll_wait` per wake-up. Sockets that became ready while a round was handled (upstream
+    /// answers, more client frames) are taken in the next round, saving the Dispatch source a re-arm and the
+    /// manager thread a wake-up; the bound leaves the queue's other sources (timers, accepts) their turn.
+    static let roundsPerWakeUp = 4
+
     private func poll() {
-        let n = epoll_wait(epfd, events, Int32(capacity), 0)
-        guard n > 0 else { return }
-        handling = true
-        for i in 0..<Int(n) {
-            let ev = events[i]
-            let fd = Int(ev.data.fd)
-            guard fd < table.count, let ch = table[fd] else { continue }
-            ch.ready(events: ev.events)
+        for _ in 0..<Self.roundsPerWakeUp {
+            let n = epoll_wait(epfd, events, Int32(capacity), 0)
+            guard n > 0 else { return }
+            handling = true
+            for i in 0..<Int(n) {
+                let ev = events[i]
+                let fd = Int(ev.data.fd)
+                guard fd < table.count, let ch = table[fd] else { continue }
+                ch.ready(events: ev.events)
+            }
+            handling = false
+            batchEnded?()
         }
-        handling = false
-        batchEnded?()
     }
 }
