@@ -14,6 +14,19 @@ import Glibc
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `serve` on `config` in front of the bundled echo backend, both listening (checked) when this returns.
+    func startWithEcho(_ config: TempConfig, listen: Int, echoPort: Int) throws -> (gw: GatewayBinary, echo: GatewayBinary) {
+        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
+        let gw: GatewayBinary
+        do { gw = try GatewayBinary(["serve", "--config", config.path], environment: env) } catch {
+            echo.kill()
+            throw error
+        }
+        #expect(waitForListener(port: echoPort))
+        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        return (gw, echo)
+    }
+
     func get(_ port: Int, _ target: String, token: String? = nil) throws -> HTTPTestResponse? {
         let c = try RawClient(port: port)
         c.send(httpRequest("GET", target, token: token))
@@ -24,12 +37,8 @@ import Glibc
         let (listen, admin, echoPort) = (try freePort(), try freePort(), try freePort())
         let config = try TempConfig(TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort))
         defer { config.remove() }
-        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
-        defer { echo.kill() }
-        let gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
-        defer { gw.kill() }
-        #expect(waitForListener(port: echoPort))
-        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        let (gw, echo) = try startWithEcho(config, listen: listen, echoPort: echoPort)
+        defer { gw.kill(); echo.kill() }
 
         let token = try mint(config)
         let ok = try #require(try get(listen, "/api/x", token: token))
@@ -67,12 +76,8 @@ import Glibc
         let (listen, admin, echoPort) = (try freePort(), try freePort(), try freePort())
         let config = try TempConfig(TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort))
         defer { config.remove() }
-        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
-        defer { echo.kill() }
-        let gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
-        defer { gw.kill() }
-        #expect(waitForListener(port: echoPort))
-        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        let (gw, echo) = try startWithEcho(config, listen: listen, echoPort: echoPort)
+        defer { gw.kill(); echo.kill() }
         // A keep-alive connection opened before the reload must survive it.
         let kept = try RawClient(port: listen)
         kept.send(httpRequest("GET", "/public/a"))
@@ -100,12 +105,8 @@ import Glibc
         let reuse = "  - path_prefix: /reuse\n    auth: required\n    replay: \"off\"\n    upstream: app\n"
         let config = try TempConfig(TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort, extraRoutes: reuse))
         defer { config.remove() }
-        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
-        defer { echo.kill() }
-        let gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
-        defer { gw.kill() }
-        #expect(waitForListener(port: echoPort))
-        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        let (gw, echo) = try startWithEcho(config, listen: listen, echoPort: echoPort)
+        defer { gw.kill(); echo.kill() }
         let token = Tok.valid()
         // Several requests, so every loop has seen (and cached) the token.
         for _ in 0..<6 { #expect(try get(listen, "/reuse/x", token: token)?.status == 200) }
