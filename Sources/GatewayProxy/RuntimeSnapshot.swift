@@ -45,7 +45,6 @@ public final class RuntimeSnapshot: Sendable {
     public let gate: RequestGate
     public let cors: CorsPolicy
     public let upstreams: [UpstreamTarget]
-    public let upstreamIndex: [String: Int]
     /// The upstream of each route, by route index (nil for a name `check` would reject): no string lookup per request.
     let routeTargets: [Int?]
     public let parserLimits: HTTP1Limits
@@ -118,7 +117,6 @@ public final class RuntimeSnapshot: Sendable {
         }
         listenerTLS = listenerContexts
         upstreams = targets
-        upstreamIndex = index
         routeTargets = config.routes.map { index[$0.upstream] }
         parserLimits = HTTP1Limits(maxHeaderBytes: config.limits.maxHeaderBytes)
     }
