@@ -3,7 +3,6 @@ import Metrics
 
 /// The contract's metrics, with per-loop caches so the hot path never asks the metrics factory (and its lock) again.
 final class GatewayMetrics {
-    private var requests: [RequestKey: Counter] = [:]
     private var rejections: [String: Counter] = [:]
     private let duration = Metrics.Timer(label: "gateway_request_duration_seconds", preferredDisplayUnit: .seconds)
     private let upstreamDuration = Metrics.Timer(label: "gateway_upstream_request_duration_seconds", preferredDisplayUnit: .seconds)
@@ -12,11 +11,6 @@ final class GatewayMetrics {
     private var byIndex: [Int: Counter] = [:]
     /// The config whose route indices `byIndex` uses; strong, so a new config at a reused address cannot match.
     private var indexedFor: AnyObject?
-
-    private struct RequestKey: Hashable {
-        var route: String
-        var status: Int
-    }
 
     /// Counts one finished exchange. `routeIndex` (into `config`'s routes) picks the cached counter; `route` is its label.
     func request(route: String, routeIndex: Int?, config: AnyObject, status: Int, durationNanos: UInt64,
@@ -29,14 +23,8 @@ final class GatewayMetrics {
         if let c = byIndex[indexKey] {
             c.increment()
         } else {
-            let key = RequestKey(route: route, status: status)
-            let c: Counter
-            if let known = requests[key] {
-                c = known
-            } else {
-                c = Counter(label: "gateway_requests_total", dimensions: [("route", route), ("code", String(status))])
-                requests[key] = c
-            }
+            // Once per route, status and config on this loop; the factory hands back the same series for the same labels.
+            let c = Counter(label: "gateway_requests_total", dimensions: [("route", route), ("code", String(status))])
             byIndex[indexKey] = c
             c.increment()
         }

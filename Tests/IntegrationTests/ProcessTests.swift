@@ -27,6 +27,15 @@ import Glibc
         return (gw, echo)
     }
 
+    /// The value of `gateway_requests_total` for one route and status in Prometheus text, nil when absent.
+    func requestCount(_ metrics: String, route: String, code: String) -> Int? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix("gateway_requests_total{")
+            && line.contains("route=\"\(route)\"") && line.contains("code=\"\(code)\"") {
+            return line.split(separator: " ").last.flatMap { Int($0) }
+        }
+        return nil
+    }
+
     func get(_ port: Int, _ target: String, token: String? = nil) throws -> HTTPTestResponse? {
         let c = try RawClient(port: port)
         c.send(httpRequest("GET", target, token: token))
@@ -91,6 +100,10 @@ import Glibc
         #expect(try get(listen, "/added/x")?.status == 200)
         kept.send(httpRequest("GET", "/added/y"))
         #expect(kept.readResponse()?.status == 200, "connection dropped by the reload")
+        // The reload put `/added` at route index 0, where `/public` was: counts must follow the names, not the index.
+        let metrics = try #require(try get(admin, "/metrics")).bodyText
+        #expect(requestCount(metrics, route: "/public", code: "200") == 1, "\(metrics)")
+        #expect(requestCount(metrics, route: "/added", code: "200") == 2, "\(metrics)")
 
         try config.write("listeners: [oops\n")
         gw.signal(SIGHUP)
