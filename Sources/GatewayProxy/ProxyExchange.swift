@@ -417,9 +417,8 @@ extension ProxyExchange: UpstreamConnectionDelegate {
         answer(.error(.upstreamTimeout))
     }
 
-    /// Strips hop-by-hop fields from an upstream head and adds the request id and CORS fields.
-    /// The upstream's response head as the client gets it: hop-by-hop fields out, the request id (and CORS) in.
-    /// In place: the head is the only owner of its fields, so nothing is copied.
+    /// Turns the upstream's response head into the client's, in place (the head owns its fields, nothing is
+    /// copied): hop-by-hop fields out, the request id and CORS fields in.
     private func rewrite(_ out: inout HTTPResponseHead) {
         let keepLength = isHeadRequest || out.status == 304
         let isSwitch = out.status == 101
