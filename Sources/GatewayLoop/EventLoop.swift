@@ -10,6 +10,26 @@ public protocol LoopBatchFinisher: AnyObject {
     func finishBatch()
 }
 
+/// The loop's after-batch work: filled by `EventLoop.afterBatch`, run by the poller after each round (or by a
+/// queued block outside one). Touched only on the loop's queue.
+final class BatchFinishers: @unchecked Sendable {
+    var list: [any LoopBatchFinisher] = []
+    var runQueued = false
+
+    func run() {
+        runQueued = false
+        guard !list.isEmpty else { return }
+        // Index loop: a finisher may queue another (it runs in this pass too).
+        var i = 0
+        while i < list.count {
+            let f = list[i]
+            i += 1
+            f.finishBatch()
+        }
+        list.removeAll(keepingCapacity: true)
+    }
+}
+
 /// One serial queue with the sources registered on it; everything a connection owns is touched only here.
 public final class EventLoop: @unchecked Sendable {
     public let queue: DispatchQueue
@@ -21,8 +41,9 @@ public final class EventLoop: @unchecked Sendable {
     public let readBuffer: UnsafeMutableRawBufferPointer
     /// The epoll set behind this loop's single readiness source (nil with per-connection Dispatch sources).
     let poller: Poller?
-    private var finishers: [any LoopBatchFinisher] = []
-    private var finisherRunQueued = false
+    /// Shared with the poller, which runs it after each round: the poller never calls back into the loop, so a
+    /// loop released while its queue is still handling a round (tests do this) leaves nothing dangling.
+    let finishers = BatchFinishers()
 
     /// How sockets on a loop learn they are ready.
     public enum Readiness: Sendable {
@@ -38,8 +59,7 @@ public final class EventLoop: @unchecked Sendable {
         queue.setSpecific(key: key, value: index)
         wheel = TimerWheel(tickNanos: UInt64(tick.nanoseconds), now: SystemClock().monotonicNanos())
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 16)
-        poller = readiness == .multiplexed ? try? Poller(queue: queue) : nil
-        poller?.batchEnded = { [unowned self] in self.runFinishers() }
+        poller = readiness == .multiplexed ? try? Poller(queue: queue, finishers: finishers) : nil
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + .nanoseconds(Int(tick.nanoseconds)), repeating: .nanoseconds(Int(tick.nanoseconds)), leeway: .milliseconds(5))
         // Captures the wheel, not the loop: a weak reference would give the loop a side table and put every
@@ -51,6 +71,7 @@ public final class EventLoop: @unchecked Sendable {
 
     deinit {
         tickSource?.cancel()
+        poller?.shutdown()
         readBuffer.deallocate()
     }
 
@@ -74,23 +95,10 @@ public final class EventLoop: @unchecked Sendable {
     /// common case appends to an array.
     public func afterBatch(_ f: any LoopBatchFinisher) {
         assertInLoop()
-        finishers.append(f)
-        if poller?.handling == true || finisherRunQueued { return }
-        finisherRunQueued = true
-        queue.async { self.runFinishers() }
-    }
-
-    private func runFinishers() {
-        finisherRunQueued = false
-        guard !finishers.isEmpty else { return }
-        // Index loop: a finisher may queue another (it runs in this pass too).
-        var i = 0
-        while i < finishers.count {
-            let f = finishers[i]
-            i += 1
-            f.finishBatch()
-        }
-        finishers.removeAll(keepingCapacity: true)
+        finishers.list.append(f)
+        if poller?.handling == true || finishers.runQueued { return }
+        finishers.runQueued = true
+        queue.async { [finishers] in finishers.run() }
     }
 
     /// Monotonic nanoseconds now.

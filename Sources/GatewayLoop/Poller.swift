@@ -19,10 +19,11 @@ final class Poller {
     private let capacity = 256
     /// True while ready sockets of one `epoll_wait` are being handled.
     private(set) var handling = false
-    /// Runs once those are all handled (the loop's after-batch work).
-    var batchEnded: (() -> Void)?
+    /// The loop's after-batch work, run once the sockets of a round are all handled.
+    private let finishers: BatchFinishers
 
-    init(queue: DispatchQueue) throws(IOError) {
+    init(queue: DispatchQueue, finishers: BatchFinishers) throws(IOError) {
+        self.finishers = finishers
         var fd: Int32 = -1
         try Syscall.blocking("epoll_create1") {
             fd = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -31,15 +32,23 @@ final class Poller {
         epfd = fd
         events = .allocate(capacity: capacity)
         let s = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        s.setEventHandler { [unowned self] in self.poll() }
+        // Strong: the source keeps the poller alive until `shutdown()` cancels it, so a round already running on
+        // the queue when the loop is released finishes on live memory. The descriptor is closed only once
+        // Dispatch has let go of it (the cancel handler), as Dispatch requires.
+        s.setEventHandler { self.poll() }
+        s.setCancelHandler { Glibc.close(fd) }
         s.resume()
         source = s
     }
 
     deinit {
-        source?.cancel()
         events.deallocate()
-        Glibc.close(epfd)
+    }
+
+    /// Stops watching (the loop is gone): the source's handlers, and with them this poller, are released.
+    func shutdown() {
+        source?.cancel()
+        source = nil
     }
 
     /// Sets the events `channel` wants (EPOLLIN and/or EPOLLOUT); 0 removes it from the set.
@@ -88,7 +97,7 @@ final class Poller {
                 ch.ready(events: ev.events)
             }
             handling = false
-            batchEnded?()
+            if !finishers.list.isEmpty { finishers.run() }
         }
     }
 }

@@ -1,9 +1,11 @@
+import Dispatch
 import GatewayCore
 
 /// A re-armable deadline owned by a connection; arming and disarming are O(1) and allocate nothing.
 public final class LoopTimer {
     #if DEBUG
-    unowned let loop: EventLoop
+    /// The loop's queue, for the debug check that arming happens on it (the loop itself may be gone first).
+    private let queue: DispatchQueue
     #endif
     /// Strong: the wheel holds no reference back, and a plain retain here saves an unowned load per arm.
     private let wheel: TimerWheel
@@ -16,7 +18,7 @@ public final class LoopTimer {
     /// `handler` runs on the loop when the deadline passes; it must not capture its owner strongly.
     public init(loop: EventLoop, handler: @escaping () -> Void) {
         #if DEBUG
-        self.loop = loop
+        queue = loop.queue
         #endif
         wheel = loop.wheel
         self.handler = handler
@@ -27,7 +29,7 @@ public final class LoopTimer {
     /// (Re)arms the timer to fire `nanos` from now.
     public func arm(afterNanos nanos: UInt64) {
         #if DEBUG
-        loop.assertInLoop()
+        dispatchPrecondition(condition: .onQueue(queue))
         #endif
         wheel.insert(self, deadline: SystemClock().monotonicNanos() &+ nanos)
     }

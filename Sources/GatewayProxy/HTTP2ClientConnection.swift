@@ -176,7 +176,8 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         for (_, s) in open { s.connectionClosed() }
         transport.close()
         loopState.unregister(self)
-        // The session's delegate is weak; dropping the session after the streams keeps callbacks away.
+        // The session holds its delegate unowned: both are released later, together, so a callback still running
+        // in nghttp2 (this close may come from one) finds the connection alive.
         let s = session
         session = nil
         retired.removeAll()
