@@ -11,7 +11,7 @@ public final class HTTP2ServerSession {
     /// delegate a side table, which sends every retain and release of it (the connection, many per request) down
     /// the runtime's slow path.
     unowned var delegate: HTTP2ServerSessionDelegate?
-    var streams: [Int32: HTTP2StreamState] = [:]
+    var streams = StreamMap<HTTP2StreamState>()
     /// The stream whose header block is being decoded: each field's callback finds it without a dictionary lookup.
     var headerTarget: HTTP2StreamState?
     /// Streams whose buffered response fell below the low-water mark during `mem_send`; told after it returns.
@@ -90,7 +90,7 @@ public final class HTTP2ServerSession {
     public var wantsWrite: Bool { !failed && nghttp2_session_want_write(handle) != 0 }
 
     /// Streams whose request head reached the delegate and which are not closed yet.
-    public var openStreamCount: Int { streams.values.reduce(0) { $0 + ($1.headDelivered ? 1 : 0) } }
+    public var openStreamCount: Int { streams.entries.reduce(0) { $0 + ($1.value.headDelivered ? 1 : 0) } }
 
     /// Queues the response head (`:status` plus lower-cased fields, connection-specific ones dropped).
     /// `contentLength`, when given, is sent as a `content-length` field after the head's own fields.

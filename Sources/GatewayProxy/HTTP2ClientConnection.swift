@@ -10,7 +10,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     let peerIP: String
     let kind: ListenerKind = .gateway
     private(set) var session: HTTP2ServerSession?
-    var streams: [Int32: HTTP2Stream] = [:]
+    var streams = StreamMap<HTTP2Stream>()
     private var timer: LoopTimer?
     private var outScratch: [UInt8] = []
     private var flushScheduled = false
@@ -171,7 +171,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         guard !closed else { return }
         closed = true
         timer?.disarm()
-        let open = streams
+        let open = streams.entries
         streams.removeAll()
         for (_, s) in open { s.connectionClosed() }
         transport.close()
