@@ -59,7 +59,7 @@ public final class EventLoop: @unchecked Sendable {
         queue.setSpecific(key: key, value: index)
         wheel = TimerWheel(tickNanos: UInt64(tick.nanoseconds), now: SystemClock().monotonicNanos())
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 * 1024, alignment: 16)
-        poller = readiness == .multiplexed ? try? Poller(queue: queue, finishers: finishers) : nil
+        poller = readiness == .multiplexed ? try? Poller(queue: queue, finishers: finishers, wheel: wheel) : nil
         let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + .nanoseconds(Int(tick.nanoseconds)), repeating: .nanoseconds(Int(tick.nanoseconds)), leeway: .milliseconds(5))
         // Captures the wheel, not the loop: a weak reference would give the loop a side table and put every
@@ -101,9 +101,10 @@ public final class EventLoop: @unchecked Sendable {
         queue.async { [finishers] in finishers.run() }
     }
 
-    /// Monotonic nanoseconds now.
+    /// Monotonic nanoseconds now; while the poller handles a round of ready sockets, the time that round began
+    /// (what nginx does once per event-loop pass): timestamps and timer arms of one round share one clock read.
     @inline(__always)
-    public func now() -> UInt64 { SystemClock().monotonicNanos() }
+    public func now() -> UInt64 { wheel.now() }
 
     /// Stops the timer tick (the loop is being retired).
     public func shutdown() {

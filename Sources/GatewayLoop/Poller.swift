@@ -21,9 +21,12 @@ final class Poller {
     private(set) var handling = false
     /// The loop's after-batch work, run once the sockets of a round are all handled.
     private let finishers: BatchFinishers
+    /// The loop's timers and round clock.
+    private let wheel: TimerWheel
 
-    init(queue: DispatchQueue, finishers: BatchFinishers) throws(IOError) {
+    init(queue: DispatchQueue, finishers: BatchFinishers, wheel: TimerWheel) throws(IOError) {
         self.finishers = finishers
+        self.wheel = wheel
         var fd: Int32 = -1
         try Syscall.blocking("epoll_create1") {
             fd = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -89,6 +92,8 @@ final class Poller {
         for _ in 0..<Self.roundsPerWakeUp {
             let n = epoll_wait(epfd, events, Int32(capacity), 0)
             guard n > 0 else { return }
+            wheel.roundNanos = SystemClock().monotonicNanos()
+            defer { wheel.roundNanos = 0 }
             handling = true
             for i in 0..<Int(n) {
                 let ev = events[i]

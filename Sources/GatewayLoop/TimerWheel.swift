@@ -31,7 +31,7 @@ public final class LoopTimer {
         #if DEBUG
         dispatchPrecondition(condition: .onQueue(queue))
         #endif
-        wheel.insert(self, deadline: SystemClock().monotonicNanos() &+ nanos)
+        wheel.insert(self, deadline: wheel.now() &+ nanos)
     }
 
     public func arm(after span: TimeSpan) { arm(afterNanos: UInt64(max(0, span.nanoseconds))) }
@@ -49,12 +49,19 @@ final class TimerWheel {
     private let tickNanos: UInt64
     private var current: UInt64
     private(set) var count = 0
+    /// The monotonic time read when the poller's current round began; 0 outside a round.
+    var roundNanos: UInt64 = 0
 
     init(tickNanos: UInt64, now: UInt64, slotCount: Int = 512) {
         self.tickNanos = max(1, tickNanos)
         slots = Array(repeating: nil, count: slotCount)
         current = now / self.tickNanos
     }
+
+    /// Monotonic nanoseconds: inside a poll round the time read when it began (one clock read per round, not one
+    /// per timer arm and timestamp; a round lasts microseconds to a few milliseconds), else the clock.
+    @inline(__always)
+    func now() -> UInt64 { roundNanos != 0 ? roundNanos : SystemClock().monotonicNanos() }
 
     func insert(_ t: LoopTimer, deadline: UInt64) {
         if t.slot >= 0 { remove(t) }
