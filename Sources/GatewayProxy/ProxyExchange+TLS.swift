@@ -4,7 +4,8 @@ import GatewayTLS
 extension ProxyExchange {
     /// Runs the TLS handshake on a fresh upstream socket, then attaches it; a failure (wrong CA, name mismatch)
     /// rests the server and tries the next, ending in `502 upstream_unavailable`.
-    func handshakeTLS(_ channel: SocketChannel, context: TLSContext, serverName: String, serverKey: String, timer: LoopTimer) {
+    func handshakeTLS(_ channel: SocketChannel, context: TLSContext, serverName: String, serverKey: String, slot: Int,
+                      timer: LoopTimer) {
         let limits = snapshot.parserLimits
         let logger = loopState.server.logger
         UpstreamTLSHandshake.start(channel: channel, context: context, serverName: serverName) { [self] result in
@@ -16,12 +17,13 @@ extension ProxyExchange {
             pendingConnectTimer = nil
             switch result {
             case .success(let transport):
-                loopState.pool.markHealthy(serverKey: serverKey)
-                attach(UpstreamConnection(transport: transport, serverKey: serverKey, limits: limits, loopState: loopState))
+                loopState.pool.markHealthy(slot: slot)
+                attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: slot, limits: limits,
+                                          loopState: loopState))
             case .failure(let failure):
                 logger.warning("upstream TLS handshake failed",
                                metadata: ["upstream": "\(serverKey)", "reason": "\(failure.reason)"])
-                loopState.pool.markFailed(serverKey: serverKey)
+                loopState.pool.markFailed(slot: slot)
                 connect()
             }
         }

@@ -112,15 +112,16 @@ final class ProxyExchange {
             return
         }
         triedServers.insert(i)
-        let key = target.poolKeys[i]
+        let slot = target.poolSlots[i]
         serverName = target.serverNames[i]
-        if let idle = loopState.pool.takeIdle(serverKey: key) {
+        if let idle = loopState.pool.takeIdle(slot: slot) {
             attach(idle)
             return
         }
+        let key = target.poolKeys[i]
         let limits = snapshot.parserLimits
         let me = UnsafeTransfer(self)
-        let connectTimer = LoopTimer(loop: loopState.loop) { me.value.connectTimedOut(serverKey: key) }
+        let connectTimer = LoopTimer(loop: loopState.loop) { me.value.connectTimedOut(slot: slot) }
         connectTimer.arm(after: target.connectTimeout)
         pendingConnectTimer = connectTimer
         Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
@@ -135,18 +136,19 @@ final class ProxyExchange {
             case .success(let channel):
                 if let tls = target.tls {
                     // The connect timer keeps running through the handshake.
-                    handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key, timer: connectTimer)
+                    handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key, slot: slot,
+                                 timer: connectTimer)
                     return
                 }
                 connectTimer.disarm()
                 pendingConnectTimer = nil
-                loopState.pool.markHealthy(serverKey: key)
-                attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key, limits: limits,
-                                          loopState: loopState))
+                loopState.pool.markHealthy(slot: slot)
+                attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key, serverSlot: slot,
+                                          limits: limits, loopState: loopState))
             case .failure:
                 connectTimer.disarm()
                 pendingConnectTimer = nil
-                loopState.pool.markFailed(serverKey: key)
+                loopState.pool.markFailed(slot: slot)
                 connect()
             }
         }
@@ -154,10 +156,10 @@ final class ProxyExchange {
 
     var pendingConnectTimer: LoopTimer?
 
-    private func connectTimedOut(serverKey: String) {
+    private func connectTimedOut(slot: Int) {
         guard phase == .connecting, pendingConnectTimer != nil else { return }
         pendingConnectTimer = nil
-        loopState.pool.markFailed(serverKey: serverKey)
+        loopState.pool.markFailed(slot: slot)
         connect()
     }
 

@@ -4,6 +4,23 @@ import GatewayCore
 import GatewayHTTP1
 import GatewayLoop
 import GatewayTLS
+import Synchronization
+
+/// Process-wide numbers for pool keys, handed out as configs are loaded and never reused: a pool indexes its
+/// servers by number instead of hashing the key string three times per request, and a key keeps its number (and
+/// its idle connections) across reloads.
+enum PoolSlots {
+    private static let numbers = Mutex([String: Int]())
+
+    static func slot(for key: String) -> Int {
+        numbers.withLock { table in
+            if let n = table[key] { return n }
+            let n = table.count
+            table[key] = n
+            return n
+        }
+    }
+}
 
 /// One upstream of the config with its servers resolved to addresses.
 public final class UpstreamTarget: Sendable {
@@ -13,6 +30,8 @@ public final class UpstreamTarget: Sendable {
     /// Per server: its key in the keep-alive pool. Plain and TLS (and TLS with another name, CA or verify setting) to
     /// the same `host:port` are different connections and must never be handed to each other.
     public let poolKeys: [String]
+    /// Per server: the number of its pool key (`PoolSlots`), what the per-loop pools index by.
+    let poolSlots: [Int]
     public let connectTimeout: TimeSpan
     public let responseTimeout: TimeSpan
     public let idleTimeout: TimeSpan
@@ -29,6 +48,7 @@ public final class UpstreamTarget: Sendable {
         self.servers = servers
         self.serverNames = serverNames
         self.poolKeys = poolKeys
+        poolSlots = poolKeys.map(PoolSlots.slot(for:))
         self.connectTimeout = connectTimeout
         self.responseTimeout = responseTimeout
         self.idleTimeout = idleTimeout

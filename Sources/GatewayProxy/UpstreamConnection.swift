@@ -24,6 +24,8 @@ final class UpstreamConnection {
 
     let transport: TransportChannel
     let serverKey: String
+    /// The pool's number for `serverKey`.
+    let serverSlot: Int
     private(set) var state: State = .active
     private var parser: HTTP1ResponseParser
     private(set) var timer: LoopTimer!
@@ -47,10 +49,11 @@ final class UpstreamConnection {
     private unowned(unsafe) let loopState: LoopState
     private var isCorked = false
 
-    init(transport: TransportChannel, serverKey: String, limits: HTTP1Limits, loopState: LoopState) {
+    init(transport: TransportChannel, serverKey: String, serverSlot: Int, limits: HTTP1Limits, loopState: LoopState) {
         self.loopState = loopState
         self.transport = transport
         self.serverKey = serverKey
+        self.serverSlot = serverSlot
         parser = HTTP1ResponseParser(limits: limits)
         timer = LoopTimer(loop: transport.loop) { [unowned self] in self.timerFired() }
         transport.onReadable = { [unowned self] in self.readable() }

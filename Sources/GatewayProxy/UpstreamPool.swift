@@ -9,7 +9,8 @@ final class UpstreamPool {
     }
 
     unowned let loop: EventLoop
-    private var servers: [String: ServerState] = [:]
+    /// Indexed by pool slot (`PoolSlots`); grown as slots are first used.
+    private var servers: [ServerState] = []
     private var roundRobin: [String: Int] = [:]
     /// How long a server that refused a connection is skipped.
     let restNanos: UInt64 = 10_000_000_000
@@ -29,8 +30,8 @@ final class UpstreamPool {
             let i = rr % n
             rr &+= 1
             if tried.contains(i) { continue }
-            let key = target.poolKeys[i]
-            if (servers[key]?.restingUntil ?? 0) <= now {
+            let slot = target.poolSlots[i]
+            if slot >= servers.count || servers[slot].restingUntil <= now {
                 roundRobin[target.name] = rr
                 return i
             }
@@ -40,19 +41,24 @@ final class UpstreamPool {
         return fallback
     }
 
-    func markFailed(serverKey: String) {
-        servers[serverKey, default: ServerState()].restingUntil = loop.now() &+ restNanos
+    private func ensure(_ slot: Int) {
+        if slot >= servers.count { servers.append(contentsOf: repeatElement(ServerState(), count: slot - servers.count + 1)) }
     }
 
-    func markHealthy(serverKey: String) {
-        if servers[serverKey]?.restingUntil != 0 { servers[serverKey]?.restingUntil = 0 }
+    func markFailed(slot: Int) {
+        ensure(slot)
+        servers[slot].restingUntil = loop.now() &+ restNanos
+    }
+
+    func markHealthy(slot: Int) {
+        if slot < servers.count && servers[slot].restingUntil != 0 { servers[slot].restingUntil = 0 }
     }
 
     /// A live idle connection to the server, most recently used first.
-    func takeIdle(serverKey: String) -> UpstreamConnection? {
-        guard let slot = servers.index(forKey: serverKey) else { return nil }
-        // Through the index the idle array is popped in place (no copy of the server state).
-        while let c = servers.values[slot].idle.popLast() {
+    func takeIdle(slot: Int) -> UpstreamConnection? {
+        guard slot < servers.count else { return nil }
+        // Popped in place (no copy of the server state).
+        while let c = servers[slot].idle.popLast() {
             if c.isUsableIdle { return c }
             c.close()
         }
@@ -62,26 +68,28 @@ final class UpstreamPool {
     /// Parks a connection whose response was read to the end; closes it when the pool is full.
     func park(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
         // The exchange that just finished is still attached here, so `isUsableIdle` (meant for taking) does not apply.
-        guard (servers[c.serverKey]?.idle.count ?? 0) < maxIdle, c.canReuse else {
+        let slot = c.serverSlot
+        guard (slot < servers.count ? servers[slot].idle.count : 0) < maxIdle, c.canReuse else {
             c.close()
             return
         }
+        ensure(slot)
         // Mutated in place: a copied-out state would copy the whole idle array on every park.
-        servers[c.serverKey, default: ServerState()].idle.append(c)
+        servers[slot].idle.append(c)
         c.becomeIdle(pool: self, timeout: idleTimeout)
     }
 
     /// Forgets an idle connection that closed or timed out.
     func evict(_ c: UpstreamConnection) {
-        guard let i = servers[c.serverKey]?.idle.firstIndex(where: { $0 === c }) else { return }
-        servers[c.serverKey]?.idle.remove(at: i)
+        let slot = c.serverSlot
+        guard slot < servers.count, let i = servers[slot].idle.firstIndex(where: { $0 === c }) else { return }
+        servers[slot].idle.remove(at: i)
     }
 
     func closeAllIdle() {
-        for (k, var s) in servers {
-            let idle = s.idle
-            s.idle.removeAll()
-            servers[k] = s
+        for i in servers.indices {
+            let idle = servers[i].idle
+            servers[i].idle.removeAll()
             for c in idle { c.close() }
         }
     }
