@@ -158,11 +158,13 @@ extension HTTP2ServerSession {
 
     private func deliverHead(_ st: HTTP2StreamState, endStream: Bool) {
         let framing: BodyFraming = endStream ? .none : st.contentLength.map { .contentLength($0) } ?? .chunked
+        // The fields are moved out of the stream state (swapped with an empty set), not copied and then released.
+        var headers = HTTPHeaders()
+        swap(&headers, &st.headers)
         let head = HTTPRequestHead(method: st.method, target: st.path, version: .http2,
-                                   headers: st.headers,
+                                   headers: consume headers,
                                    authority: st.authority, extendedProtocol: st.extendedProtocol,
                                    framing: framing, keepAlive: true)
-        st.headers = HTTPHeaders()
         st.headDelivered = true
         // Handed over, not shared: the gateway rewrites the fields in place without a copy.
         delegate?.session(self, didReceiveHead: consume head, streamID: st.id, endStream: endStream)

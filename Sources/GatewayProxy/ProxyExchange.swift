@@ -187,7 +187,7 @@ final class ProxyExchange {
             }
             HTTP1Serializer.writeRequestHead(head, addingFraming: true, into: &headBytes)
         } else {
-            HTTP1Serializer.writeRequestHead(plan.head, addingFraming: true, into: &headBytes)
+            HTTP1Serializer.writeRequestHead(stored: &plan.head, addingFraming: true, into: &headBytes)
         }
         guard c.send(headBytes) else { return }
         c.timer.arm(after: target.responseTimeout)
