@@ -86,7 +86,7 @@ extension ClientConnection {
         loopState.record(ExchangeRecord(
             info: logInfo, status: status, startNanos: requestStartNanos, exchange: ex, client: peerIP,
             method: currentHead?.method ?? "-",
-            path: logInfo.path ?? currentHead.map { LoopState.pathOnly($0.target) } ?? "-",
+            path: logInfo.path, target: currentHead?.target ?? "-",
             bytesIn: requestBodyBytes, bytesOut: bytesWritten,
             protocolName: currentHead?.version.text ?? "HTTP/1.1"))
     }

@@ -156,7 +156,7 @@ final class HTTP2Stream {
         logInfo.status = status
         loopState.record(ExchangeRecord(
             info: logInfo, status: status, startNanos: startNanos, exchange: ex, client: connection.peerIP,
-            method: method, path: logInfo.path ?? LoopState.pathOnly(target),
+            method: method, path: logInfo.path, target: target,
             bytesIn: requestBodyBytes, bytesOut: bytesWritten, protocolName: "HTTP/2"))
     }
 }

@@ -8,8 +8,10 @@ struct ExchangeRecord {
     var exchange: ProxyExchange?
     var client: String
     var method: String
-    /// The path without its query (Shopify puts id_token there).
-    var path: String
+    /// The path without its query (Shopify puts id_token there); nil: derived from `target` when a line is written.
+    var path: String?
+    /// The request target as received ("-" when none was read).
+    var target: String
     var bytesIn: Int
     var bytesOut: Int
     var protocolName: String
@@ -36,7 +38,7 @@ extension LoopState {
             requestId: r.info.requestId,
             client: r.client,
             method: r.method,
-            path: r.path,
+            path: r.path ?? LoopState.pathOnly(r.target),
             route: route,
             status: r.status,
             auth: r.info.auth,
