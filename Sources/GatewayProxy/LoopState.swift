@@ -97,10 +97,12 @@ final class LoopState: @unchecked Sendable {
         loop.execute { _ = keep }
     }
 
-    /// Stop taking new requests: idle connections close now, busy ones after their response.
+    /// Stop taking new requests: idle connections close now, busy ones after their response. Admin connections
+    /// stay: a health checker's keep-alive connection must still get `/readyz` 503 while the gateway drains (they
+    /// do not hold the drain open, and are closed with everything else when it ends).
     func beginDrain() {
         draining = true
-        for c in Array(clients.values) { c.drain() }
+        for c in Array(clients.values) where c.kind != .admin { c.drain() }
         pool.closeAllIdle()
     }
 

@@ -173,6 +173,38 @@ import Testing
         #expect(h.readResponse()?.status == 200)
     }
 
+    @Test func anAdminConnectionOpenWhenTheDrainStartsStillAnswersReadyz() throws {
+        // A health checker's keep-alive connection, idle at the moment the drain begins, must get the 503 that
+        // tells it the gateway is going away (it used to be closed with the idle client connections).
+        let stack = try TestStack(loops: 1)
+        let admin = try #require(stack.adminPort)
+        let checker = try RawClient(port: admin)
+        checker.send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(checker.readResponse()?.status == 200)
+        // Half a head on the gateway listener holds the drain open while the checker asks again.
+        let c = try RawClient(port: stack.port)
+        c.send("GET /public/x HTTP/1.1\r\nHost: a\r\n")
+        let probe = try RawClient(port: stack.port)
+        probe.send("GET /public/p HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(probe.readResponse()?.status == 200)
+        let done = DispatchSemaphore(value: 0)
+        stack.gateway.drain(timeout: .seconds(5)) { done.signal() }
+        // flushLogs runs a block on every loop and waits: the drain's own block, queued before it, has run, so the
+        // checker's connection has been through the loop's drain when it asks.
+        stack.gateway.flushLogs()
+        checker.send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n")
+        let r = checker.readResponse()
+        #expect(r?.status == 503)
+        // Whether the loop began draining before or after these last bytes (Dispatch does not order a queued block
+        // against socket data that arrives later), the held request is answered and the drain ends.
+        c.send("\r\n")
+        #expect(c.readResponse() != nil)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        let done2 = DispatchSemaphore(value: 0)
+        stack.echo.drain(timeout: .milliseconds(100)) { done2.signal() }
+        done2.wait()
+    }
+
     @Test func drainingAnswers503AndReadyzFails() throws {
         // One loop: the probe below is read after the half head that came first on the same queue.
         let stack = try TestStack(loops: 1)
