@@ -173,61 +173,56 @@ import Testing
         #expect(h.readResponse()?.status == 200)
     }
 
+    /// Starts the gateway's drain (one loop) with a request held half-read on `held`, which keeps the drain open
+    /// until the test completes it; returns once the loop has begun draining.
+    private func beginHeldDrain(_ stack: TestStack) throws -> (held: RawClient, drained: DispatchSemaphore) {
+        let held = try RawClient(port: stack.port)
+        held.send("GET /public/x HTTP/1.1\r\nHost: a\r\n")
+        // One loop: a full request on another connection answered means the half head was read before it.
+        let probe = try RawClient(port: stack.port)
+        probe.send("GET /public/p HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(probe.readResponse()?.status == 200)
+        let drained = DispatchSemaphore(value: 0)
+        stack.gateway.drain(timeout: .seconds(5)) { drained.signal() }
+        // flushLogs runs a block on every loop and waits for it: the drain's own block, queued first, has run.
+        // (Without this, bytes sent now could be read before it: Dispatch does not order a queued block against
+        // socket data that arrives later.)
+        stack.gateway.flushLogs()
+        return (held, drained)
+    }
+
+    /// Lets the held request finish (the loop is draining: it gets `503 draining` and a close), then waits for the
+    /// drain to end and stops the echo backend.
+    private func finishHeldDrain(_ stack: TestStack, _ held: RawClient, _ drained: DispatchSemaphore) {
+        held.send("\r\n")
+        expectAnswer(held.readResponse(), status: 503, code: "draining")
+        #expect(held.isClosedByPeer())
+        #expect(drained.wait(timeout: .now() + 10) == .success)
+        let done = DispatchSemaphore(value: 0)
+        stack.echo.drain(timeout: .milliseconds(100)) { done.signal() }
+        done.wait()
+    }
+
     @Test func anAdminConnectionOpenWhenTheDrainStartsStillAnswersReadyz() throws {
         // A health checker's keep-alive connection, idle at the moment the drain begins, must get the 503 that
         // tells it the gateway is going away (it used to be closed with the idle client connections).
         let stack = try TestStack(loops: 1)
-        let admin = try #require(stack.adminPort)
-        let checker = try RawClient(port: admin)
+        let checker = try RawClient(port: try #require(stack.adminPort))
         checker.send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(checker.readResponse()?.status == 200)
-        // Half a head on the gateway listener holds the drain open while the checker asks again.
-        let c = try RawClient(port: stack.port)
-        c.send("GET /public/x HTTP/1.1\r\nHost: a\r\n")
-        let probe = try RawClient(port: stack.port)
-        probe.send("GET /public/p HTTP/1.1\r\nHost: a\r\n\r\n")
-        #expect(probe.readResponse()?.status == 200)
-        let done = DispatchSemaphore(value: 0)
-        stack.gateway.drain(timeout: .seconds(5)) { done.signal() }
-        // flushLogs runs a block on every loop and waits: the drain's own block, queued before it, has run, so the
-        // checker's connection has been through the loop's drain when it asks.
-        stack.gateway.flushLogs()
+        let (held, drained) = try beginHeldDrain(stack)
         checker.send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n")
-        let r = checker.readResponse()
-        #expect(r?.status == 503)
-        // Whether the loop began draining before or after these last bytes (Dispatch does not order a queued block
-        // against socket data that arrives later), the held request is answered and the drain ends.
-        c.send("\r\n")
-        #expect(c.readResponse() != nil)
-        #expect(done.wait(timeout: .now() + 10) == .success)
-        let done2 = DispatchSemaphore(value: 0)
-        stack.echo.drain(timeout: .milliseconds(100)) { done2.signal() }
-        done2.wait()
+        #expect(checker.readResponse()?.status == 503)
+        finishHeldDrain(stack, held, drained)
     }
 
     @Test func drainingAnswers503AndReadyzFails() throws {
-        // One loop: the probe below is read after the half head that came first on the same queue.
         let stack = try TestStack(loops: 1)
         let admin = try #require(stack.adminPort)
-        // A connection with half a head keeps the drain open and gets `draining` once its head completes.
-        let c = try RawClient(port: stack.port)
-        c.send("GET /public/x HTTP/1.1\r\nHost: a\r\n")
-        // Make sure the gateway has read those bytes before the drain starts.
-        let probe = try RawClient(port: stack.port)
-        probe.send("GET /public/p HTTP/1.1\r\nHost: a\r\n\r\n")
-        #expect(probe.readResponse()?.status == 200)
-        let done = DispatchSemaphore(value: 0)
-        stack.gateway.drain(timeout: .seconds(5)) { done.signal() }
+        let (held, drained) = try beginHeldDrain(stack)
         let ready = try RawClient(port: admin)
         ready.send("GET /readyz HTTP/1.1\r\nHost: a\r\n\r\n")
         #expect(ready.readResponse()?.status == 503)
-        c.send("\r\n")
-        let r = c.readResponse()
-        expectAnswer(r, status: 503, code: "draining")
-        #expect(c.isClosedByPeer())
-        #expect(done.wait(timeout: .now() + 10) == .success)
-        let done2 = DispatchSemaphore(value: 0)
-        stack.echo.drain(timeout: .milliseconds(100)) { done2.signal() }
-        done2.wait()
+        finishHeldDrain(stack, held, drained)
     }
 }
