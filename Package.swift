@@ -50,10 +50,10 @@ let package = Package(
         .executableTarget(name: "bench-auth", dependencies: ["GatewayAuth", "GatewayCore"], path: "Benchmarks/bench-auth"),
         .executableTarget(name: "bench-replay", dependencies: ["GatewayReplay", "GatewayCore"], path: "Benchmarks/bench-replay"),
 
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
-        .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayCore"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TestSupport"]),
+        .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayCore"]),
-        .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1", "GatewayCore"]),
+        .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayHTTP2Tests", dependencies: ["GatewayHTTP2", "GatewayCore"]),
         .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayCore"]),
         .testTarget(name: "GatewayLoopTests", dependencies: ["GatewayLoop", "GatewayCore"]),

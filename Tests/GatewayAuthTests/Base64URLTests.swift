@@ -1,9 +1,10 @@
 import Testing
 @testable import GatewayAuth
+import TestSupport
 
 @Suite struct Base64URLTests {
     @Test func roundTripsEveryLength() {
-        var rng = SeededRNG(seed: 64)
+        var rng = SplitMix64(seed: 64)
         for length in 0..<70 {
             let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let encoded = Base64URL.encode(bytes)

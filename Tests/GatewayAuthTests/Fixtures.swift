@@ -1,5 +1,6 @@
 import GatewayCore
 @testable import GatewayAuth
+import TestSupport
 
 /// Shared keys, apps and clock for the auth tests: two apps, the first mid-rotation.
 enum Fixtures {
@@ -59,18 +60,5 @@ extension Result where Success == TokenVerdict, Failure == AuthFailure {
     var verdict: TokenVerdict? {
         if case .success(let v) = self { return v }
         return nil
-    }
-}
-
-/// SplitMix64: a tiny seeded generator so the property tests replay exactly.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

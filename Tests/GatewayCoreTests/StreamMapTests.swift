@@ -1,5 +1,6 @@
 import GatewayCore
 import Testing
+import TestSupport
 
 @Suite("StreamMap")
 struct StreamMapTests {
@@ -50,7 +51,7 @@ struct StreamMapTests {
 
     @Test("random operations agree with a Dictionary (wrap-around probes, growth, backward-shift deletion)")
     func randomAgainstDictionary() {
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         for round in 0..<20 {
             var ops: [(insert: Bool, key: Int32)] = []
             let span = Int32(8 + round * 16)
@@ -82,18 +83,5 @@ struct StreamMapTests {
         map.removeAll()
         #expect(map.isEmpty)
         #expect(map[9] == nil)
-    }
-
-    /// A small deterministic generator, so a failure repeats.
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

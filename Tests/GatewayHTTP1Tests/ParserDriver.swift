@@ -1,17 +1,6 @@
 import GatewayCore
 @testable import GatewayHTTP1
-
-/// A deterministic generator so random split points are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// How a message is cut into reads.
 enum Feed: CustomStringConvertible, CaseIterable {
@@ -32,7 +21,7 @@ enum Feed: CustomStringConvertible, CaseIterable {
         case .byteByByte:
             return bytes.map { [$0] }
         case .randomSplits:
-            var rng = SplitMix64(state: seed &+ UInt64(bytes.count))
+            var rng = SplitMix64(seed: seed &+ UInt64(bytes.count))
             var out: [[UInt8]] = []
             var i = 0
             while i < bytes.count {
