@@ -9,13 +9,6 @@ public enum HTTP1Serializer {
     ///
     /// With `addingFraming`, the `Content-Length` or `Transfer-Encoding: chunked` field of `head.framing` is written
     /// after the fields (the head needs no copy to carry it).
-    /// The same for a head stored in a class (a forward plan): passed `inout`, it is read where it lies; passed by
-    /// value, the caller copies it first (a retain and a release per field array and string).
-    public static func writeRequestHead(stored head: inout HTTPRequestHead, addingFraming: Bool = false,
-                                        into out: inout [UInt8]) {
-        writeRequestHead(head, addingFraming: addingFraming, into: &out)
-    }
-
     public static func writeRequestHead(_ head: HTTPRequestHead, addingFraming: Bool = false, into out: inout [UInt8]) {
         // One allocation up front instead of several as the head grows.
         out.reserveCapacity(out.count + head.method.utf8.count + head.target.utf8.count + head.headers.storage.count
@@ -40,6 +33,13 @@ public enum HTTP1Serializer {
         }
         out.append(ASCIIByte.cr)
         out.append(ASCIIByte.lf)
+    }
+
+    /// `writeRequestHead` for a head stored in a class (a forward plan): passed `inout`, it is read where it lies;
+    /// passed by value, the caller copies it first (a retain and a release per field array and string).
+    public static func writeRequestHead(stored head: inout HTTPRequestHead, addingFraming: Bool = false,
+                                        into out: inout [UInt8]) {
+        writeRequestHead(head, addingFraming: addingFraming, into: &out)
     }
 
     /// `HTTP/1.x DDD reason\r\n` + fields + `\r\n`; the version is the head's (HTTP/1.0 or else HTTP/1.1),
