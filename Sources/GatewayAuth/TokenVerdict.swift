@@ -1,25 +1,28 @@
 /// What an accepted token tells the proxy: who the request is for, and how long its `jti` must be remembered.
-public struct TokenVerdict: Sendable, Equatable {
+///
+/// A class of constants: a verdict is read on every request that reuses a cached token, and sharing one object costs
+/// one reference count where copying a struct of six strings cost six.
+public final class TokenVerdict: Sendable, Equatable {
     /// The app's client id (`aud`).
-    public var clientId: String
+    public let clientId: String
     /// Index of the app in `VerifierSettings.apps`.
-    public var appIndex: Int
+    public let appIndex: Int
     /// `dest` with the scheme stripped, lower-cased: `store.myshopify.com`.
-    public var shopDomain: String
+    public let shopDomain: String
     /// `gid://shopify/Customer/<digits>` when `sub` is exactly that (extension tokens); otherwise nil.
-    public var customerGID: String?
+    public let customerGID: String?
     /// The `<digits>` of `customerGID`.
-    public var customerNumericId: String?
+    public let customerNumericId: String?
     /// Admin tokens (`iss` ends in `/admin`): the staff user id from `sub` (digits only); never a customer id.
-    public var staffUserId: String?
+    public let staffUserId: String?
     /// `jti` when present (single-use replay needs it).
-    public var jti: String?
+    public let jti: String?
     /// `exp` in Unix seconds.
-    public var expiresAt: Int64
+    public let expiresAt: Int64
     /// Admin-style token (App Bridge) rather than an extension token.
-    public var isAdmin: Bool
+    public let isAdmin: Bool
     /// Which secret verified it (0 = current); lets operators see rotation progress.
-    public var secretIndex: Int
+    public let secretIndex: Int
 
     public init(clientId: String, appIndex: Int, shopDomain: String, customerGID: String?, customerNumericId: String?,
                 staffUserId: String?, jti: String?, expiresAt: Int64, isAdmin: Bool, secretIndex: Int) {
@@ -33,6 +36,12 @@ public struct TokenVerdict: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.isAdmin = isAdmin
         self.secretIndex = secretIndex
+    }
+
+    public static func == (a: TokenVerdict, b: TokenVerdict) -> Bool {
+        a === b || (a.clientId == b.clientId && a.appIndex == b.appIndex && a.shopDomain == b.shopDomain
+            && a.customerGID == b.customerGID && a.customerNumericId == b.customerNumericId && a.staffUserId == b.staffUserId
+            && a.jti == b.jti && a.expiresAt == b.expiresAt && a.isAdmin == b.isAdmin && a.secretIndex == b.secretIndex)
     }
 }
 

@@ -15,19 +15,21 @@ struct FakeVerifier: TokenChecking, Sendable {
                                     customerGID: nil, customerNumericId: nil, staffUserId: "42", jti: "jti-3",
                                     expiresAt: 1_000, isAdmin: true, secretIndex: 0)
 
+    /// `customer` with one claim changed.
+    static func customer(shopDomain: String = "store.myshopify.com", jti: String? = "jti-1") -> TokenVerdict {
+        TokenVerdict(clientId: "app-1", appIndex: 0, shopDomain: shopDomain, customerGID: "gid://shopify/Customer/123",
+                     customerNumericId: "123", staffUserId: nil, jti: jti, expiresAt: 1_000, isAdmin: false, secretIndex: 0)
+    }
+
     func verify(authorization: String) -> Result<TokenVerdict, AuthFailure> {
         switch authorization {
         case "Bearer customer": return .success(FakeVerifier.customer)
         case "Bearer buyer": return .success(FakeVerifier.anonymousBuyer)
         case "Bearer staff": return .success(FakeVerifier.staff)
         case "Bearer nojti":
-            var v = FakeVerifier.customer
-            v.jti = nil
-            return .success(v)
+            return .success(FakeVerifier.customer(jti: nil))
         case "Bearer evil-shop":
-            var v = FakeVerifier.customer
-            v.shopDomain = "store.myshopify.com\r\nX-Admin: 1"
-            return .success(v)
+            return .success(FakeVerifier.customer(shopDomain: "store.myshopify.com\r\nX-Admin: 1"))
         case "Bearer expired": return .failure(.tokenExpired)
         case "Bearer foreign-shop": return .failure(.shopNotAllowed)
         default: return .failure(.malformedToken)
