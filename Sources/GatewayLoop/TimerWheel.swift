@@ -2,6 +2,11 @@ import Dispatch
 import GatewayCore
 
 /// A re-armable deadline owned by a connection; arming and disarming are O(1) and allocate nothing.
+///
+/// Disarming, and arming to a later deadline while still filed in the wheel, only change fields: the wheel drops or
+/// refiles the timer when it reaches the tick it is filed under (nginx and the Linux kernel treat their timers the
+/// same way). A request's response timeout is armed and disarmed once per exchange, so most of those calls never
+/// touch the wheel's lists.
 public final class LoopTimer {
     #if DEBUG
     /// The loop's queue, for the debug check that arming happens on it (the loop itself may be gone first).
@@ -10,6 +15,10 @@ public final class LoopTimer {
     /// Strong: the wheel holds no reference back, and a plain retain here saves an unowned load per arm.
     private let wheel: TimerWheel
     var deadline: UInt64 = 0
+    /// Logically armed: `deadline` holds. A timer may stay filed (`slot >= 0`) after it was disarmed.
+    var active = false
+    /// The wheel tick it is filed under, while `slot >= 0`.
+    var tick: UInt64 = 0
     var slot: Int = -1
     var next: LoopTimer?
     unowned(unsafe) var prev: LoopTimer?
@@ -24,21 +33,25 @@ public final class LoopTimer {
         self.handler = handler
     }
 
-    public var isArmed: Bool { slot >= 0 }
+    public var isArmed: Bool { active }
 
     /// (Re)arms the timer to fire `nanos` from now.
     public func arm(afterNanos nanos: UInt64) {
         #if DEBUG
         dispatchPrecondition(condition: .onQueue(queue))
         #endif
-        wheel.insert(self, deadline: wheel.now() &+ nanos)
+        let d = wheel.now() &+ nanos
+        deadline = d
+        active = true
+        // Filed at or before the new deadline's tick: the wheel refiles it when it gets there.
+        if slot >= 0 && wheel.tick(for: d) >= tick { return }
+        wheel.insert(self, deadline: d)
     }
 
     public func arm(after span: TimeSpan) { arm(afterNanos: UInt64(max(0, span.nanoseconds))) }
 
-    public func disarm() {
-        if slot >= 0 { wheel.remove(self) }
-    }
+    /// The handler will not run (until the next `arm`); the wheel unlinks the timer when it reaches its tick.
+    public func disarm() { active = false }
 
     func fire() { handler() }
 }
@@ -63,12 +76,16 @@ final class TimerWheel {
     @inline(__always)
     func now() -> UInt64 { roundNanos != 0 ? roundNanos : SystemClock().monotonicNanos() }
 
+    /// The tick a deadline is filed under: the first one at or after it, and never the current or an earlier one.
+    @inline(__always)
+    func tick(for deadline: UInt64) -> UInt64 { max((deadline + tickNanos - 1) / tickNanos, current + 1) }
+
     func insert(_ t: LoopTimer, deadline: UInt64) {
         if t.slot >= 0 { remove(t) }
         t.deadline = deadline
-        var tick = (deadline + tickNanos - 1) / tickNanos
-        if tick <= current { tick = current + 1 }
+        let tick = tick(for: deadline)
         let s = Int(tick % UInt64(slots.count))
+        t.tick = tick
         t.slot = s
         t.prev = nil
         t.next = slots[s]
@@ -100,13 +117,23 @@ final class TimerWheel {
             var node = slots[Int(current % UInt64(slots.count))]
             while let t = node {
                 node = t.next
-                if t.deadline <= now {
+                if !t.active {
+                    remove(t)
+                } else if t.deadline <= now {
                     remove(t)
                     due.append(t)
+                } else if t.tick <= current {
+                    // Re-armed to a later deadline while filed here.
+                    insert(t, deadline: t.deadline)
                 }
+                // Otherwise it is filed for a later revolution of the wheel.
             }
         }
         current = target
-        for t in due { t.fire() }
+        for t in due where t.active && t.slot < 0 {
+            // Skipped when an earlier handler of this batch disarmed or re-armed it.
+            t.active = false
+            t.fire()
+        }
     }
 }

@@ -66,6 +66,60 @@ struct LoopTimerTests {
         withExtendedLifetime((earlier, later)) {}
     }
 
+    @Test("re-armed later while still filed, a timer waits for the new deadline; disarmed and re-armed, it fires once")
+    func lazyRearm() {
+        let loop = EventLoop(index: 25, tick: .milliseconds(10))
+        defer { loop.shutdown() }
+        let moved = EventCounter()
+        let revived = EventCounter()
+        let movedTimer = LoopTimer(loop: loop) { moved.record() }
+        let revivedTimer = LoopTimer(loop: loop) { revived.record() }
+        loop.queue.sync {
+            movedTimer.arm(after: .milliseconds(50))
+            movedTimer.arm(after: .milliseconds(400))
+            revivedTimer.arm(after: .milliseconds(50))
+            revivedTimer.disarm()
+            revivedTimer.arm(after: .milliseconds(60))
+        }
+        // Its first tick passes at 50 ms; firing then would be 350 ms early.
+        #expect(moved.stays(at: 0, seconds: 0.2))
+        #expect(moved.wait(seconds: 5))
+        #expect(revived.wait(seconds: 5))
+        #expect(moved.stays(at: 1, seconds: 0.2))
+        #expect(revived.value == 1)
+        #expect(loop.queue.sync { !movedTimer.isArmed && !revivedTimer.isArmed })
+        withExtendedLifetime((movedTimer, revivedTimer)) {}
+    }
+
+    @Test("a handler that disarms another timer due in the same tick keeps it from firing")
+    func disarmedByEarlierHandler() {
+        let loop = EventLoop(index: 26, tick: .milliseconds(10))
+        defer { loop.shutdown() }
+        let fired = EventCounter()
+        let first = TimerHolder()
+        let second = TimerHolder()
+        loop.queue.sync {
+            let a = LoopTimer(loop: loop) { [second] in
+                fired.record()
+                second.timer?.disarm()
+            }
+            let b = LoopTimer(loop: loop) { [first] in
+                fired.record()
+                first.timer?.disarm()
+            }
+            first.timer = a
+            second.timer = b
+            a.arm(after: .milliseconds(30))
+            b.arm(after: .milliseconds(30))
+        }
+        #expect(fired.wait(seconds: 5))
+        #expect(fired.stays(at: 1, seconds: 0.3))
+        loop.queue.sync {
+            first.timer = nil
+            second.timer = nil
+        }
+    }
+
     @Test("timers fire in deadline order, whatever order they were armed in")
     func ordering() {
         let loop = EventLoop(index: 23)
