@@ -11,7 +11,10 @@ ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-100000}
 CLIENTS=${CLIENTS:-4}
 STREAMS=${STREAMS:-16}
-LOG_LEVEL=${LOG_LEVEL:-warning}
+# Access logs on both sides or on neither: LOGS=on gives the gateway level info (its access log, to a file) and
+# nghttpx an access-log file; the default is neither (nghttpx logs nothing without --accesslog-file).
+LOGS=${LOGS:-off}
+if [ "$LOGS" = on ]; then LOG_LEVEL=${LOG_LEVEL:-info}; else LOG_LEVEL=${LOG_LEVEL:-warning}; fi
 # One loop for the gateway, one worker for nghttpx: the same share of the box.
 LOOPS=${LOOPS:-1}
 BIN=${BIN:-.build/release/session-gateway}
@@ -27,8 +30,10 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyou
 sed -e "s#\${LOG_LEVEL}#$LOG_LEVEL#" -e "s#\${WORK}#$work#g" Benchmarks/conf/gateway-bench-h2.yaml > "$work/gateway.yaml"
 
 nginx -c "$PWD/Benchmarks/conf/upstream-nginx.conf" & pids+=($!)
+nghttpx_log=()
+[ "$LOGS" = on ] && nghttpx_log=(--accesslog-file="$work/nghttpx-access.log")
 nghttpx -f'127.0.0.1,18084;no-tls' -b'127.0.0.1,18000' -n1 --no-ocsp --errorlog-file="$work/nghttpx.err" \
-  --accesslog-file=/dev/null >"$work/nghttpx.out" 2>&1 & pids+=($!)
+  "${nghttpx_log[@]}" >"$work/nghttpx.out" 2>&1 & pids+=($!)
 "$BIN" serve --config "$work/gateway.yaml" --loops "$LOOPS" >"$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
 gateway_pid=$!
 for port in 18000 18084 18091; do
