@@ -99,9 +99,9 @@ public final class HTTP2ServerSession {
         var block = headBlock
         headBlock = NGHeaderBlock()
         defer { block.reset(); headBlock = block }
-        block.append(":status", String(head.status))
+        block.append(":status", decimal: head.status)
         block.appendForwardable(head.headers)
-        if let n = contentLength { block.append("content-length", String(n)) }
+        if let n = contentLength { block.append("content-length", decimal: n) }
         if head.isInformational {
             _ = block.withNV { nva, n in
                 nghttp2_submit_headers(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, nil, nva, n, nil)

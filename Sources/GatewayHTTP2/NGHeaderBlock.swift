@@ -24,6 +24,25 @@ struct NGHeaderBlock {
 
     mutating func append(_ name: String, _ value: String) { append(name: name.utf8, value: value.utf8) }
 
+    /// Appends a field whose value is a non-negative decimal number, written digit by digit (no String made).
+    mutating func append(_ name: StaticString, decimal value: Int) {
+        let ns = bytes.count
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        let ne = bytes.count
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            // Filled from the end: Int.max has 19 digits.
+            var v = max(0, value)
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+            } while v > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        }
+        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+    }
+
     /// Appends response or trailer fields with lower-cased names, minus connection-specific and pseudo fields.
     mutating func appendForwardable(_ headers: HTTPHeaders) {
         headers.storage.withUnsafeBufferPointer { src in
@@ -32,9 +51,12 @@ struct NGHeaderBlock {
                 let name = UnsafeBufferPointer(rebasing: src[n])
                 if NGHeaderBlock.isConnectionSpecific(name) { continue }
                 let ns = bytes.count
-                // One copy that lower-cases on the way (a per-byte append checked capacity every time).
-                bytes.append(contentsOf: name.lazy.map(ASCII.lower))
+                // A plain copy, then lower-cased in place: copying through a lazy map went element by element.
+                bytes.append(contentsOf: name)
                 let ne = bytes.count
+                bytes.withUnsafeMutableBufferPointer { b in
+                    for j in ns..<ne { b[j] = ASCII.lower(b[j]) }
+                }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
                 // A request id is new on every response: in the HPACK table it would only push out fields that repeat.
                 let flags = name.count == 12 && ASCII.equalsIgnoringCase(name, "x-request-id".utf8)
