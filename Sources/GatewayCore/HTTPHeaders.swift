@@ -177,13 +177,31 @@ public struct HTTPHeaders: Sendable {
 
     /// Writes `Name: value\r\n` for every field into `out`.
     public func serialize(into out: inout [UInt8]) {
-        out.reserveCapacity(out.count + storage.count + 4 * entries.count)
-        storage.withUnsafeBufferPointer { s in
-            for e in entries {
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(e.nameStart)..<Int(e.nameEnd)]))
-                out.append(0x3A); out.append(0x20)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: s[Int(e.valueStart)..<Int(e.valueEnd)]))
-                out.append(0x0D); out.append(0x0A)
+        var total = 0
+        for e in entries { total += Int(e.nameEnd - e.nameStart) + Int(e.valueEnd - e.valueStart) + 4 }
+        guard total > 0 else { return }
+        // Grown once, then filled through one pointer: six appends per field each checked uniqueness and capacity.
+        var w = out.count
+        out.append(contentsOf: repeatElement(0, count: total))
+        out.withUnsafeMutableBufferPointer { o in
+            storage.withUnsafeBufferPointer { s in
+                // `total > 0` made `o` non-empty; `storage` is empty only when every name and value is.
+                guard let dst = o.baseAddress else { return }
+                let src = s.baseAddress ?? UnsafePointer(dst)
+                for e in entries {
+                    let nl = Int(e.nameEnd - e.nameStart)
+                    (dst + w).update(from: src + Int(e.nameStart), count: nl)
+                    w += nl
+                    dst[w] = 0x3A
+                    dst[w + 1] = 0x20
+                    w += 2
+                    let vl = Int(e.valueEnd - e.valueStart)
+                    (dst + w).update(from: src + Int(e.valueStart), count: vl)
+                    w += vl
+                    dst[w] = 0x0D
+                    dst[w + 1] = 0x0A
+                    w += 2
+                }
             }
         }
     }

@@ -105,6 +105,16 @@ struct HTTPHeadersTests {
         var empty: [UInt8] = []
         HTTPHeaders().serialize(into: &empty)
         #expect(empty.isEmpty)
+        // A field with an empty value (allowed) and, defensively, one with no bytes at all over empty storage.
+        var blank = HTTPHeaders()
+        blank.append(nameBytes: [UInt8](), valueBytes: [UInt8]())
+        var blankOut = Array("x".utf8)
+        blank.serialize(into: &blankOut)
+        #expect(blankOut == Array("x: \r\n".utf8))
+        let emptyValue = HTTPHeaders([("X-Empty", ""), ("B", "2")])
+        var emptyValueOut: [UInt8] = []
+        emptyValue.serialize(into: &emptyValueOut)
+        #expect(emptyValueOut == Array("X-Empty: \r\nB: 2\r\n".utf8))
     }
 
     @Test("serialize skips removed fields")
