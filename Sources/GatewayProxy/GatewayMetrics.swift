@@ -4,8 +4,10 @@ import Metrics
 /// The contract's metrics, with per-loop caches so the hot path never asks the metrics factory (and its lock) again.
 final class GatewayMetrics {
     private var rejections: [String: Counter] = [:]
-    private let duration = Metrics.Timer(label: "gateway_request_duration_seconds", preferredDisplayUnit: .seconds)
-    private let upstreamDuration = Metrics.Timer(label: "gateway_upstream_request_duration_seconds", preferredDisplayUnit: .seconds)
+    /// Histograms of seconds as `Double` (aggregating recorders), not swift-metrics `Timer`s: Prometheus compares a
+    /// value with every bucket on each record, and a `Duration` comparison is an out-of-line 128-bit call.
+    private let duration = Recorder(label: DurationHistograms.request, aggregate: true)
+    private let upstreamDuration = Recorder(label: DurationHistograms.upstream, aggregate: true)
 
     /// Counters by route index and status for `indexedFor`'s routes: an integer key, no string hashing per request.
     private var byIndex: [Int: Counter] = [:]
@@ -28,8 +30,8 @@ final class GatewayMetrics {
             byIndex[indexKey] = c
             c.increment()
         }
-        duration.recordNanoseconds(Int64(clamping: durationNanos))
-        if upstreamNanos > 0 { upstreamDuration.recordNanoseconds(Int64(clamping: upstreamNanos)) }
+        duration.record(Double(durationNanos) / 1e9)
+        if upstreamNanos > 0 { upstreamDuration.record(Double(upstreamNanos) / 1e9) }
         if let reason = rejection {
             if let c = rejections[reason] {
                 c.increment()
@@ -40,4 +42,15 @@ final class GatewayMetrics {
             }
         }
     }
+}
+
+/// The duration histograms' names and bucket bounds, for the executable's metrics bootstrap.
+public enum DurationHistograms {
+    public static let request = "gateway_request_duration_seconds"
+    public static let upstream = "gateway_upstream_request_duration_seconds"
+    public static var labels: [String] { [request, upstream] }
+    /// Upper bounds in seconds, 250 µs to 30 s.
+    public static let buckets: [Double] = [
+        0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30,
+    ]
 }

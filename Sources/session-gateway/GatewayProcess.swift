@@ -18,11 +18,7 @@ enum GatewayProcess {
         LogBootstrap.bootstrap(level: config.logging.level, format: config.logging.format)
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.defaultDurationHistogramBuckets = [
-            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
-            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
-            .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30),
-        ]
+        for label in DurationHistograms.labels { factory.valueHistogramBuckets[label] = DurationHistograms.buckets }
         MetricsSystem.bootstrap(factory)
         let logger = Logger(label: "session-gateway")
         let server: GatewayServer
