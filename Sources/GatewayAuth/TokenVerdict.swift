@@ -23,6 +23,9 @@ public final class TokenVerdict: Sendable, Equatable {
     public let isAdmin: Bool
     /// Which secret verified it (0 = current); lets operators see rotation progress.
     public let secretIndex: Int
+    /// Every claim a proxy may copy into a header field (shop, customer GID and digits, staff id) is non-empty where
+    /// required and visible ASCII only (no space, no control). Worked out once: a cached verdict serves many requests.
+    public let identityIsFieldSafe: Bool
 
     public init(clientId: String, appIndex: Int, shopDomain: String, customerGID: String?, customerNumericId: String?,
                 staffUserId: String?, jti: String?, expiresAt: Int64, isAdmin: Bool, secretIndex: Int) {
@@ -36,6 +39,16 @@ public final class TokenVerdict: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.isAdmin = isAdmin
         self.secretIndex = secretIndex
+        identityIsFieldSafe = !shopDomain.isEmpty && TokenVerdict.isVisibleASCII(shopDomain)
+            && (customerGID.map(TokenVerdict.isVisibleASCII) ?? true)
+            && (customerNumericId.map(TokenVerdict.isVisibleASCII) ?? true)
+            && (staffUserId.map(TokenVerdict.isVisibleASCII) ?? true)
+    }
+
+    /// Bytes 0x21...0x7E only.
+    static func isVisibleASCII(_ s: String) -> Bool {
+        for b in s.utf8 where b < 0x21 || b > 0x7E { return false }
+        return true
     }
 
     public static func == (a: TokenVerdict, b: TokenVerdict) -> Bool {

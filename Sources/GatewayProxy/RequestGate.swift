@@ -135,10 +135,7 @@ public final class RequestGate: Sendable {
     private func checkVerdict(_ v: TokenVerdict, rule: RouteRule) -> AuthFailure? {
         if rule.singleUse && v.jti == nil { return .missingClaim }
         // Values go into header fields: anything but visible ASCII is refused, whatever the verifier let through.
-        guard RequestGate.isSafeFieldValue(v.shopDomain), !v.shopDomain.isEmpty else { return .malformedToken }
-        if let gid = v.customerGID, !RequestGate.isSafeFieldValue(gid) { return .malformedToken }
-        if let digits = v.customerNumericId, !RequestGate.isSafeFieldValue(digits) { return .malformedToken }
-        if let staff = v.staffUserId, !RequestGate.isSafeFieldValue(staff) { return .malformedToken }
+        guard v.identityIsFieldSafe else { return .malformedToken }
         if rule.requireCustomer && v.customerGID == nil { return .customerRequired }
         return nil
     }
@@ -153,12 +150,6 @@ public final class RequestGate: Sendable {
         guard head.version == .http1_1, head.method == "GET", scan.connectionUpgrade, scan.upgradeWebSocket else {
             return false
         }
-        return true
-    }
-
-    /// Identity values and token-derived text must be visible ASCII (no space, no control) to become a field.
-    static func isSafeFieldValue(_ s: String) -> Bool {
-        for b in s.utf8 where b < 0x21 || b > 0x7E { return false }
         return true
     }
 }
