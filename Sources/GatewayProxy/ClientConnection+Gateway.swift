@@ -83,12 +83,11 @@ extension ClientConnection {
 
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logInfo.status = status
-        loopState.record(ExchangeRecord(
-            info: logInfo, status: status, startNanos: requestStartNanos, exchange: ex, client: peerIP,
-            method: currentHead?.method ?? "-",
-            path: logInfo.path, target: currentHead?.target ?? "-",
-            bytesIn: requestBodyBytes, bytesOut: bytesWritten,
-            protocolName: currentHead?.version.text ?? "HTTP/1.1"))
+        loopState.record(logInfo, status: status, startNanos: requestStartNanos, exchange: ex) {
+            AccessLogFields(client: peerIP, method: currentHead?.method ?? "-", path: logInfo.path,
+                            target: currentHead?.target ?? "-", bytesIn: requestBodyBytes, bytesOut: bytesWritten,
+                            protocolName: currentHead?.version.text ?? "HTTP/1.1")
+        }
     }
 }
 

@@ -154,10 +154,10 @@ final class HTTP2Stream {
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logged = true
         logInfo.status = status
-        loopState.record(ExchangeRecord(
-            info: logInfo, status: status, startNanos: startNanos, exchange: ex, client: connection.peerIP,
-            method: method, path: logInfo.path, target: target,
-            bytesIn: requestBodyBytes, bytesOut: bytesWritten, protocolName: "HTTP/2"))
+        loopState.record(logInfo, status: status, startNanos: startNanos, exchange: ex) {
+            AccessLogFields(client: connection.peerIP, method: method, path: logInfo.path, target: target,
+                            bytesIn: requestBodyBytes, bytesOut: bytesWritten, protocolName: "HTTP/2")
+        }
     }
 }
 

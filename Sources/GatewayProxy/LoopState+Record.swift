@@ -1,11 +1,7 @@
 import GatewayCore
 
-/// One finished exchange as the metrics and the access log see it, whatever protocol carried it.
-struct ExchangeRecord {
-    var info: ExchangeLogInfo
-    var status: Int
-    var startNanos: UInt64
-    var exchange: ProxyExchange?
+/// What only the access-log line of a finished exchange needs, beyond what the metrics use.
+struct AccessLogFields {
     var client: String
     var method: String
     /// The path without its query (Shopify puts id_token there); nil: derived from `target` when a line is written.
@@ -18,34 +14,37 @@ struct ExchangeRecord {
 }
 
 extension LoopState {
-    /// Counts the exchange in the metrics and, at level info, writes its access-log line.
-    func record(_ r: ExchangeRecord) {
+    /// Counts the exchange in the metrics and, at level info, writes the access-log line `line` describes (built
+    /// only then: most of its fields are copies made for the log alone).
+    func record(_ info: ExchangeLogInfo, status: Int, startNanos: UInt64, exchange ex: ProxyExchange?,
+                line: () -> AccessLogFields) {
         let snap = snapshot
         let now = loop.now()
         var route: String?
-        if let i = r.info.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
+        if let i = info.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
         var upstreamNanos: UInt64 = 0
-        if let ex = r.exchange, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
+        if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
             upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
         }
-        let rejected = r.status == 401 || r.status == 403
-        metrics.request(route: route ?? "none", routeIndex: route == nil ? nil : r.info.routeIndex, config: snap,
-                        status: r.status, durationNanos: now &- r.startNanos,
-                        upstreamNanos: upstreamNanos, rejection: rejected ? r.info.auth : nil)
+        let rejected = status == 401 || status == 403
+        metrics.request(route: route ?? "none", routeIndex: route == nil ? nil : info.routeIndex, config: snap,
+                        status: status, durationNanos: now &- startNanos,
+                        upstreamNanos: upstreamNanos, rejection: rejected ? info.auth : nil)
         guard server.accessLogEnabled else { return }
+        let r = line()
         logAccess(AccessLogRecord(
             time: Double(server.clock.wallMilliseconds()) / 1000,
-            requestId: r.info.requestId,
+            requestId: info.requestId,
             client: r.client,
             method: r.method,
             path: r.path ?? LoopState.pathOnly(r.target),
             route: route,
-            status: r.status,
-            auth: r.info.auth,
-            shop: r.info.shop,
-            upstream: r.exchange?.serverName,
-            durationMs: Double(now &- r.startNanos) / 1e6,
-            upstreamMs: r.exchange == nil ? nil : Double(upstreamNanos) / 1e6,
+            status: status,
+            auth: info.auth,
+            shop: info.shop,
+            upstream: ex?.serverName,
+            durationMs: Double(now &- startNanos) / 1e6,
+            upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
             bytesIn: r.bytesIn,
             bytesOut: r.bytesOut,
             protocol: r.protocolName))
