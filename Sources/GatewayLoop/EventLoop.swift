@@ -85,9 +85,17 @@ public final class EventLoop: @unchecked Sendable {
         #endif
     }
 
-    /// Runs `work` on this loop, later.
+    /// Runs `work` on this loop, later (a poller lingering for socket events stops to let it run).
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        queue.async(execute: work)
+        guard let poller else {
+            queue.async(execute: work)
+            return
+        }
+        queue.async {
+            work()
+            poller.workRan()
+        }
+        poller.workQueued()
     }
 
     /// Calls `f.finishBatch()` once the socket events being handled now are all done; outside such a batch (a
@@ -98,7 +106,11 @@ public final class EventLoop: @unchecked Sendable {
         finishers.list.append(f)
         if poller?.handling == true || finishers.runQueued { return }
         finishers.runQueued = true
-        queue.async { [finishers] in finishers.run() }
+        queue.async { [finishers, poller] in
+            finishers.run()
+            poller?.workRan()
+        }
+        poller?.workQueued()
     }
 
     /// Monotonic nanoseconds now; while the poller handles a round of ready sockets, the time that round began
