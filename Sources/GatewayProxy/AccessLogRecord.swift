@@ -47,8 +47,14 @@ public struct AccessLogRecord: Sendable {
     /// The record as one JSON object (no trailing newline), every string escaped.
     public func jsonLine() -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(320 + path.utf8.count)
-        out.append(contentsOf: #"{"time":""#.utf8)
+        appendJSON(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `jsonLine()`'s bytes to `out` (the per-loop batch): no intermediate string, array or number text.
+    func appendJSON(to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + 320 + path.utf8.count)
+        AccessLogRecord.append(&out, #"{"time":""#)
         AccessLogRecord.appendISO8601(&out, time)
         out.append(UInt8(ascii: "\""))
         field(&out, "request_id", requestId)
@@ -56,65 +62,100 @@ public struct AccessLogRecord: Sendable {
         field(&out, "method", method)
         field(&out, "path", path)
         field(&out, "route", route)
-        raw(&out, "status", String(status))
+        key(&out, "status")
+        AccessLogRecord.appendDecimal(&out, Int64(status))
         field(&out, "auth", auth)
         field(&out, "shop", shop)
         field(&out, "upstream", upstream)
-        raw(&out, "duration_ms", AccessLogRecord.milliseconds(durationMs))
-        raw(&out, "upstream_ms", upstreamMs.map(AccessLogRecord.milliseconds) ?? "null")
-        raw(&out, "bytes_in", String(bytesIn))
-        raw(&out, "bytes_out", String(bytesOut))
+        key(&out, "duration_ms")
+        AccessLogRecord.appendMilliseconds(&out, durationMs)
+        key(&out, "upstream_ms")
+        if let upstreamMs { AccessLogRecord.appendMilliseconds(&out, upstreamMs) } else { AccessLogRecord.append(&out, "null") }
+        key(&out, "bytes_in")
+        AccessLogRecord.appendDecimal(&out, Int64(bytesIn))
+        key(&out, "bytes_out")
+        AccessLogRecord.appendDecimal(&out, Int64(bytesOut))
         field(&out, "protocol", `protocol`)
         out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
     }
 
-    private func raw(_ out: inout [UInt8], _ key: StaticString, _ value: String) {
-        out.append(contentsOf: #",""#.utf8)
-        key.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(contentsOf: #"":"#.utf8)
-        out.append(contentsOf: value.utf8)
+    /// `,"key":`
+    private func key(_ out: inout [UInt8], _ key: StaticString) {
+        AccessLogRecord.append(&out, #",""#)
+        AccessLogRecord.append(&out, key)
+        AccessLogRecord.append(&out, #"":"#)
     }
 
-    private func field(_ out: inout [UInt8], _ key: StaticString, _ value: String?) {
-        guard let value else { return raw(&out, key, "null") }
-        out.append(contentsOf: #",""#.utf8)
-        key.withUTF8Buffer { out.append(contentsOf: $0) }
-        out.append(contentsOf: #"":""#.utf8)
+    /// Literal text, copied from the binary (a `String` literal's `utf8` view went through the generic append).
+    @inline(__always)
+    static func append(_ out: inout [UInt8], _ text: StaticString) {
+        text.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    private func field(_ out: inout [UInt8], _ name: StaticString, _ value: String?) {
+        key(&out, name)
+        guard let value else { return AccessLogRecord.append(&out, "null") }
+        out.append(UInt8(ascii: "\""))
         AccessLogRecord.appendEscaped(&out, value)
         out.append(UInt8(ascii: "\""))
     }
 
+    /// `v` in decimal, at least `width` digits (zero-padded); a negative value is written as 0.
+    static func appendDecimal(_ out: inout [UInt8], _ v: Int64, width: Int = 1) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = max(v, 0)
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+            } while v > 0 || digits.count - i < width
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        }
+    }
+
     /// JSON string escaping on bytes: quotes, backslash and every control character.
     static func appendEscaped(_ out: inout [UInt8], _ s: String) {
-        let hex: StaticString = "0123456789abcdef"
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0x00..<0x20, 0x7F:
-                out.append(contentsOf: #"\u00"#.utf8)
-                hex.withUTF8Buffer { h in
-                    out.append(h[Int(b >> 4)])
-                    out.append(h[Int(b & 0xF)])
+        var s = s
+        s.withUTF8 { bytes in
+            // Most values need no escape: copied in one piece.
+            guard bytes.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 || $0 == 0x7F })
+            else { return out.append(contentsOf: bytes) }
+            let hex: StaticString = "0123456789abcdef"
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case 0x00..<0x20, 0x7F:
+                    append(&out, #"\u00"#)
+                    hex.withUTF8Buffer { h in
+                        out.append(h[Int(b >> 4)])
+                        out.append(h[Int(b & 0xF)])
+                    }
+                default:
+                    out.append(b)
                 }
-            default:
-                out.append(b)
             }
         }
     }
 
     /// A duration with three decimals (`12.345`), no exponent notation.
     static func milliseconds(_ ms: Double) -> String {
-        guard ms.isFinite, ms >= 0 else { return "0" }
+        var out: [UInt8] = []
+        appendMilliseconds(&out, ms)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendMilliseconds(_ out: inout [UInt8], _ ms: Double) {
+        // Below 2^53 µs (285 years) the product is exact enough; beyond, and for NaN or negatives, 0.
+        guard ms.isFinite, ms >= 0, ms < 9e12 else { return out.append(UInt8(ascii: "0")) }
         let micros = Int64((ms * 1000).rounded())
-        let whole = micros / 1000
-        let frac = micros % 1000
-        let fracText = String(frac)
-        return String(whole) + "." + String(repeating: "0", count: 3 - fracText.count) + fracText
+        appendDecimal(&out, micros / 1000)
+        out.append(UInt8(ascii: "."))
+        appendDecimal(&out, micros % 1000, width: 3)
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for Unix seconds, without Foundation (civil-from-days, H. Hinnant).
@@ -134,17 +175,7 @@ public struct AccessLogRecord: Sendable {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func digits(_ v: Int64, _ width: Int) {
-            var buffer = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-            var v = v
-            var k = width - 1
-            while k >= 0 {
-                buffer[k] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                k -= 1
-            }
-            out.append(contentsOf: buffer)
-        }
+        func digits(_ v: Int64, _ width: Int) { appendDecimal(&out, v, width: width) }
         digits(year, 4); out.append(UInt8(ascii: "-"))
         digits(month, 2); out.append(UInt8(ascii: "-"))
         digits(day, 2); out.append(UInt8(ascii: "T"))

@@ -39,7 +39,7 @@ final class AccessLogBuffer {
     init(writer: any AccessLogWriter) { self.writer = writer }
 
     func write(_ record: AccessLogRecord) {
-        bytes.append(contentsOf: record.jsonLine().utf8)
+        record.appendJSON(to: &bytes)
         bytes.append(0x0A)
         if bytes.count > 16 * 1024 { flush() }
     }

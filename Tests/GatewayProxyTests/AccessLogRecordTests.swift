@@ -40,4 +40,29 @@ import Testing
         #expect(AccessLogRecord.milliseconds(0.0004) == "0.000")
         #expect(AccessLogRecord.milliseconds(12.5) == "12.500")
     }
+
+    @Test func writesNumbersWithoutStrings() {
+        #expect(AccessLogRecord.milliseconds(0) == "0.000")
+        #expect(AccessLogRecord.milliseconds(1.0105) == "1.011" || AccessLogRecord.milliseconds(1.0105) == "1.010")
+        #expect(AccessLogRecord.milliseconds(30_000.25) == "30000.250")
+        #expect(AccessLogRecord.milliseconds(-1) == "0")
+        #expect(AccessLogRecord.milliseconds(.nan) == "0")
+        #expect(AccessLogRecord.milliseconds(.infinity) == "0")
+        var out: [UInt8] = []
+        for (v, width) in [(0, 1), (7, 3), (1234, 2), (Int64.max, 1), (-5, 2)] as [(Int64, Int)] {
+            AccessLogRecord.appendDecimal(&out, v, width: width)
+            out.append(UInt8(ascii: " "))
+        }
+        #expect(String(decoding: out, as: UTF8.self) == "0 007 1234 9223372036854775807 00 ")
+    }
+
+    @Test func batchBytesAreTheLine() {
+        var batch = Array("prior\n".utf8)
+        record().appendJSON(to: &batch)
+        #expect(String(decoding: batch, as: UTF8.self) == "prior\n" + record().jsonLine())
+        let object = try? JSONSerialization.jsonObject(with: Data(record().jsonLine().utf8)) as? [String: Any]
+        #expect(object?["bytes_in"] as? Int == 10)
+        #expect(object?["bytes_out"] as? Int == 20)
+        #expect(object?["duration_ms"] as? Double == 1.235 || object?["duration_ms"] as? Double == 1.234)
+    }
 }
