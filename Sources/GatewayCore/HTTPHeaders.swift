@@ -246,6 +246,16 @@ public enum ASCII {
         b == 0x09 || (b >= 0x20 && b != 0x7F)
     }
 
+    /// `a` equals the literal `lower` (written in lower case), ignoring ASCII case in `a`.
+    @inlinable
+    public static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        lower.withUTF8Buffer { l in
+            guard a.count == l.count else { return false }
+            for i in 0..<l.count where ASCII.lower(a[i]) != l[i] { return false }
+            return true
+        }
+    }
+
     /// ASCII case-insensitive byte comparison. Inlinable: unspecialized across modules, each call looked up generic
     /// metadata, which a profile of the HTTP/2 response path showed as a tenth of the gateway's CPU.
     @inlinable

@@ -16,17 +16,17 @@ public enum HTTP1Serializer {
         out.append(contentsOf: head.method.utf8)
         out.append(ASCIIByte.sp)
         out.append(contentsOf: head.target.utf8)
-        out.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        append(" HTTP/1.1\r\n", to: &out)
         head.headers.serialize(into: &out)
         if addingFraming {
             switch head.framing {
             case .contentLength(let n):
-                out.append(contentsOf: "Content-Length: ".utf8)
-                out.append(contentsOf: String(n).utf8)
+                append("Content-Length: ", to: &out)
+                appendDecimal(n, to: &out)
                 out.append(ASCIIByte.cr)
                 out.append(ASCIIByte.lf)
             case .chunked:
-                out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+                append("Transfer-Encoding: chunked\r\n", to: &out)
             case .none, .untilClose:
                 break
             }
@@ -91,4 +91,24 @@ public enum HTTP1Serializer {
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Literal text, copied from the binary (a `String` literal's `utf8` view goes through the generic append).
+    @inline(__always)
+    private static func append(_ text: StaticString, to out: inout [UInt8]) {
+        text.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
+    /// A non-negative count in decimal, without making a `String`.
+    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = max(n, 0)
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+            } while v > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
+        }
+    }
 }

@@ -59,7 +59,7 @@ struct NGHeaderBlock {
                 }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
                 // A request id is new on every response: in the HPACK table it would only push out fields that repeat.
-                let flags = name.count == 12 && ASCII.equalsIgnoringCase(name, "x-request-id".utf8)
+                let flags = name.count == 12 && ASCII.equalsIgnoringCase(name, "x-request-id")
                     ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE
                 spans.append((ns..<ne, ne..<bytes.count, UInt8(flags.rawValue)))
             }
@@ -72,12 +72,12 @@ struct NGHeaderBlock {
         if first == UInt8(ascii: ":") { return true }
         // Most names are none of these: the length and first letter settle it without a comparison.
         switch (name.count, ASCII.lower(first)) {
-        case (2, UInt8(ascii: "t")): return ASCII.equalsIgnoringCase(name, "te".utf8)
-        case (7, UInt8(ascii: "u")): return ASCII.equalsIgnoringCase(name, "upgrade".utf8)
-        case (10, UInt8(ascii: "c")): return ASCII.equalsIgnoringCase(name, "connection".utf8)
-        case (10, UInt8(ascii: "k")): return ASCII.equalsIgnoringCase(name, "keep-alive".utf8)
-        case (16, UInt8(ascii: "p")): return ASCII.equalsIgnoringCase(name, "proxy-connection".utf8)
-        case (17, UInt8(ascii: "t")): return ASCII.equalsIgnoringCase(name, "transfer-encoding".utf8)
+        case (2, UInt8(ascii: "t")): return ASCII.equalsIgnoringCase(name, "te")
+        case (7, UInt8(ascii: "u")): return ASCII.equalsIgnoringCase(name, "upgrade")
+        case (10, UInt8(ascii: "c")): return ASCII.equalsIgnoringCase(name, "connection")
+        case (10, UInt8(ascii: "k")): return ASCII.equalsIgnoringCase(name, "keep-alive")
+        case (16, UInt8(ascii: "p")): return ASCII.equalsIgnoringCase(name, "proxy-connection")
+        case (17, UInt8(ascii: "t")): return ASCII.equalsIgnoringCase(name, "transfer-encoding")
         default: return false
         }
     }

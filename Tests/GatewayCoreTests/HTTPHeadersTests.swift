@@ -155,6 +155,12 @@ struct HTTPHeadersTests {
         #expect(!ASCII.isFieldValueChar(0x00))
         #expect(!ASCII.isFieldValueChar(0x0A))
         #expect(!ASCII.isFieldValueChar(0x0D))
+        let name = Array("X-Request-ID".utf8)
+        name.withUnsafeBufferPointer { n in
+            #expect(ASCII.equalsIgnoringCase(n, "x-request-id"))
+            #expect(!ASCII.equalsIgnoringCase(n, "x-request-i"))
+            #expect(!ASCII.equalsIgnoringCase(n, "x-request-ie"))
+        }
         #expect(!ASCII.isFieldValueChar(0x7F))
         #expect(ASCII.equalsIgnoringCase(Array("Chunked".utf8), Array("CHUNKED".utf8)))
         #expect(!ASCII.equalsIgnoringCase(Array("chunked".utf8), Array("chunke".utf8)))

@@ -20,6 +20,21 @@ import Testing
         ])
     }
 
+    @Test("addingFraming writes the head's framing after its fields", arguments: [
+        (BodyFraming.contentLength(0), "Content-Length: 0\r\n"),
+        (.contentLength(1_500_000), "Content-Length: 1500000\r\n"),
+        (.contentLength(Int.max), "Content-Length: 9223372036854775807\r\n"),
+        (.chunked, "Transfer-Encoding: chunked\r\n"),
+        (.none, ""),
+    ])
+    func requestHeadWithFraming(framing: BodyFraming, line: String) {
+        var head = HTTPRequestHead(method: "POST", target: "/u", version: .http2, headers: HTTPHeaders([("Host", "b")]))
+        head.framing = framing
+        var out: [UInt8] = []
+        HTTP1Serializer.writeRequestHead(head, addingFraming: true, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "POST /u HTTP/1.1\r\nHost: b\r\n" + line + "\r\n")
+    }
+
     @Test func responseHeadRoundTrip() {
         let head = HTTPResponseHead(status: 404, reason: "", version: .http1_0,
                                     headers: HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "0")]))
