@@ -166,8 +166,9 @@ extension HTTP2ServerSession {
                                    authority: st.authority, extendedProtocol: st.extendedProtocol,
                                    framing: framing, keepAlive: true)
         st.headDelivered = true
-        // Handed over, not shared: the gateway rewrites the fields in place without a copy.
-        delegate?.session(self, didReceiveHead: consume head, streamID: st.id, endStream: endStream)
+        // Handed over, not shared: the gateway rewrites the fields in place without a copy. Not through `delegate?.`:
+        // passing a consumed value into an optional chain copied it (a retain per field array and string).
+        if let delegate { delegate.session(self, didReceiveHead: consume head, streamID: st.id, endStream: endStream) }
         if endStream { endRequest(st) }
     }
 

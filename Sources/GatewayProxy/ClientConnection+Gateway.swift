@@ -83,9 +83,11 @@ extension ClientConnection {
 
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logInfo.status = status
-        loopState.record(logInfo, status: status, startNanos: requestStartNanos, exchange: ex) {
-            AccessLogFields(client: peerIP, method: currentHead?.method ?? "-", path: logInfo.path,
-                            target: currentHead?.target ?? "-", bytesIn: requestBodyBytes, bytesOut: bytesWritten,
+        loopState.record(routeIndex: logInfo.routeIndex, auth: logInfo.auth, status: status,
+                         startNanos: requestStartNanos, exchange: ex) {
+            AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: peerIP,
+                            method: currentHead?.method ?? "-", path: logInfo.path, target: currentHead?.target ?? "-",
+                            bytesIn: requestBodyBytes, bytesOut: bytesWritten,
                             protocolName: currentHead?.version.text ?? "HTTP/1.1")
         }
     }

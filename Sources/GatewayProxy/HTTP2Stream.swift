@@ -154,9 +154,11 @@ final class HTTP2Stream {
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logged = true
         logInfo.status = status
-        loopState.record(logInfo, status: status, startNanos: startNanos, exchange: ex) {
-            AccessLogFields(client: connection.peerIP, method: method, path: logInfo.path, target: target,
-                            bytesIn: requestBodyBytes, bytesOut: bytesWritten, protocolName: "HTTP/2")
+        loopState.record(routeIndex: logInfo.routeIndex, auth: logInfo.auth, status: status, startNanos: startNanos,
+                         exchange: ex) {
+            AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: connection.peerIP, method: method,
+                            path: logInfo.path, target: target, bytesIn: requestBodyBytes, bytesOut: bytesWritten,
+                            protocolName: "HTTP/2")
         }
     }
 }

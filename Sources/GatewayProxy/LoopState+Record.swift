@@ -2,6 +2,8 @@ import GatewayCore
 
 /// What only the access-log line of a finished exchange needs, beyond what the metrics use.
 struct AccessLogFields {
+    var requestId: String
+    var shop: String?
     var client: String
     var method: String
     /// The path without its query (Shopify puts id_token there); nil: derived from `target` when a line is written.
@@ -16,32 +18,34 @@ struct AccessLogFields {
 extension LoopState {
     /// Counts the exchange in the metrics and, at level info, writes the access-log line `line` describes (built
     /// only then: most of its fields are copies made for the log alone).
-    func record(_ info: ExchangeLogInfo, status: Int, startNanos: UInt64, exchange ex: ProxyExchange?,
+    /// `auth` is the log's auth outcome (the rejection code on a 401 or 403). The caller's whole log info is not
+    /// passed: read from a class property, it would be copied (a retain per string) on every exchange.
+    func record(routeIndex: Int?, auth: String, status: Int, startNanos: UInt64, exchange ex: ProxyExchange?,
                 line: () -> AccessLogFields) {
         let snap = snapshot
         let now = loop.now()
         var route: String?
-        if let i = info.routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
+        if let i = routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
         var upstreamNanos: UInt64 = 0
         if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
             upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
         }
         let rejected = status == 401 || status == 403
-        metrics.request(route: route ?? "none", routeIndex: route == nil ? nil : info.routeIndex, config: snap,
+        metrics.request(route: route ?? "none", routeIndex: route == nil ? nil : routeIndex, config: snap,
                         status: status, durationNanos: now &- startNanos,
-                        upstreamNanos: upstreamNanos, rejection: rejected ? info.auth : nil)
+                        upstreamNanos: upstreamNanos, rejection: rejected ? auth : nil)
         guard server.accessLogEnabled else { return }
         let r = line()
         logAccess(AccessLogRecord(
             time: Double(server.clock.wallMilliseconds()) / 1000,
-            requestId: info.requestId,
+            requestId: r.requestId,
             client: r.client,
             method: r.method,
             path: r.path ?? LoopState.pathOnly(r.target),
             route: route,
             status: status,
-            auth: info.auth,
-            shop: info.shop,
+            auth: auth,
+            shop: r.shop,
             upstream: ex?.serverName,
             durationMs: Double(now &- startNanos) / 1e6,
             upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
