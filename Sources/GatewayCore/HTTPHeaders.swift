@@ -188,19 +188,17 @@ public struct HTTPHeaders: Sendable {
                 // `total > 0` made `o` non-empty; `storage` is empty only when every name and value is.
                 guard let dst = o.baseAddress else { return }
                 let src = s.baseAddress ?? UnsafePointer(dst)
+                /// `storage[start..<end]` then the two bytes `a b`.
+                func put(_ start: Int32, _ end: Int32, _ a: UInt8, _ b: UInt8) {
+                    let n = Int(end - start)
+                    (dst + w).update(from: src + Int(start), count: n)
+                    dst[w + n] = a
+                    dst[w + n + 1] = b
+                    w += n + 2
+                }
                 for e in entries {
-                    let nl = Int(e.nameEnd - e.nameStart)
-                    (dst + w).update(from: src + Int(e.nameStart), count: nl)
-                    w += nl
-                    dst[w] = 0x3A
-                    dst[w + 1] = 0x20
-                    w += 2
-                    let vl = Int(e.valueEnd - e.valueStart)
-                    (dst + w).update(from: src + Int(e.valueStart), count: vl)
-                    w += vl
-                    dst[w] = 0x0D
-                    dst[w + 1] = 0x0A
-                    w += 2
+                    put(e.nameStart, e.nameEnd, 0x3A, 0x20)
+                    put(e.valueStart, e.valueEnd, 0x0D, 0x0A)
                 }
             }
         }
@@ -246,13 +244,25 @@ public enum ASCII {
         b == 0x09 || (b >= 0x20 && b != 0x7F)
     }
 
-    /// `a` equals the literal `lower` (written in lower case), ignoring ASCII case in `a`.
+    /// `a` equals the literal `b`, ignoring ASCII case (the literal's bytes come from the binary, not a String).
     @inlinable
-    public static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
-        lower.withUTF8Buffer { l in
-            guard a.count == l.count else { return false }
-            for i in 0..<l.count where ASCII.lower(a[i]) != l[i] { return false }
-            return true
+    public static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {
+        b.withUTF8Buffer { equalsIgnoringCase(a, $0) }
+    }
+
+    /// Appends `v` in decimal, zero-padded to `minimumDigits`; a negative value is written as 0. No `String` made.
+    @inlinable
+    public static func appendDecimal(_ v: Int64, minimumDigits: Int = 1, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            // Filled from the end: Int64.max has 19 digits.
+            var v = max(v, 0)
+            var i = digits.count
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: 0x30 &+ v % 10)
+                v /= 10
+            } while v > 0 || (digits.count - i < minimumDigits && i > 0)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
         }
     }
 

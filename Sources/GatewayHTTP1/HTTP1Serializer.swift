@@ -22,7 +22,7 @@ public enum HTTP1Serializer {
             switch head.framing {
             case .contentLength(let n):
                 append("Content-Length: ", to: &out)
-                appendDecimal(n, to: &out)
+                ASCII.appendDecimal(Int64(n), to: &out)
                 out.append(ASCIIByte.cr)
                 out.append(ASCIIByte.lf)
             case .chunked:
@@ -96,19 +96,5 @@ public enum HTTP1Serializer {
     @inline(__always)
     private static func append(_ text: StaticString, to out: inout [UInt8]) {
         text.withUTF8Buffer { out.append(contentsOf: $0) }
-    }
-
-    /// A non-negative count in decimal, without making a `String`.
-    private static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var v = max(n, 0)
-            var i = digits.count
-            repeat {
-                i -= 1
-                digits[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
-                v /= 10
-            } while v > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
-        }
     }
 }

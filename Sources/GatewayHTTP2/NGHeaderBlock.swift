@@ -29,17 +29,7 @@ struct NGHeaderBlock {
         let ns = bytes.count
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
         let ne = bytes.count
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            // Filled from the end: Int.max has 19 digits.
-            var v = max(0, value)
-            var i = digits.count
-            repeat {
-                i -= 1
-                digits[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
-                v /= 10
-            } while v > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
-        }
+        ASCII.appendDecimal(Int64(value), to: &bytes)
         spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
     }
 

@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// One access-log line: what happened to one exchange. There is no field that could hold a token.
 public struct AccessLogRecord: Sendable {
     /// When the request head arrived, Unix seconds; written as ISO 8601 UTC with milliseconds.
@@ -63,7 +65,7 @@ public struct AccessLogRecord: Sendable {
         field(&out, "path", path)
         field(&out, "route", route)
         key(&out, "status")
-        AccessLogRecord.appendDecimal(&out, Int64(status))
+        ASCII.appendDecimal(Int64(status), to: &out)
         field(&out, "auth", auth)
         field(&out, "shop", shop)
         field(&out, "upstream", upstream)
@@ -72,9 +74,9 @@ public struct AccessLogRecord: Sendable {
         key(&out, "upstream_ms")
         if let upstreamMs { AccessLogRecord.appendMilliseconds(&out, upstreamMs) } else { AccessLogRecord.append(&out, "null") }
         key(&out, "bytes_in")
-        AccessLogRecord.appendDecimal(&out, Int64(bytesIn))
+        ASCII.appendDecimal(Int64(bytesIn), to: &out)
         key(&out, "bytes_out")
-        AccessLogRecord.appendDecimal(&out, Int64(bytesOut))
+        ASCII.appendDecimal(Int64(bytesOut), to: &out)
         field(&out, "protocol", `protocol`)
         out.append(UInt8(ascii: "}"))
     }
@@ -98,20 +100,6 @@ public struct AccessLogRecord: Sendable {
         out.append(UInt8(ascii: "\""))
         AccessLogRecord.appendEscaped(&out, value)
         out.append(UInt8(ascii: "\""))
-    }
-
-    /// `v` in decimal, at least `width` digits (zero-padded); a negative value is written as 0.
-    static func appendDecimal(_ out: inout [UInt8], _ v: Int64, width: Int = 1) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var v = max(v, 0)
-            var i = digits.count
-            repeat {
-                i -= 1
-                digits[i] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-            } while v > 0 || digits.count - i < width
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i...]))
-        }
     }
 
     /// JSON string escaping on bytes: quotes, backslash and every control character.
@@ -153,9 +141,9 @@ public struct AccessLogRecord: Sendable {
         // Below 2^53 µs (285 years) the product is exact enough; beyond, and for NaN or negatives, 0.
         guard ms.isFinite, ms >= 0, ms < 9e12 else { return out.append(UInt8(ascii: "0")) }
         let micros = Int64((ms * 1000).rounded())
-        appendDecimal(&out, micros / 1000)
+        ASCII.appendDecimal(micros / 1000, to: &out)
         out.append(UInt8(ascii: "."))
-        appendDecimal(&out, micros % 1000, width: 3)
+        ASCII.appendDecimal(micros % 1000, minimumDigits: 3, to: &out)
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` for Unix seconds, without Foundation (civil-from-days, H. Hinnant).
@@ -175,7 +163,7 @@ public struct AccessLogRecord: Sendable {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func digits(_ v: Int64, _ width: Int) { appendDecimal(&out, v, width: width) }
+        func digits(_ v: Int64, _ width: Int) { ASCII.appendDecimal(v, minimumDigits: width, to: &out) }
         digits(year, 4); out.append(UInt8(ascii: "-"))
         digits(month, 2); out.append(UInt8(ascii: "-"))
         digits(day, 2); out.append(UInt8(ascii: "T"))

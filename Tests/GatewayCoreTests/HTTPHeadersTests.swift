@@ -161,6 +161,14 @@ struct HTTPHeadersTests {
             #expect(!ASCII.equalsIgnoringCase(n, "x-request-i"))
             #expect(!ASCII.equalsIgnoringCase(n, "x-request-ie"))
         }
+        var out: [UInt8] = []
+        for (v, width) in [(0, 1), (7, 3), (1234, 2), (Int64.max, 1), (-5, 2), (1, 40)] as [(Int64, Int)] {
+            ASCII.appendDecimal(v, minimumDigits: width, to: &out)
+            out.append(UInt8(ascii: " "))
+        }
+        // Padding stops at 20 digits, the most an Int64 needs.
+        #expect(String(decoding: out, as: UTF8.self)
+            == "0 007 1234 9223372036854775807 00 " + String(repeating: "0", count: 19) + "1 ")
         #expect(!ASCII.isFieldValueChar(0x7F))
         #expect(ASCII.equalsIgnoringCase(Array("Chunked".utf8), Array("CHUNKED".utf8)))
         #expect(!ASCII.equalsIgnoringCase(Array("chunked".utf8), Array("chunke".utf8)))
