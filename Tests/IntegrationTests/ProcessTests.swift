@@ -69,6 +69,13 @@ import Glibc
             #expect(metrics.bodyText.contains(name), "missing \(name) in /metrics:\n\(metrics.bodyText)")
         }
         #expect(metrics.bodyText.contains("token_replayed") || metrics.bodyText.contains("reason"), "\(metrics.bodyText)")
+        // Both durations are histograms in seconds with the gateway's buckets, 250 µs to 30 s.
+        for name in ["gateway_request_duration_seconds", "gateway_upstream_request_duration_seconds"] {
+            for line in ["# TYPE \(name) histogram", "\(name)_bucket{le=\"0.00025\"}", "\(name)_bucket{le=\"0.05\"}",
+                         "\(name)_bucket{le=\"30.0\"}", "\(name)_bucket{le=\"+Inf\"}", "\(name)_sum", "\(name)_count"] {
+                #expect(metrics.bodyText.contains(line), "missing \(line) in /metrics:\n\(metrics.bodyText)")
+            }
+        }
 
         gw.signal(SIGTERM)
         #expect(gw.waitForExit() == 0, "stderr: \(gw.stderr)")
