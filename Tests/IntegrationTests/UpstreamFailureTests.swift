@@ -83,6 +83,26 @@ import Glibc
         expectAnswer(r, status: 504, code: "upstream_timeout")
     }
 
+    /// The response timer of a pooled connection is disarmed after one answer and armed again for the next request
+    /// while it may still sit in the timer wheel under its first deadline; it must still fire for the second.
+    @Test func upstreamTimeoutOnAReusedConnection() throws {
+        let upstream = try RawUpstream { conn in
+            guard conn.readRequest() != nil else { return }
+            conn.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            guard conn.readRequest() != nil else { return }
+            conn.waitForClose()
+        }
+        defer { upstream.stop() }
+        let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"], loops: 1) { c in
+            c.upstreams[0].responseTimeout = .milliseconds(300)
+        }
+        defer { stack.stop() }
+        #expect(try stack.send("GET", "/public/x").status == 200)
+        usleep(100_000)
+        expectAnswer(try stack.send("GET", "/public/y"), status: 504, code: "upstream_timeout")
+        #expect(upstream.connections == 1, "the second request must have reused the pooled connection")
+    }
+
     @Test func upstreamClosingMidResponseClosesTheClient() throws {
         let upstream = try RawUpstream { conn in
             _ = conn.readHead()
