@@ -9,7 +9,6 @@ struct ExchangeLogInfo {
     var routeIndex: Int?
     var auth = "none"
     var shop: String?
-    var status = 0
     /// The normalized path (no query) once the gate has normalized it.
     var path: String?
 }
@@ -82,7 +81,6 @@ extension ClientConnection {
     }
 
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
-        logInfo.status = status
         loopState.record(routeIndex: logInfo.routeIndex, auth: logInfo.auth, status: status,
                          startNanos: requestStartNanos, exchange: ex) {
             AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: peerIP,

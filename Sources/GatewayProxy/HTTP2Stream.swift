@@ -153,7 +153,6 @@ final class HTTP2Stream {
 
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         logged = true
-        logInfo.status = status
         loopState.record(routeIndex: logInfo.routeIndex, auth: logInfo.auth, status: status, startNanos: startNanos,
                          exchange: ex) {
             AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: connection.peerIP, method: method,

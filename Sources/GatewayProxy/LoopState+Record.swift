@@ -18,6 +18,7 @@ struct AccessLogFields {
 extension LoopState {
     /// Counts the exchange in the metrics and, at level info, writes the access-log line `line` describes (built
     /// only then: most of its fields are copies made for the log alone).
+    ///
     /// `auth` is the log's auth outcome (the rejection code on a 401 or 403). The caller's whole log info is not
     /// passed: read from a class property, it would be copied (a retain per string) on every exchange.
     func record(routeIndex: Int?, auth: String, status: Int, startNanos: UInt64, exchange ex: ProxyExchange?,
