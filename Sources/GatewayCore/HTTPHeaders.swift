@@ -250,6 +250,13 @@ public enum ASCII {
         b.withUTF8Buffer { equalsIgnoringCase(a, $0) }
     }
 
+    /// Appends literal text, copied from the binary (a `String` literal's `utf8` view goes through the generic
+    /// `Array` append: a retain and an element-by-element copy).
+    @inlinable
+    public static func append(_ text: StaticString, to out: inout [UInt8]) {
+        text.withUTF8Buffer { out.append(contentsOf: $0) }
+    }
+
     /// Appends `v` in decimal, zero-padded to `minimumDigits`; a negative value is written as 0. No `String` made.
     @inlinable
     public static func appendDecimal(_ v: Int64, minimumDigits: Int = 1, to out: inout [UInt8]) {

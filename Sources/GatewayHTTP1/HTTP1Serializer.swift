@@ -16,17 +16,17 @@ public enum HTTP1Serializer {
         out.append(contentsOf: head.method.utf8)
         out.append(ASCIIByte.sp)
         out.append(contentsOf: head.target.utf8)
-        append(" HTTP/1.1\r\n", to: &out)
+        ASCII.append(" HTTP/1.1\r\n", to: &out)
         head.headers.serialize(into: &out)
         if addingFraming {
             switch head.framing {
             case .contentLength(let n):
-                append("Content-Length: ", to: &out)
+                ASCII.append("Content-Length: ", to: &out)
                 ASCII.appendDecimal(Int64(n), to: &out)
                 out.append(ASCIIByte.cr)
                 out.append(ASCIIByte.lf)
             case .chunked:
-                append("Transfer-Encoding: chunked\r\n", to: &out)
+                ASCII.append("Transfer-Encoding: chunked\r\n", to: &out)
             case .none, .untilClose:
                 break
             }
@@ -91,10 +91,4 @@ public enum HTTP1Serializer {
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Literal text, copied from the binary (a `String` literal's `utf8` view goes through the generic append).
-    @inline(__always)
-    private static func append(_ text: StaticString, to out: inout [UInt8]) {
-        text.withUTF8Buffer { out.append(contentsOf: $0) }
-    }
 }

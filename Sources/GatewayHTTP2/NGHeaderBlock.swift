@@ -27,7 +27,7 @@ struct NGHeaderBlock {
     /// Appends a field whose value is a non-negative decimal number, written digit by digit (no String made).
     mutating func append(_ name: StaticString, decimal value: Int) {
         let ns = bytes.count
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        ASCII.append(name, to: &bytes)
         let ne = bytes.count
         ASCII.appendDecimal(Int64(value), to: &bytes)
         spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))

@@ -56,7 +56,7 @@ public struct AccessLogRecord: Sendable {
     /// Appends `jsonLine()`'s bytes to `out` (the per-loop batch): no intermediate string, array or number text.
     func appendJSON(to out: inout [UInt8]) {
         out.reserveCapacity(out.count + 320 + path.utf8.count)
-        AccessLogRecord.append(&out, #"{"time":""#)
+        ASCII.append(#"{"time":""#, to: &out)
         AccessLogRecord.appendISO8601(&out, time)
         out.append(UInt8(ascii: "\""))
         field(&out, "request_id", requestId)
@@ -72,7 +72,7 @@ public struct AccessLogRecord: Sendable {
         key(&out, "duration_ms")
         AccessLogRecord.appendMilliseconds(&out, durationMs)
         key(&out, "upstream_ms")
-        if let upstreamMs { AccessLogRecord.appendMilliseconds(&out, upstreamMs) } else { AccessLogRecord.append(&out, "null") }
+        if let upstreamMs { AccessLogRecord.appendMilliseconds(&out, upstreamMs) } else { ASCII.append("null", to: &out) }
         key(&out, "bytes_in")
         ASCII.appendDecimal(Int64(bytesIn), to: &out)
         key(&out, "bytes_out")
@@ -83,20 +83,14 @@ public struct AccessLogRecord: Sendable {
 
     /// `,"key":`
     private func key(_ out: inout [UInt8], _ key: StaticString) {
-        AccessLogRecord.append(&out, #",""#)
-        AccessLogRecord.append(&out, key)
-        AccessLogRecord.append(&out, #"":"#)
-    }
-
-    /// Literal text, copied from the binary (a `String` literal's `utf8` view went through the generic append).
-    @inline(__always)
-    static func append(_ out: inout [UInt8], _ text: StaticString) {
-        text.withUTF8Buffer { out.append(contentsOf: $0) }
+        ASCII.append(#",""#, to: &out)
+        ASCII.append(key, to: &out)
+        ASCII.append(#"":"#, to: &out)
     }
 
     private func field(_ out: inout [UInt8], _ name: StaticString, _ value: String?) {
         key(&out, name)
-        guard let value else { return AccessLogRecord.append(&out, "null") }
+        guard let value else { return ASCII.append("null", to: &out) }
         out.append(UInt8(ascii: "\""))
         AccessLogRecord.appendEscaped(&out, value)
         out.append(UInt8(ascii: "\""))
@@ -118,7 +112,7 @@ public struct AccessLogRecord: Sendable {
                 case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
                 case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
                 case 0x00..<0x20, 0x7F:
-                    append(&out, #"\u00"#)
+                    ASCII.append(#"\u00"#, to: &out)
                     hex.withUTF8Buffer { h in
                         out.append(h[Int(b >> 4)])
                         out.append(h[Int(b & 0xF)])

@@ -161,6 +161,9 @@ struct HTTPHeadersTests {
             #expect(!ASCII.equalsIgnoringCase(n, "x-request-i"))
             #expect(!ASCII.equalsIgnoringCase(n, "x-request-ie"))
         }
+        var literal = Array("a".utf8)
+        ASCII.append("bc\r\n", to: &literal)
+        #expect(literal == Array("abc\r\n".utf8))
         var out: [UInt8] = []
         for (v, width) in [(0, 1), (7, 3), (1234, 2), (Int64.max, 1), (-5, 2), (1, 40)] as [(Int64, Int)] {
             ASCII.appendDecimal(v, minimumDigits: width, to: &out)
