@@ -3,20 +3,13 @@ import GatewayCore
 extension HTTP1RequestParser {
     /// Turns a complete head block into a validated `HTTPRequestHead` whose headers point into the block.
     static func parseHead(_ block: [UInt8]) throws(HTTP1ParseError) -> HTTPRequestHead {
-        var headers = HTTPHeaders(storage: block)
-        let result: Result<HTTPRequestHead, HTTP1ParseError> = block.withUnsafeBufferPointer { s in
-            do throws(HTTP1ParseError) {
-                return .success(try parseHead(s, headers: &headers))
-            } catch {
-                return .failure(error)
-            }
+        // Built inside around headers handed in by value (see HTTP1ResponseParser.parseHead): no copy on the way out.
+        try block.withUnsafeBufferPointer { (s) throws(HTTP1ParseError) -> HTTPRequestHead in
+            try parseHead(s, headers: HTTPHeaders(storage: block))
         }
-        var head = try result.get()
-        head.headers = headers
-        return head
     }
 
-    private static func parseHead(_ s: UnsafeBufferPointer<UInt8>, headers: inout HTTPHeaders) throws(HTTP1ParseError) -> HTTPRequestHead {
+    private static func parseHead(_ s: UnsafeBufferPointer<UInt8>, headers: consuming HTTPHeaders) throws(HTTP1ParseError) -> HTTPRequestHead {
         let lineEnd = FieldLines.lineEnd(s, from: 0)
         let line = try RequestLine(s, end: lineEnd)
         var framing = FramingFields()
@@ -53,7 +46,7 @@ extension HTTP1RequestParser {
             bodyFraming = .none
         }
 
-        return HTTPRequestHead(method: line.method, target: line.target, version: line.version, headers: HTTPHeaders(),
+        return HTTPRequestHead(method: line.method, target: line.target, version: line.version, headers: headers,
                                authority: authority.isEmpty ? nil : authority,
                                framing: bodyFraming, keepAlive: framing.keepAlive(line.version))
     }

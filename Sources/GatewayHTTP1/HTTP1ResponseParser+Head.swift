@@ -6,16 +6,14 @@ extension HTTP1ResponseParser {
     /// `framing` says what follows on the wire: `.none` for 1xx, 204, 304 and responses to HEAD
     /// (their Content-Length field is kept in `headers` for the client).
     static func parseHead(_ block: [UInt8], requestWasHead: Bool) throws(HTTP1ParseError) -> HTTPResponseHead {
-        var headers = HTTPHeaders(storage: block)
-        // Typed throws straight through (a Result in between copied the head out of it: a retain per field).
-        var head = try block.withUnsafeBufferPointer { (s) throws(HTTP1ParseError) -> HTTPResponseHead in
-            try parseHead(s, headers: &headers, requestWasHead: requestWasHead)
+        // The head is built inside, around headers handed in by value: a head returned out of the closure and then
+        // given its headers was copied on the way (a retain and a release per field).
+        try block.withUnsafeBufferPointer { (s) throws(HTTP1ParseError) -> HTTPResponseHead in
+            try parseHead(s, headers: HTTPHeaders(storage: block), requestWasHead: requestWasHead)
         }
-        head.headers = consume headers
-        return head
     }
 
-    private static func parseHead(_ s: UnsafeBufferPointer<UInt8>, headers: inout HTTPHeaders,
+    private static func parseHead(_ s: UnsafeBufferPointer<UInt8>, headers: consuming HTTPHeaders,
                                   requestWasHead: Bool) throws(HTTP1ParseError) -> HTTPResponseHead {
         let end = FieldLines.lineEnd(s, from: 0)
         // `HTTP/1.x DDD` then either the end of the line or SP and a reason (possibly empty).
@@ -67,7 +65,7 @@ extension HTTP1ResponseParser {
             bodyFraming = .untilClose
             keepAlive = false
         }
-        return HTTPResponseHead(status: status, reason: reason, version: version, headers: HTTPHeaders(),
+        return HTTPResponseHead(status: status, reason: reason, version: version, headers: headers,
                                 framing: bodyFraming, keepAlive: keepAlive)
     }
 }
