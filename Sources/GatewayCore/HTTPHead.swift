@@ -49,6 +49,13 @@ public struct HTTPRequestHead: Sendable {
         self.framing = framing
         self.keepAlive = keepAlive
     }
+
+    /// Moves the head out and leaves an empty one: how a head handed over `inout` is taken without a copy.
+    public mutating func take() -> HTTPRequestHead {
+        var out = HTTPRequestHead(method: "", target: "", version: version, headers: HTTPHeaders())
+        swap(&out, &self)
+        return out
+    }
 }
 
 /// A status line plus fields.

@@ -3,22 +3,34 @@ import GatewayCore
 
 // nghttp2 calls these C functions; each recovers the session from user_data and forwards to a method.
 
-private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2ServerSession? {
-    guard let userData else { return nil }
-    return Unmanaged<HTTP2ServerSession>.fromOpaque(userData).takeUnretainedValue()
+/// Runs `body` on the session behind `userData`, or returns `failure` without one.
+///
+/// No retain and release around the call: nghttp2 calls back only from inside `nghttp2_session_mem_recv`/`mem_send`,
+/// which only the session's own methods call, so the session is alive throughout.
+@inline(__always)
+private func withOwner<R>(_ userData: UnsafeMutableRawPointer?, _ failure: R, _ body: (HTTP2ServerSession) -> R) -> R {
+    guard let userData else { return failure }
+    return Unmanaged<HTTP2ServerSession>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
 }
 
+private let callbackFailure = NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+
 private func onBeginHeaders(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ ud: UnsafeMutableRawPointer?) -> Int32 {
-    guard let frame, let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    o.beginHeaders(frame)
-    return 0
+    guard let frame else { return callbackFailure }
+    return withOwner(ud, callbackFailure) { o in
+        o.beginHeaders(frame)
+        return 0
+    }
 }
 
 private func onHeader(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ name: UnsafePointer<UInt8>?, _ namelen: Int,
                       _ value: UnsafePointer<UInt8>?, _ valuelen: Int, _ flags: UInt8, _ ud: UnsafeMutableRawPointer?) -> Int32 {
-    guard let frame, let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    o.header(frame, name: UnsafeBufferPointer(start: name, count: namelen), value: UnsafeBufferPointer(start: value, count: valuelen))
-    return 0
+    guard let frame else { return callbackFailure }
+    return withOwner(ud, callbackFailure) { o in
+        o.header(frame, name: UnsafeBufferPointer(start: name, count: namelen),
+                 value: UnsafeBufferPointer(start: value, count: valuelen))
+        return 0
+    }
 }
 
 /// A field nghttp2 would silently drop (bad name or value bytes): reset the stream instead, so nothing ambiguous passes.
@@ -28,30 +40,36 @@ private func onInvalidHeader(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2
 }
 
 private func onFrameRecv(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ ud: UnsafeMutableRawPointer?) -> Int32 {
-    guard let frame, let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    o.frameReceived(frame)
-    return 0
+    guard let frame else { return callbackFailure }
+    return withOwner(ud, callbackFailure) { o in
+        o.frameReceived(frame)
+        return 0
+    }
 }
 
 private func onDataChunkRecv(_ s: OpaquePointer?, _ flags: UInt8, _ streamID: Int32, _ data: UnsafePointer<UInt8>?, _ len: Int,
                              _ ud: UnsafeMutableRawPointer?) -> Int32 {
-    guard let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    o.dataChunk(streamID, UnsafeRawBufferPointer(start: data, count: len))
-    return 0
+    withOwner(ud, callbackFailure) { o in
+        o.dataChunk(streamID, UnsafeRawBufferPointer(start: data, count: len))
+        return 0
+    }
 }
 
 private func onStreamClose(_ s: OpaquePointer?, _ streamID: Int32, _ errorCode: UInt32, _ ud: UnsafeMutableRawPointer?) -> Int32 {
-    guard let o = owner(ud) else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    o.streamClosed(streamID, errorCode: errorCode)
-    return 0
+    withOwner(ud, callbackFailure) { o in
+        o.streamClosed(streamID, errorCode: errorCode)
+        return 0
+    }
 }
 
 /// The data provider of every response body: serves the stream's buffer, defers when it is empty.
 private func serverReadCallback(_ s: OpaquePointer?, _ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
                         _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?,
                         _ ud: UnsafeMutableRawPointer?) -> Int {
-    guard let o = owner(ud), let buf, let flags else { return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue) }
-    return o.readResponse(streamID, into: UnsafeMutableRawBufferPointer(start: buf, count: length), flags: flags)
+    guard let buf, let flags else { return Int(callbackFailure) }
+    return withOwner(ud, Int(callbackFailure)) { o in
+        o.readResponse(streamID, into: UnsafeMutableRawBufferPointer(start: buf, count: length), flags: flags)
+    }
 }
 
 /// The data provider attached to every response with a body.
@@ -96,7 +114,7 @@ extension HTTP2ServerSession {
         if st.headerListBytes > Int(settings.maxHeaderListSize) {
             // Stop storing: the rest of the block is still decoded by nghttp2 (HPACK state), but costs us nothing.
             st.headerListTooLarge = true
-            st.headers = HTTPHeaders()
+            st.head.headers = HTTPHeaders()
             st.trailers = st.trailers.map { _ in HTTPHeaders() }
             return
         }
@@ -109,10 +127,10 @@ extension HTTP2ServerSession {
             // reach here (:method :scheme :path :authority :protocol) length and second letter tell them apart.
             // `:scheme` is checked by nghttp2 and not used: the upstream hop is HTTP/1.1.
             switch (name.count, name.count > 1 ? name[1] : 0) {
-            case (7, UInt8(ascii: "m")): st.method = String(decoding: value, as: UTF8.self)
-            case (5, UInt8(ascii: "p")): st.path = String(decoding: value, as: UTF8.self)
-            case (10, UInt8(ascii: "a")): st.authority = String(decoding: value, as: UTF8.self)
-            case (9, UInt8(ascii: "p")): st.extendedProtocol = String(decoding: value, as: UTF8.self)
+            case (7, UInt8(ascii: "m")): st.head.method = String(decoding: value, as: UTF8.self)
+            case (5, UInt8(ascii: "p")): st.head.target = String(decoding: value, as: UTF8.self)
+            case (10, UInt8(ascii: "a")): st.head.authority = String(decoding: value, as: UTF8.self)
+            case (9, UInt8(ascii: "p")): st.head.extendedProtocol = String(decoding: value, as: UTF8.self)
             default: break
             }
             return
@@ -121,7 +139,7 @@ extension HTTP2ServerSession {
             // nghttp2 has validated the digits and that any repeat is identical.
             st.contentLength = value.reduce(0) { acc, d in acc &* 10 &+ Int(d &- 0x30) }
         }
-        st.headers.append(nameBytes: name, valueBytes: value)
+        st.head.headers.append(nameBytes: name, valueBytes: value)
     }
 
     func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) {
@@ -158,17 +176,15 @@ extension HTTP2ServerSession {
 
     private func deliverHead(_ st: HTTP2StreamState, endStream: Bool) {
         let framing: BodyFraming = endStream ? .none : st.contentLength.map { .contentLength($0) } ?? .chunked
-        // The fields are moved out of the stream state (swapped with an empty set), not copied and then released.
-        var headers = HTTPHeaders()
-        swap(&headers, &st.headers)
-        let head = HTTPRequestHead(method: st.method, target: st.path, version: .http2,
-                                   headers: consume headers,
-                                   authority: st.authority, extendedProtocol: st.extendedProtocol,
-                                   framing: framing, keepAlive: true)
         st.headDelivered = true
-        // Handed over, not shared: the gateway rewrites the fields in place without a copy. Not through `delegate?.`:
-        // passing a consumed value into an optional chain copied it (a retain per field array and string).
-        if let delegate { delegate.session(self, didReceiveHead: consume head, streamID: st.id, endStream: endStream) }
+        guard let delegate else {
+            if endStream { endRequest(st) }
+            return
+        }
+        // Lent in place and taken by the delegate: a head assembled here from separate fields was copied and
+        // destroyed on the way (a retain and a release per field).
+        st.head.framing = framing
+        delegate.session(self, didReceiveHead: &st.head, streamID: st.id, endStream: endStream)
         if endStream { endRequest(st) }
     }
 

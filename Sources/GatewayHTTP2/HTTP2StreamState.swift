@@ -5,13 +5,10 @@ final class HTTP2StreamState {
     let id: Int32
 
     // Request side.
-    // Strings straight away: values up to 15 bytes (most methods, paths and authorities) are stored inline.
-    var method = ""
-    var path = ""
-    var authority: String?
-    var extendedProtocol: String?
+    /// The request head as it arrives, handed to the delegate in place when complete. Strings straight away: values
+    /// up to 15 bytes (most methods, paths and authorities) are stored inline.
+    var head = HTTPRequestHead(method: "", target: "", version: .http2, headers: HTTPHeaders())
     var contentLength: Int?
-    var headers = HTTPHeaders()
     var trailers: HTTPHeaders?
     /// name + value + 32 per field of the header block being received (RFC 9113 6.5.2 accounting).
     var headerListBytes = 0
@@ -33,4 +30,5 @@ final class HTTP2StreamState {
     var aboveLowWater = false
 
     init(id: Int32) { self.id = id }
+
 }

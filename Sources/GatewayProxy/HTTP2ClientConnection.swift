@@ -187,11 +187,11 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
 }
 
 extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
-    func session(_ s: HTTP2ServerSession, didReceiveHead head: consuming HTTPRequestHead, streamID: Int32, endStream: Bool) {
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, streamID: Int32, endStream: Bool) {
         timer?.disarm()
         let stream = HTTP2Stream(id: streamID, method: head.method, target: head.target, connection: self)
         streams[streamID] = stream
-        stream.begin(head: consume head, endStream: endStream)
+        stream.begin(head: head.take(), endStream: endStream)
     }
 
     func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32) {

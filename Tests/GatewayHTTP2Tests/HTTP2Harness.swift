@@ -14,7 +14,7 @@ final class Recorder: HTTP2ServerSessionDelegate {
     var autoConsume = true
     var onHead: ((HTTP2ServerSession, HTTPRequestHead, Int32) -> Void)?
 
-    func session(_ s: HTTP2ServerSession, didReceiveHead head: consuming HTTPRequestHead, streamID: Int32, endStream: Bool) {
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, streamID: Int32, endStream: Bool) {
         heads[streamID] = head
         headEndStream[streamID] = endStream
         onHead?(s, head, streamID)
