@@ -29,13 +29,23 @@ public struct HTTPRequestHead: Sendable {
     public var target: String
     public var version: HTTPVersion
     public var headers: HTTPHeaders
-    /// HTTP/2 `:authority` or HTTP/1.1 `Host`.
-    public var authority: String?
-    /// HTTP/2 extended CONNECT `:protocol` (RFC 8441), e.g. `websocket`.
-    public var extendedProtocol: String?
+    /// HTTP/2 `:authority` or HTTP/1.1 `Host`; nil when absent or empty.
+    public var authority: String? {
+        get { storedAuthority.isEmpty ? nil : storedAuthority }
+        set { storedAuthority = newValue ?? "" }
+    }
+    /// HTTP/2 extended CONNECT `:protocol` (RFC 8441), e.g. `websocket`; nil when absent or empty.
+    public var extendedProtocol: String? {
+        get { storedExtendedProtocol.isEmpty ? nil : storedExtendedProtocol }
+        set { storedExtendedProtocol = newValue ?? "" }
+    }
     public var framing: BodyFraming
     /// Whether the client wants the connection kept after this exchange.
     public var keepAlive: Bool
+    // Stored as plain strings, empty for none: swiftc 6.3 compiles every initializer of a struct this size that holds
+    // an `Optional<String>` with a dead copy and destroy of the whole value (a retain and a release per field).
+    private var storedAuthority: String
+    private var storedExtendedProtocol: String
 
     public init(method: String, target: String, version: HTTPVersion, headers: HTTPHeaders,
                 authority: String? = nil, extendedProtocol: String? = nil,
@@ -44,8 +54,8 @@ public struct HTTPRequestHead: Sendable {
         self.target = target
         self.version = version
         self.headers = headers
-        self.authority = authority
-        self.extendedProtocol = extendedProtocol
+        storedAuthority = authority ?? ""
+        storedExtendedProtocol = extendedProtocol ?? ""
         self.framing = framing
         self.keepAlive = keepAlive
     }

@@ -11,13 +11,22 @@ public struct AccessLogRecord: Sendable {
     /// The normalized path, without the query (queries can carry secrets such as Shopify's `id_token`).
     public var path: String
     /// The matched route's `path_prefix`, nil when no route matched.
-    public var route: String?
+    public var route: String? {
+        get { storedRoute.isEmpty ? nil : storedRoute }
+        set { storedRoute = newValue ?? "" }
+    }
     public var status: Int
     /// `none`, `anonymous`, `accepted`, or the rejection code (`token_expired`...).
     public var auth: String
-    public var shop: String?
+    public var shop: String? {
+        get { storedShop.isEmpty ? nil : storedShop }
+        set { storedShop = newValue ?? "" }
+    }
     /// The upstream server used (`host:port`), nil when the gateway answered itself.
-    public var upstream: String?
+    public var upstream: String? {
+        get { storedUpstream.isEmpty ? nil : storedUpstream }
+        set { storedUpstream = newValue ?? "" }
+    }
     public var durationMs: Double
     /// Time until the upstream's response head arrived; nil when not forwarded.
     public var upstreamMs: Double?
@@ -25,6 +34,11 @@ public struct AccessLogRecord: Sendable {
     public var bytesOut: Int
     /// `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`.
     public var `protocol`: String
+    // Plain strings, empty for none (none of these is ever empty when present): swiftc 6.3 compiles the initializer
+    // of a struct this size holding an `Optional<String>` with a dead copy and destroy of the whole record.
+    private var storedRoute: String
+    private var storedShop: String
+    private var storedUpstream: String
 
     public init(time: Double, requestId: String, client: String, method: String, path: String, route: String?,
                 status: Int, auth: String, shop: String?, upstream: String?, durationMs: Double, upstreamMs: Double?,
@@ -34,11 +48,11 @@ public struct AccessLogRecord: Sendable {
         self.client = client
         self.method = method
         self.path = path
-        self.route = route
+        storedRoute = route ?? ""
         self.status = status
         self.auth = auth
-        self.shop = shop
-        self.upstream = upstream
+        storedShop = shop ?? ""
+        storedUpstream = upstream ?? ""
         self.durationMs = durationMs
         self.upstreamMs = upstreamMs
         self.bytesIn = bytesIn

@@ -7,14 +7,23 @@ import GatewayCore
 /// A class, not a struct: each request calls into it through the snapshot, and a struct of this size was copied
 /// (a retain per reference field) on every call.
 public final class RequestGate: Sendable {
-    /// A route's settings, resolved once per config.
-    struct RouteRule: Sendable {
-        var auth: AuthMode
-        var requireCustomer: Bool
-        var singleUse: Bool
-        var upstream: String
+    /// A route's settings, resolved once per config. A class: taking a struct of two strings out of the array for
+    /// each request copied it (a retain and a release per string).
+    final class RouteRule: Sendable {
+        let auth: AuthMode
+        let requireCustomer: Bool
+        let singleUse: Bool
+        let upstream: String
         /// `Access-Control-Allow-Methods` for preflights on this route.
-        var allowMethods: String?
+        let allowMethods: String?
+
+        init(auth: AuthMode, requireCustomer: Bool, singleUse: Bool, upstream: String, allowMethods: String?) {
+            self.auth = auth
+            self.requireCustomer = requireCustomer
+            self.singleUse = singleUse
+            self.upstream = upstream
+            self.allowMethods = allowMethods
+        }
     }
 
     public let router: Router
