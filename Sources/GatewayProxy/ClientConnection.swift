@@ -59,8 +59,9 @@ final class ClientConnection {
         self.transport = transport
         parser = HTTP1RequestParser(limits: loopState.snapshot.parserLimits)
         timer = LoopTimer(loop: loopState.loop) { [unowned self] in self.timerFired() }
-        transport.onReadable = { [unowned self] in self.readable() }
-        transport.onWritable = { [unowned self] in self.writable() }
+        // Strong captures, dropped by the transport at `close()`.
+        transport.onReadable = { self.readable() }
+        transport.onWritable = { self.writable() }
     }
 
     /// Starts serving; `initial` holds bytes already read from the connection (protocol detection).

@@ -44,8 +44,9 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         let t = LoopTimer(loop: loopState.loop) { [unowned self] in self.timerFired() }
         timer = t
         t.arm(after: limits.keepaliveTimeout)
-        transport.onReadable = { [unowned self] in self.readable() }
-        transport.onWritable = { [unowned self] in self.writable() }
+        // Strong captures, dropped by the transport at `close()` (in `forceClose`).
+        transport.onReadable = { self.readable() }
+        transport.onWritable = { self.writable() }
         if let initial, !initial.isEmpty { feed(initial) }
         flushOutput()
         if !closed { transport.resumeReading() }

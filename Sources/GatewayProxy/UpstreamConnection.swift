@@ -45,9 +45,9 @@ final class UpstreamConnection {
     /// Whether the connection may go back to the pool after the current response.
     var canReuse: Bool { state == .active && responseComplete && !sawEOF && !transport.hasQueuedOutput }
 
-    /// Unowned, checked: the loop's state owns the pool that may hold this connection (no cycle), and a use after
-    /// the server is gone traps instead of reading freed memory (unowned(unsafe) saved one checked retain per use).
-    private unowned let loopState: LoopState
+    /// Strong: the loop's state lives as long as its loop, and an unowned reference cost a checked retain and a
+    /// release per use. (The state owns the pool that may hold this connection; the pool closes what it drops.)
+    private let loopState: LoopState
     private var isCorked = false
 
     init(transport: TransportChannel, serverKey: String, serverSlot: Int, limits: HTTP1Limits, loopState: LoopState) {
@@ -57,8 +57,10 @@ final class UpstreamConnection {
         self.serverSlot = serverSlot
         parser = HTTP1ResponseParser(limits: limits)
         timer = LoopTimer(loop: transport.loop) { [unowned self] in self.timerFired() }
-        transport.onReadable = { [unowned self] in self.readable() }
-        transport.onWritable = { [unowned self] in self.writable() }
+        // Strong captures: the transport drops both at `close()`, which every path out of a connection goes through;
+        // an unowned capture cost a checked retain and a release per socket event.
+        transport.onReadable = { self.readable() }
+        transport.onWritable = { self.writable() }
         transport.resumeReading()
     }
 
