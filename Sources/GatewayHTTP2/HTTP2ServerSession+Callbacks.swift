@@ -95,6 +95,7 @@ extension HTTP2ServerSession {
         let id = frame.pointee.hd.stream_id
         if frame.pointee.headers.cat.rawValue == NGHTTP2_HCAT_REQUEST.rawValue {
             let st = HTTP2StreamState(id: id)
+            if let spare = spareResponseBuffers.popLast() { st.response = spare }
             streams[id] = st
             headerTarget = st
         } else if let st = streams[id] {
@@ -217,9 +218,20 @@ extension HTTP2ServerSession {
     func streamClosed(_ id: Int32, errorCode: UInt32) {
         if headerTarget?.id == id { headerTarget = nil }
         guard let st = streams.removeValue(forKey: id) else { return }
+        recycleResponseBuffer(st)
         // Bytes the delegate never reported still hold the connection window: give them back.
         if st.unconsumed > 0 { _ = nghttp2_session_consume_connection(handle, st.unconsumed) }
         if st.headDelivered { delegate?.session(self, streamClosed: id, errorCode: errorCode) }
+    }
+
+    /// Keeps the stream's response buffer (moved out, so nothing else shares its storage) for a later stream.
+    private func recycleResponseBuffer(_ st: HTTP2StreamState) {
+        guard st.response.bytes.capacity > 0, spareResponseBuffers.count < Self.maxSpareResponseBuffers else { return }
+        var buffer = ByteBuffer()
+        swap(&buffer, &st.response)
+        buffer.clear()
+        // clear() lets go of storage above 64 KiB; only buffers that kept theirs are worth keeping.
+        if buffer.bytes.capacity > 0 { spareResponseBuffers.append(buffer) }
     }
 
     func readResponse(_ id: Int32, into buf: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {

@@ -23,6 +23,10 @@ public final class HTTP2ServerSession {
     var failed = false
     /// Reused for every response head: building one from empty costs two allocations.
     private var headBlock = NGHeaderBlock()
+    /// Response buffers of closed streams, emptied, for the next streams: one allocation less per stream.
+    var spareResponseBuffers: [ByteBuffer] = []
+    /// How many spare buffers are kept; more streams than this at once allocate their own.
+    static let maxSpareResponseBuffers = 32
 
     /// Creates the session and queues the server SETTINGS; the delegate is held unowned, so it must outlive the session (its owner, usually).
     public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate) throws(HTTP2Error) {

@@ -126,6 +126,44 @@ import Testing
         #expect(r.closed && r.closeErrorCode == 0)
     }
 
+    @Test func responseBuffersOfClosedStreamsServeLaterStreamsCleanly() throws {
+        let h = try Harness(clientAutoConsume: false)
+        // A stream reset with response bytes still buffered: its buffer is kept for later streams.
+        let reset = h.client.request(Harness.get)
+        try h.pump()
+        h.server.sendResponseHead(streamID: reset, head: HTTPResponseHead(status: 200, version: .http2), endStream: false)
+        // The client consumes nothing: of 2 x 50,000 bytes, what exceeds the 65,535-byte window stays buffered.
+        for _ in 0..<2 {
+            Harness.pattern(50_000).withUnsafeBytes { _ = h.server.sendData(streamID: reset, bytes: $0, endStream: false) }
+            try h.pump()
+        }
+        #expect(h.server.bufferedBytes(streamID: reset) > 0)
+        h.client.reset(streamID: reset, errorCode: HTTP2ErrorCode.cancel)
+        try h.pump()
+        #expect(h.server.spareResponseBuffers.count == 1)
+        // Later streams, one after another and then side by side, get exactly their own bytes.
+        h.recorder.onHead = { s, head, id in s.respond(id, body: Array("body of \(head.target)".utf8)) }
+        var ids: [Int32] = []
+        for i in 0..<3 {
+            let id = h.client.request([(":method", "GET"), (":scheme", "https"), (":path", "/one/\(i)"),
+                                       (":authority", "shop.example")])
+            try h.pump()
+            ids.append(id)
+        }
+        for i in 0..<40 {
+            ids.append(h.client.request([(":method", "GET"), (":scheme", "https"), (":path", "/many/\(i)"),
+                                         (":authority", "shop.example")]))
+        }
+        try h.pump()
+        for id in ids {
+            let target = try #require(h.recorder.heads[id]).target
+            #expect(h.client.responses[id]?.body == Array("body of \(target)".utf8))
+        }
+        #expect(h.server.openStreamCount == 0)
+        #expect(h.server.spareResponseBuffers.count <= HTTP2ServerSession.maxSpareResponseBuffers)
+        #expect(h.server.spareResponseBuffers.allSatisfy { $0.readableBytes == 0 })
+    }
+
     @Test func clientResetClosesTheStream() throws {
         let h = try Harness()
         let id = h.client.request([(":method", "POST"), (":scheme", "https"), (":path", "/slow"), (":authority", "shop.example")],
