@@ -62,7 +62,14 @@ final class ClientConnection {
         // Strong captures, dropped by the transport at `close()`.
         transport.onReadable = { self.readable() }
         transport.onWritable = { self.writable() }
+        #if DEBUG
+        loopState.live.add(.http1Connection, 1)
+        #endif
     }
+
+    #if DEBUG
+    deinit { loopState.live.add(.http1Connection, -1) }
+    #endif
 
     /// Starts serving; `initial` holds bytes already read from the connection (protocol detection).
     func start(initial: UnsafeRawBufferPointer? = nil) {

@@ -16,6 +16,9 @@ public final class GatewayServer: @unchecked Sendable {
     let accessLogEnabled: Bool
     private let group: EventLoopGroup
     private var loopStates: [LoopState] = []
+    #if DEBUG
+    var loopStatesForTesting: [LoopState] { loopStates }
+    #endif
     private var listeners: [Listener] = []
     private var adminListener: Listener?
     private let kind: ListenerKind

@@ -25,7 +25,14 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         self.transport = transport
         self.peerIP = peerIP
         self.loopState = loopState
+        #if DEBUG
+        loopState.live.add(.http2Connection, 1)
+        #endif
     }
+
+    #if DEBUG
+    deinit { loopState.live.add(.http2Connection, -1) }
+    #endif
 
     var isTLS: Bool { transport.isTLS }
 

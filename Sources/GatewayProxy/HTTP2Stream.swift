@@ -35,7 +35,14 @@ final class HTTP2Stream {
         self.connection = connection
         loopState = connection.loopState
         startNanos = loopState.loop.now()
+        #if DEBUG
+        loopState.live.add(.http2Stream, 1)
+        #endif
     }
+
+    #if DEBUG
+    deinit { loopState.live.add(.http2Stream, -1) }
+    #endif
 
     /// Strong, not read through the unowned `connection` (each such read is a checked retain and a release).
     private let loopState: LoopState

@@ -31,6 +31,10 @@ final class LoopState: @unchecked Sendable {
         accessLog = AccessLogBuffer(writer: server.accessLogWriter)
     }
 
+    #if DEBUG
+    let live = LiveObjects()
+    #endif
+
     /// Where an exchange serializes the request head it sends upstream; see `ProxyExchange.attach`.
     var headScratch: [UInt8] = []
 

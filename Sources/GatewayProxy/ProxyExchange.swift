@@ -52,7 +52,14 @@ final class ProxyExchange {
         if case .chunked = plan.head.framing { chunkedToUpstream = true } else { chunkedToUpstream = false }
         let idempotent = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].contains(method)
         if case .none = plan.head.framing { retryable = idempotent } else { retryable = false }
+        #if DEBUG
+        loopState.live.add(.exchange, 1)
+        #endif
     }
+
+    #if DEBUG
+    deinit { loopState.live.add(.exchange, -1) }
+    #endif
 
     // MARK: starting
 

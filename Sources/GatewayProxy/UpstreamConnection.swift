@@ -62,7 +62,14 @@ final class UpstreamConnection {
         transport.onReadable = { self.readable() }
         transport.onWritable = { self.writable() }
         transport.resumeReading()
+        #if DEBUG
+        loopState.live.add(.upstreamConnection, 1)
+        #endif
     }
+
+    #if DEBUG
+    deinit { loopState.live.add(.upstreamConnection, -1) }
+    #endif
 
     var isClosed: Bool { state == .closed }
     var isUsableIdle: Bool { state == .idle }
