@@ -97,20 +97,30 @@ extension HTTP2ServerSession {
             let st = HTTP2StreamState(id: id)
             if let spare = spareResponseBuffers.popLast() { st.response = spare }
             streams[id] = st
-            headerTarget = st
+            headerTarget = Unmanaged.passUnretained(st)
+            headerTargetID = id
         } else if let st = streams[id] {
             st.trailers = HTTPHeaders()
             st.headerListBytes = 0
-            headerTarget = st
+            headerTarget = Unmanaged.passUnretained(st)
+            headerTargetID = id
         }
     }
 
     func header(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
         let sid = frame.pointee.hd.stream_id
-        let target: HTTP2StreamState?
-        if let t = headerTarget, t.id == sid { target = t } else { target = streams[sid] }
-        guard let st = target, !st.headerListTooLarge else { return }
+        if let t = headerTarget, headerTargetID == sid {
+            // Alive: `streams` holds it, and nothing here removes it.
+            t._withUnsafeGuaranteedRef { store($0, name: name, value: value) }
+        } else if let st = streams[sid] {
+            store(st, name: name, value: value)
+        }
+    }
+
+    /// One field of `st`'s request head or trailers.
+    private func store(_ st: HTTP2StreamState, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        guard !st.headerListTooLarge else { return }
         st.headerListBytes += name.count + value.count + 32
         if st.headerListBytes > Int(settings.maxHeaderListSize) {
             // Stop storing: the rest of the block is still decoded by nghttp2 (HPACK state), but costs us nothing.
@@ -216,7 +226,7 @@ extension HTTP2ServerSession {
     }
 
     func streamClosed(_ id: Int32, errorCode: UInt32) {
-        if headerTarget?.id == id { headerTarget = nil }
+        if headerTarget != nil && headerTargetID == id { headerTarget = nil }
         guard let st = streams.removeValue(forKey: id) else { return }
         recycleResponseBuffer(st)
         // Bytes the delegate never reported still hold the connection window: give them back.

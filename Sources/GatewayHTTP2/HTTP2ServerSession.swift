@@ -12,8 +12,11 @@ public final class HTTP2ServerSession {
     /// the runtime's slow path.
     unowned var delegate: HTTP2ServerSessionDelegate?
     var streams = StreamMap<HTTP2StreamState>()
-    /// The stream whose header block is being decoded: each field's callback finds it without a dictionary lookup.
-    var headerTarget: HTTP2StreamState?
+    /// The stream whose header block is being decoded (`headerTargetID`): each field's callback finds it without a
+    /// dictionary lookup, and without a retain and a release. Unmanaged, not owned: it is set only to a state held
+    /// in `streams`, and cleared when that stream leaves `streams` (`streamClosed`) and when its block ends.
+    var headerTarget: Unmanaged<HTTP2StreamState>?
+    var headerTargetID: Int32 = 0
     /// Streams whose buffered response fell below the low-water mark during `mem_send`; told after it returns.
     var drained: [Int32] = []
     /// A shutdown notice went out; the final GOAWAY follows the PING acknowledgement (one round trip later).
