@@ -38,7 +38,7 @@ final class ProxyExchange {
     let startNanos: UInt64
     private(set) var upstreamStartNanos: UInt64 = 0
     private(set) var upstreamHeadNanos: UInt64 = 0
-    private var isHeadRequest: Bool { method == "HEAD" }
+    private let isHeadRequest: Bool
     private var scratch: [UInt8] = []
 
     init(downstream: any ExchangeDownstream, loopState: LoopState, snapshot: RuntimeSnapshot, plan: ForwardPlan, target: UpstreamTarget) {
@@ -50,8 +50,8 @@ final class ProxyExchange {
         method = plan.head.method
         startNanos = loopState.loop.now()
         if case .chunked = plan.head.framing { chunkedToUpstream = true } else { chunkedToUpstream = false }
-        let idempotent = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"].contains(method)
-        if case .none = plan.head.framing { retryable = idempotent } else { retryable = false }
+        isHeadRequest = method == "HEAD"
+        if case .none = plan.head.framing { retryable = ProxyExchange.isIdempotent(method) } else { retryable = false }
         #if DEBUG
         loopState.live.add(.exchange, 1)
         #endif
@@ -60,6 +60,14 @@ final class ProxyExchange {
     #if DEBUG
     deinit { loopState.live.add(.exchange, -1) }
     #endif
+
+    /// RFC 9110 9.2.2. A switch, not `[...].contains`: the array literal was built and searched on every exchange.
+    static func isIdempotent(_ method: String) -> Bool {
+        switch method {
+        case "GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE": return true
+        default: return false
+        }
+    }
 
     // MARK: starting
 
