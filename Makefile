@@ -3,7 +3,7 @@ SWIFT        ?= swift
 CONFIG       ?= gateway.yaml
 BIN_RELEASE   = .build/release/session-gateway
 # Build and test needs: headers and libraries, plus the real clients and servers the integration tests drive.
-APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev openssl curl nghttp2-client redis-server
+APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev libjemalloc-dev openssl curl nghttp2-client redis-server
 BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3
 
 .PHONY: deps bench-deps build release test run bench bench-h2 clean

@@ -45,7 +45,10 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ], swiftSettings: gatewaySettings),
+        ], swiftSettings: gatewaySettings,
+        // jemalloc takes over malloc for the whole process (as in nghttpx): with dozens of exchanges in flight,
+        // glibc's per-thread cache overflows and most allocations take its slow path.
+        linkerSettings: [.linkedLibrary("jemalloc")]),
 
         .executableTarget(name: "bench-auth", dependencies: ["GatewayAuth", "GatewayCore"], path: "Benchmarks/bench-auth"),
         .executableTarget(name: "bench-replay", dependencies: ["GatewayReplay", "GatewayCore"], path: "Benchmarks/bench-replay"),
