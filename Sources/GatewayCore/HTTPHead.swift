@@ -43,7 +43,8 @@ public struct HTTPRequestHead: Sendable {
     /// Whether the client wants the connection kept after this exchange.
     public var keepAlive: Bool
     // Stored as plain strings, empty for none: swiftc 6.3 compiles every initializer of a struct this size that holds
-    // an `Optional<String>` with a dead copy and destroy of the whole value (a retain and a release per field).
+    // an `Optional<String>` with a dead copy and destroy of the whole value (a retain and a release per field). A
+    // property wrapper doing the same brings the copy back (checked in the disassembly), hence the spelled-out pairs.
     private var storedAuthority: String
     private var storedExtendedProtocol: String
 
