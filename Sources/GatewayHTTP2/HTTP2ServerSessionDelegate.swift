@@ -4,9 +4,8 @@ import GatewayCore
 ///
 /// Calls arrive synchronously from inside `receive` or `produceOutput`; the delegate may call back into the session.
 public protocol HTTP2ServerSessionDelegate: AnyObject {
-    /// A complete, validated request head; `endStream` means no body follows. The head is the delegate's: it takes
-    /// it with `head.take()`. (`inout`, not `consuming`: an owned head this size was copied and destroyed around the
-    /// protocol call, a retain and a release per field.)
+    /// A complete, validated request head; `endStream` means no body follows. The head is lent where the session
+    /// assembled it, in the stream's state, and is the delegate's to take with `head.take()`: nothing is copied.
     func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, streamID: Int32, endStream: Bool)
     /// Request body bytes (valid only during the call); report them with `consumed(streamID:count:)` once passed on.
     func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32)

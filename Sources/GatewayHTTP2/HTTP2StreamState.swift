@@ -30,5 +30,4 @@ final class HTTP2StreamState {
     var aboveLowWater = false
 
     init(id: Int32) { self.id = id }
-
 }

@@ -44,7 +44,7 @@ final class HTTP2Stream {
     deinit { loopState.live.add(.http2Stream, -1) }
     #endif
 
-    /// Strong, not read through the unowned `connection` (each such read is a checked retain and a release).
+    /// The connection's, kept here: one load per use instead of two.
     private let loopState: LoopState
     private var session: HTTP2ServerSession? { connection.session }
 
