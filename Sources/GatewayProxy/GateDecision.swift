@@ -52,9 +52,13 @@ public final class ForwardPlan {
     public var origin: String?
     /// For the access log: `none` (route without auth), `anonymous` (optional, no token) or `accepted`.
     public var authOutcome: String
+    /// The rewritten head still has an `Expect` field, which the gateway answers itself (found by the gate's one
+    /// pass over the fields, so exchanges without one never look for it).
+    public var hasExpect: Bool
 
     public init(routeIndex: Int, upstream: String, head: HTTPRequestHead, replay: ReplayTicket?, verdict: TokenVerdict?,
-                requestId: String, isWebSocketUpgrade: Bool, origin: String?, authOutcome: String) {
+                requestId: String, isWebSocketUpgrade: Bool, origin: String?, authOutcome: String,
+                hasExpect: Bool = false) {
         self.routeIndex = routeIndex
         self.upstream = upstream
         self.head = head
@@ -64,6 +68,7 @@ public final class ForwardPlan {
         self.isWebSocketUpgrade = isWebSocketUpgrade
         self.origin = origin
         self.authOutcome = authOutcome
+        self.hasExpect = hasExpect
     }
 }
 

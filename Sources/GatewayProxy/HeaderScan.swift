@@ -9,6 +9,8 @@ struct HeaderScan {
     var hasPreflightMethod = false
     var hasHost = false
     var hasForwardedFor = false
+    /// An `Expect` field is present (rare: only then does the exchange look for it again).
+    var hasExpect = false
     /// `Connection` lists `upgrade`.
     var connectionUpgrade = false
     /// An `Upgrade` field lists `websocket`.
@@ -24,7 +26,11 @@ struct HeaderScan {
             case 4:
                 if headers.nameEquals(i, "host") { hasHost = true }
             case 6:
-                if origin == nil && headers.nameEquals(i, "origin") { origin = i }
+                if headers.nameEquals(i, "origin") {
+                    if origin == nil { origin = i }
+                } else if headers.nameEquals(i, "expect") {
+                    hasExpect = true
+                }
             case 7:
                 if headers.nameEquals(i, "upgrade") { upgrade.append(i) }
             case 10:

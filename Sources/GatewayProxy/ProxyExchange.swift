@@ -190,7 +190,7 @@ final class ProxyExchange {
             headBytes.removeAll(keepingCapacity: headBytes.capacity <= 64 * 1024)
             loopState.headScratch = headBytes
         }
-        if plan.isWebSocketUpgrade == false, plan.head.headers.contains(named: "Expect") {
+        if plan.isWebSocketUpgrade == false, plan.hasExpect {
             // We answer `Expect` ourselves; the upstream gets the body without waiting.
             var head = plan.head
             head.headers.removeAll(named: "Expect")

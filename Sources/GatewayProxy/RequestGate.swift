@@ -122,10 +122,12 @@ public final class RequestGate: Sendable {
         let webSocket = isWebSocketRequest(head, scan: scan)
         injectHeaders(&head, verdict: verdict, webSocket: webSocket, scan: scan, client: client, requestId: requestId)
         head.target = target.originForm
+        // Looked up again only when the scan saw one: the client's `Connection` may have named it for removal.
+        let hasExpect = scan.hasExpect && head.headers.contains(named: "Expect")
 
         let plan = ForwardPlan(routeIndex: routeIndex, upstream: rule.upstream, head: head, replay: replay,
                                verdict: verdict, requestId: requestId, isWebSocketUpgrade: webSocket,
-                               origin: origin, authOutcome: outcome)
+                               origin: origin, authOutcome: outcome, hasExpect: hasExpect)
         return .forward(plan)
     }
 

@@ -52,6 +52,20 @@ import Testing
         #expect(plan.authOutcome == "none")
     }
 
+    @Test func expectIsFlaggedOnlyWhileTheForwardedHeadHasIt() throws {
+        let plain = try #require(gate.evaluate(Fixture.head("GET", "/public/a"), client: Fixture.client).plan)
+        #expect(!plain.hasExpect)
+        let expect = try #require(gate.evaluate(Fixture.head("POST", "/public/a", [("EXPECT", "100-continue")]),
+                                                client: Fixture.client).plan)
+        #expect(expect.hasExpect)
+        // The client's Connection named it: removed with the other hop-by-hop fields, so nothing to answer.
+        let named = try #require(gate.evaluate(Fixture.head("POST", "/public/a", [("Expect", "100-continue"),
+                                                                                ("Connection", "expect")]),
+                                               client: Fixture.client).plan)
+        #expect(!named.head.headers.contains(named: "Expect"))
+        #expect(!named.hasExpect)
+    }
+
     @Test func missingTokenOnRequiredRoute() throws {
         let d = gate.evaluate(Fixture.head("GET", "/x", [("Origin", "null")]), client: Fixture.client)
         let answer = try #require(d.answer)
