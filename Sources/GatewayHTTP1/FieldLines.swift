@@ -14,38 +14,36 @@ enum FieldLines {
     static func parse(_ s: UnsafeBufferPointer<UInt8>, from: Int, into headers: inout HTTPHeaders,
                       framing: inout FramingFields) throws(HTTP1ParseError) {
         var ls = from
-        while true {
-            let le = lineEnd(s, from: ls)
-            if le == ls { return }
-            let (name, value) = try parseLine(s, ls, le)
+        while s[ls] != ASCIIByte.cr {
+            let (name, value, le) = try parseLine(s, ls)
             headers.appendIndexed(name: name, value: value)
             try framing.observe(s, name: name, value: value)
             ls = le + 2
         }
     }
 
-    /// Splits one field line into name and OWS-trimmed value ranges, validating both.
-    static func parseLine(_ s: UnsafeBufferPointer<UInt8>, _ ls: Int, _ le: Int) throws(HTTP1ParseError) -> (Range<Int>, Range<Int>) {
+    /// Splits the field line starting at `ls` into name and OWS-trimmed value ranges, validating both; also returns
+    /// the index of the CR that ends it. One pass: the line's end is found by the value check itself.
+    static func parseLine(_ s: UnsafeBufferPointer<UInt8>, _ ls: Int) throws(HTTP1ParseError) -> (Range<Int>, Range<Int>, Int) {
         if ASCIIByte.isWhitespace(s[ls]) { throw .badRequest("obs-fold or leading whitespace in field line") }
         var c = ls
-        while c < le && s[c] != ASCIIByte.colon {
+        while s[c] != ASCIIByte.colon {
             let b = s[c]
+            if b == ASCIIByte.cr { throw .badRequest("field line without colon") }
             guard ASCII.isTokenChar(b) else {
                 throw .badRequest(ASCIIByte.isWhitespace(b) ? "whitespace in field name" : "invalid character in field name")
             }
             c += 1
         }
-        guard c < le else { throw .badRequest("field line without colon") }
         guard c > ls else { throw .badRequest("empty field name") }
+        // Field-value bytes include SP and HTAB and exclude CR, so this stops at the line's end or at a bad byte.
+        var le = c + 1
+        while ASCII.isFieldValueChar(s[le]) { le += 1 }
+        guard s[le] == ASCIIByte.cr else { throw .badRequest("control character in field value") }
         var vs = c + 1
         while vs < le && ASCIIByte.isWhitespace(s[vs]) { vs += 1 }
         var ve = le
         while ve > vs && ASCIIByte.isWhitespace(s[ve - 1]) { ve -= 1 }
-        var k = vs
-        while k < ve {
-            guard ASCII.isFieldValueChar(s[k]) else { throw .badRequest("control character in field value") }
-            k += 1
-        }
-        return (ls..<c, vs..<ve)
+        return (ls..<c, vs..<ve, le)
     }
 }
