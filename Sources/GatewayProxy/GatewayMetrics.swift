@@ -13,6 +13,10 @@ final class GatewayMetrics {
     private var byIndex: [Int: Counter] = [:]
     /// The config whose route indices `byIndex` uses; strong, so a new config at a reused address cannot match.
     private var indexedFor: AnyObject?
+    /// The last counter used and its key: consecutive exchanges mostly share route and status, and then the
+    /// dictionary (a SipHash of the key) is skipped.
+    private var lastKey = -1
+    private var lastCounter: Counter?
 
     /// Counts one finished exchange. `routeIndex` (into `config`'s routes) picks the cached counter; `route` is its label.
     func request(route: String, routeIndex: Int?, config: AnyObject, status: Int, durationNanos: UInt64,
@@ -20,14 +24,22 @@ final class GatewayMetrics {
         if indexedFor !== config {
             byIndex.removeAll(keepingCapacity: true)
             indexedFor = config
+            lastKey = -1
+            lastCounter = nil
         }
         let indexKey = ((routeIndex ?? -1) + 1) << 16 | (status & 0xFFFF)
-        if let c = byIndex[indexKey] {
+        if indexKey == lastKey, let c = lastCounter {
+            c.increment()
+        } else if let c = byIndex[indexKey] {
+            lastKey = indexKey
+            lastCounter = c
             c.increment()
         } else {
             // Once per route, status and config on this loop; the factory hands back the same series for the same labels.
             let c = Counter(label: "gateway_requests_total", dimensions: [("route", route), ("code", String(status))])
             byIndex[indexKey] = c
+            lastKey = indexKey
+            lastCounter = c
             c.increment()
         }
         duration.record(Double(durationNanos) / 1e9)

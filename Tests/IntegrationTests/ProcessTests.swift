@@ -59,6 +59,7 @@ import Glibc
         let expired = Tok.valid(iat: Tok.now - 1000)
         #expect(try get(listen, "/api/x", token: expired)?.status == 401)
         #expect(try get(listen, "/api/x?id_token=\(token)")?.status == 401)
+        #expect(try get(listen, "/api/y", token: try mint(config))?.status == 200)
 
         #expect(try get(admin, "/healthz")?.status == 200)
         #expect(try get(admin, "/readyz")?.status == 200)
@@ -69,6 +70,9 @@ import Glibc
             #expect(metrics.bodyText.contains(name), "missing \(name) in /metrics:\n\(metrics.bodyText)")
         }
         #expect(metrics.bodyText.contains("token_replayed") || metrics.bodyText.contains("reason"), "\(metrics.bodyText)")
+        // 200, three 401s, 200 on one route: each status keeps its own count as they alternate.
+        #expect(requestCount(metrics.bodyText, route: "/api", code: "200") == 2, "\(metrics.bodyText)")
+        #expect(requestCount(metrics.bodyText, route: "/api", code: "401") == 3, "\(metrics.bodyText)")
         // Both durations are histograms in seconds with the gateway's buckets, 250 µs to 30 s.
         for name in ["gateway_request_duration_seconds", "gateway_upstream_request_duration_seconds"] {
             for line in ["# TYPE \(name) histogram", "\(name)_bucket{le=\"0.00025\"}", "\(name)_bucket{le=\"0.05\"}",
