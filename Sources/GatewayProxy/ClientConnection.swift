@@ -25,6 +25,8 @@ final class ClientConnection {
 
     let transport: TransportChannel
     let loopState: LoopState
+    /// Counted among the loop's live objects (debug builds).
+    private let liveToken: LiveToken
     let kind: ListenerKind
     let peerIP: String
     var isTLS: Bool { transport.isTLS }
@@ -54,6 +56,7 @@ final class ClientConnection {
 
     init(transport: TransportChannel, peerIP: String, loopState: LoopState, kind: ListenerKind) {
         self.loopState = loopState
+        liveToken = LiveToken(loopState, .http1Connection)
         self.kind = kind
         self.peerIP = peerIP
         self.transport = transport
@@ -62,14 +65,7 @@ final class ClientConnection {
         // Strong captures, dropped by the transport at `close()`.
         transport.onReadable = { self.readable() }
         transport.onWritable = { self.writable() }
-        #if DEBUG
-        loopState.live.add(.http1Connection, 1)
-        #endif
     }
-
-    #if DEBUG
-    deinit { loopState.live.add(.http1Connection, -1) }
-    #endif
 
     /// Starts serving; `initial` holds bytes already read from the connection (protocol detection).
     func start(initial: UnsafeRawBufferPointer? = nil) {

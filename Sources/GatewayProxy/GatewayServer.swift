@@ -15,10 +15,7 @@ public final class GatewayServer: @unchecked Sendable {
     let accessLogWriter: any AccessLogWriter
     let accessLogEnabled: Bool
     private let group: EventLoopGroup
-    private var loopStates: [LoopState] = []
-    #if DEBUG
-    var loopStatesForTesting: [LoopState] { loopStates }
-    #endif
+    private(set) var loopStates: [LoopState] = []
     private var listeners: [Listener] = []
     private var adminListener: Listener?
     private let kind: ListenerKind

@@ -7,6 +7,8 @@ import GatewayLoop
 final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     let transport: TransportChannel
     let loopState: LoopState
+    /// Counted among the loop's live objects (debug builds).
+    private let liveToken: LiveToken
     let peerIP: String
     let kind: ListenerKind = .gateway
     private(set) var session: HTTP2ServerSession?
@@ -25,14 +27,8 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         self.transport = transport
         self.peerIP = peerIP
         self.loopState = loopState
-        #if DEBUG
-        loopState.live.add(.http2Connection, 1)
-        #endif
+        liveToken = LiveToken(loopState, .http2Connection)
     }
-
-    #if DEBUG
-    deinit { loopState.live.add(.http2Connection, -1) }
-    #endif
 
     var isTLS: Bool { transport.isTLS }
 

@@ -35,17 +35,13 @@ final class HTTP2Stream {
         self.connection = connection
         loopState = connection.loopState
         startNanos = loopState.loop.now()
-        #if DEBUG
-        loopState.live.add(.http2Stream, 1)
-        #endif
+        liveToken = LiveToken(loopState, .http2Stream)
     }
-
-    #if DEBUG
-    deinit { loopState.live.add(.http2Stream, -1) }
-    #endif
 
     /// The connection's, kept here: one load per use instead of two.
     private let loopState: LoopState
+    /// Counted among the loop's live objects (debug builds).
+    private let liveToken: LiveToken
     private var session: HTTP2ServerSession? { connection.session }
 
     // MARK: request

@@ -10,6 +10,8 @@ final class ProxyExchange {
 
     unowned let downstream: any ExchangeDownstream
     let loopState: LoopState
+    /// Counted among the loop's live objects (debug builds).
+    private let liveToken: LiveToken
     let snapshot: RuntimeSnapshot
     let plan: ForwardPlan
     let target: UpstreamTarget
@@ -52,14 +54,8 @@ final class ProxyExchange {
         if case .chunked = plan.head.framing { chunkedToUpstream = true } else { chunkedToUpstream = false }
         isHeadRequest = method == "HEAD"
         if case .none = plan.head.framing { retryable = ProxyExchange.isIdempotent(method) } else { retryable = false }
-        #if DEBUG
-        loopState.live.add(.exchange, 1)
-        #endif
+        liveToken = LiveToken(loopState, .exchange)
     }
-
-    #if DEBUG
-    deinit { loopState.live.add(.exchange, -1) }
-    #endif
 
     /// RFC 9110 9.2.2. A switch, not `[...].contains`: the array literal was built and searched on every exchange.
     static func isIdempotent(_ method: String) -> Bool {

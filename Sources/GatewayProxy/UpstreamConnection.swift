@@ -48,10 +48,13 @@ final class UpstreamConnection {
     /// Strong: the loop's state lives as long as its loop, and an unowned reference cost a checked retain and a
     /// release per use. (The state owns the pool that may hold this connection; the pool closes what it drops.)
     private let loopState: LoopState
+    /// Counted among the loop's live objects (debug builds).
+    private let liveToken: LiveToken
     private var isCorked = false
 
     init(transport: TransportChannel, serverKey: String, serverSlot: Int, limits: HTTP1Limits, loopState: LoopState) {
         self.loopState = loopState
+        liveToken = LiveToken(loopState, .upstreamConnection)
         self.transport = transport
         self.serverKey = serverKey
         self.serverSlot = serverSlot
@@ -62,14 +65,7 @@ final class UpstreamConnection {
         transport.onReadable = { self.readable() }
         transport.onWritable = { self.writable() }
         transport.resumeReading()
-        #if DEBUG
-        loopState.live.add(.upstreamConnection, 1)
-        #endif
     }
-
-    #if DEBUG
-    deinit { loopState.live.add(.upstreamConnection, -1) }
-    #endif
 
     var isClosed: Bool { state == .closed }
     var isUsableIdle: Bool { state == .idle }
