@@ -67,6 +67,29 @@ struct HTTP2IntegrationTests {
         #expect(!d.peerClosed)
     }
 
+    /// The upstream hop needs a Host: nghttp2 resets a request with neither `:authority` nor `host`, or with an empty
+    /// `:authority` (PROTOCOL_ERROR, nothing forwarded); `host` alone is enough and reaches the upstream as Host.
+    @Test func requestWithoutAuthorityIsResetAndHostAloneIsForwarded() throws {
+        let upstream = try RawUpstream.counting()
+        defer { upstream.stop() }
+        let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
+        defer { stack.stop() }
+        let d = try H2Driver(port: stack.port)
+        let auth = ("authorization", "Bearer \(H2Tokens.good())")
+        let bare = d.client.request([(":method", "GET"), (":scheme", "http"), (":path", "/none"), auth])
+        let empty = d.client.request([(":method", "GET"), (":scheme", "http"), (":path", "/empty"), (":authority", ""), auth])
+        let viaHost = d.client.request([(":method", "GET"), (":scheme", "http"), (":path", "/host"),
+                                        ("host", "shop.example"), auth])
+        #expect(d.pump { d.client.responses[viaHost]?.endStreamReceived == true
+                         && [bare, empty].allSatisfy { d.client.responses[$0]?.resetReceived != nil } })
+        for id in [bare, empty] { #expect(d.client.responses[id]?.resetReceived == HTTP2ErrorCode.protocolError) }
+        #expect(d.client.responses[viaHost]?.status == 200)
+        #expect(upstream.receivedHeads.count == 1)
+        #expect(upstream.receivedHeads.first?.lowercased().contains("\r\nhost: shop.example\r\n") == true,
+                "\(upstream.receivedHeads)")
+        #expect(!d.peerClosed)
+    }
+
     @Test func expiredTokenGetsTheContractJSON401() throws {
         let stack = try TestStack()
         defer { stack.stop() }
