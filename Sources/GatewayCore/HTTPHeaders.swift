@@ -26,6 +26,43 @@ public struct HTTPHeaders: Sendable {
         entries.reserveCapacity(capacity)
     }
 
+    /// Adopts `storage` and the memory of `spare`'s entry array (emptied first), so a recycled value spares an
+    /// allocation.
+    public init(storage: [UInt8], reusingEntriesOf spare: consuming HTTPHeaders) {
+        self.storage = storage
+        // Swapped out, not read: a copy would share the array, and emptying a shared array allocates a new one.
+        var e: [Entry] = []
+        swap(&e, &spare.entries)
+        e.removeAll(keepingCapacity: true)
+        if e.capacity < 16 { e.reserveCapacity(16) }
+        entries = e
+    }
+
+    /// Empties the fields, keeping the memory of both arrays for the next head built in this value.
+    public mutating func removeAllKeepingCapacity() {
+        storage.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+    }
+
+    /// Empties the fields and hands back the byte array (empty, its memory kept); `self` keeps its entry array's.
+    public mutating func takeStorage() -> [UInt8] {
+        var s: [UInt8] = []
+        swap(&s, &storage)
+        s.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        return s
+    }
+
+    /// Moves the fields out, leaving `self` empty: the value returned is the only owner of its arrays.
+    public mutating func take() -> HTTPHeaders {
+        var out = HTTPHeaders()
+        swap(&out, &self)
+        return out
+    }
+
+    /// The byte array's capacity: recyclers keep only values of a sane size.
+    public var storageCapacity: Int { storage.capacity }
+
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
 

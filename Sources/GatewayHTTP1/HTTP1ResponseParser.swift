@@ -19,6 +19,11 @@ public struct HTTP1ResponseParser: Sendable {
     private var chunked = ChunkedDecoder()
     private var headBytes = 0
     private var requestWasHead = false
+    /// The entry array of a head given back by `recycle`, for the next head.
+    private var spareFields = HTTPHeaders()
+
+    /// Largest byte array a recycled head may keep: a rare huge head should not pin its memory.
+    static let maxRecycledBytes = 16 * 1024
 
     public init(limits: HTTP1Limits) {
         self.limits = limits
@@ -28,6 +33,15 @@ public struct HTTP1ResponseParser: Sendable {
     /// One outstanding request at a time (the gateway does not pipeline upstream).
     public mutating func expectResponse(toMethod method: String) {
         requestWasHead = method == "HEAD"
+    }
+
+    /// Takes back the fields of a head this parser produced once the caller is done with them: the next head
+    /// reuses their memory (two allocations fewer per response on a keep-alive connection).
+    public mutating func recycle(_ fields: consuming HTTPHeaders) {
+        var f = consume fields
+        guard f.storageCapacity <= Self.maxRecycledBytes else { return }
+        accumulator.spare = f.takeStorage()
+        spareFields = f
     }
 
     /// Parses from the start of `input`; returns how many bytes were consumed and at most one event.
@@ -81,7 +95,9 @@ public struct HTTP1ResponseParser: Sendable {
             let (used, block) = try accumulator.feed(input, limit: limits.maxHeaderBytes)
             guard let block else { return (used, nil) }
             headBytes = block.count
-            let head = try Self.parseHead(block, requestWasHead: requestWasHead)
+            var spare = HTTPHeaders()
+            swap(&spare, &spareFields)
+            let head = try Self.parseHead(block, reusing: consume spare, requestWasHead: requestWasHead)
             if head.status == 101 {
                 phase = .endPending(upgraded: true)
             } else if head.isInformational {

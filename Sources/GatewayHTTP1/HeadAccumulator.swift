@@ -23,6 +23,8 @@ struct HeadAccumulator: Sendable {
     let mode: Mode
     let maxTargetBytes: Int
     private var buffer: [UInt8] = []
+    /// An emptied array a finished head gave back: the next block is copied into its memory instead of a new one.
+    var spare: [UInt8] = []
     private var prevCR = false
     private var lineLength = 0
     private var lines = 0
@@ -77,6 +79,7 @@ struct HeadAccumulator: Sendable {
                 let block: [UInt8]
                 if buffer.isEmpty {
                     var b: [UInt8] = []
+                    swap(&b, &spare)
                     b.reserveCapacity(i - start + Self.headroom)
                     b.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
                     block = b
@@ -119,7 +122,10 @@ struct HeadAccumulator: Sendable {
                 }
             }
         }
-        if start < n { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<n])) }
+        if start < n {
+            if buffer.capacity == 0 { swap(&buffer, &spare) }
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<n]))
+        }
         return (n, nil)
     }
 

@@ -104,8 +104,7 @@ extension ClientConnection: ExchangeDownstream {
         write(bytes)
     }
 
-    func downstreamHead(_ head: consuming HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
-        var h = consume head
+    func downstreamHead(_ h: inout HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
         h.version = .http1_1
         let bodyless = isHeadRequest || h.status == 204 || h.status == 304 || h.isInformational
         if !bodyless {

@@ -180,7 +180,7 @@ extension HTTP2Stream: ExchangeDownstream {
         connection.scheduleFlush()
     }
 
-    func downstreamHead(_ head: consuming HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
+    func downstreamHead(_ head: inout HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
         guard let session else { return }
         let bodyless = isHeadRequest || head.status == 204 || head.status == 304
         var end = bodyless
@@ -267,6 +267,7 @@ extension HTTP2Stream: ExchangeDownstream {
         guard exchange === ex else { return }
         exchange = nil
         if !tunnel && !logged { logExchange(status: ex.status, exchange: ex) }
+        if let fields = ex.takeRequestFields() { session?.recycleRequestFields(fields) }
         // What the client still sends for this stream is dropped, so its window must not stay shut.
         downstreamResumeRequestBody()
     }

@@ -334,6 +334,12 @@ final class ProxyExchange {
 
     private var upstreamKeepAlive = true
     fileprivate var pendingResponseTrailers: HTTPHeaders?
+
+    /// Once finished, moves the forwarded request's fields out (nothing reads them after the exchange), so the
+    /// client side can reuse their memory; nil before.
+    func takeRequestFields() -> HTTPHeaders? {
+        phase == .finished ? plan.head.headers.take() : nil
+    }
 }
 
 extension ProxyExchange: UpstreamConnectionDelegate {
@@ -370,7 +376,8 @@ extension ProxyExchange: UpstreamConnectionDelegate {
             }
             let framing = head.framing
             rewrite(&head)
-            downstream.downstreamHead(consume head, upstreamFraming: framing, isHeadRequest: isHeadRequest)
+            downstream.downstreamHead(&head, upstreamFraming: framing, isHeadRequest: isHeadRequest)
+            c.recycle(head.headers.take())
         case .body(let range):
             bytesOut += range.count
             downstream.downstreamBody(UnsafeRawBufferPointer(rebasing: buffer[range]))

@@ -188,6 +188,9 @@ final class UpstreamConnection {
         }
     }
 
+    /// Gives the fields of a response head this connection delivered back to its parser, for the next response.
+    func recycle(_ fields: consuming HTTPHeaders) { parser.recycle(fields) }
+
     private func deliver(_ input: UnsafeRawBufferPointer) {
         var offset = 0
         // `.end` may come without consuming bytes: ask again at the end of input until nothing happens.

@@ -150,4 +150,48 @@ import Testing
         #expect(o.events.count == 6)
         #expect(o.bodies == [[0x61], [0x62]])
     }
+
+    /// Feeds `chunks` to `parser` and returns the first response head (nil on error or when none completed).
+    private func head(_ parser: inout HTTP1ResponseParser, _ chunks: [String]) -> HTTPResponseHead? {
+        parser.expectResponse(toMethod: "GET")
+        var found: HTTPResponseHead?
+        for chunk in chunks {
+            let bytes = Array(chunk.utf8)
+            var offset = 0
+            while true {
+                let step = bytes.withUnsafeBytes { raw in
+                    Result { () throws(HTTP1ParseError) in try parser.parse(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
+                }
+                guard case .success(let (used, event)) = step else { return nil }
+                offset += used
+                if case .head(let h)? = event, found == nil { found = h }
+                if event == nil && used == 0 { break }
+            }
+        }
+        return found
+    }
+
+    @Test func recycledFieldsServeLaterResponsesCleanly() {
+        var parser = HTTP1ResponseParser(limits: HTTP1Limits())
+        let big = String(repeating: "b", count: 4000)
+        let cases: [(chunks: [String], fields: [String])] = [
+            (["HTTP/1.1 200 OK\r\nX-Big: \(big)\r\nContent-Length: 0\r\n\r\n"], ["X-Big=\(big)", "Content-Length=0"]),
+            (["HTTP/1.1 200 OK\r\nA: 1\r\nContent-Length: 0\r\n\r\n"], ["A=1", "Content-Length=0"]),
+            // Split across reads: the partial head is kept in the recycled array.
+            (["HTTP/1.1 404 Not Found\r\nB: tw", "o\r\nContent-Length: 0\r\n\r\n"], ["B=two", "Content-Length=0"]),
+            (["HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"], ["Content-Length=0"]),
+        ]
+        var previousCapacity = 0
+        for (n, c) in cases.enumerated() {
+            guard var h = head(&parser, c.chunks) else {
+                Issue.record("case \(n): no head")
+                return
+            }
+            #expect(h.headers.pairs.map { "\($0.name)=\($0.value)" } == c.fields, "case \(n)")
+            // The 4 KB head's memory serves the small heads after it.
+            if n > 0 { #expect(h.headers.storageCapacity >= min(previousCapacity, 4000), "case \(n)") }
+            previousCapacity = h.headers.storageCapacity
+            parser.recycle(h.headers.take())
+        }
+    }
 }
