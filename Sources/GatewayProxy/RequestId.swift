@@ -17,18 +17,23 @@ public enum RequestId {
         return value
     }
 
-    /// A new id: 32 lower-case hex digits, a random 64-bit prefix per thread followed by that thread's counter.
+    /// How many characters a generated id has: 15 fit a Swift small string, kept inline (no allocation, and
+    /// copies of it along the request's path cost no reference counting).
+    public static let generatedLength = 15
+
+    /// A new id: 15 characters of `0-9a-v` (5 bits each), a random 35-bit prefix per thread followed by that
+    /// thread's 40-bit counter.
     ///
-    /// Per-thread state keeps this lock-free and syscall-free after a thread's first id; ids stay unique
-    /// because prefixes are random (a collision needs two threads drawing the same 64 bits).
+    /// Per-thread state keeps this lock-free and syscall-free after a thread's first id; ids stay unique because
+    /// prefixes are random (a collision needs two threads drawing the same 35 bits) and a thread draws a new
+    /// prefix before its counter could wrap.
     public static func generate() -> String {
         let state = IdState.current()
-        state.counter &+= 1
-        // Written straight into the string's storage: one allocation per id.
-        return String(unsafeUninitializedCapacity: 32) { out in
-            writeHex(state.prefix, into: out, at: 0)
-            writeHex(state.counter, into: out, at: 16)
-            return 32
+        state.next()
+        return String(unsafeUninitializedCapacity: generatedLength) { out in
+            writeBase32(state.prefix, digits: 7, into: out, at: 0)
+            writeBase32(state.counter, digits: 8, into: out, at: 7)
+            return generatedLength
         }
     }
 
@@ -42,11 +47,12 @@ public enum RequestId {
         }
     }
 
-    private static func writeHex(_ v: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
-        let digits: StaticString = "0123456789abcdef"
-        digits.withUTF8Buffer { d in
-            for k in 0..<16 {
-                out[offset + k] = d[Int((v >> UInt64(60 - 4 * k)) & 0xF)]
+    /// The low `5 * digits` bits of `v`, most significant first.
+    private static func writeBase32(_ v: UInt64, digits: Int, into out: UnsafeMutableBufferPointer<UInt8>, at offset: Int) {
+        let alphabet: StaticString = "0123456789abcdefghijklmnopqrstuv"
+        alphabet.withUTF8Buffer { a in
+            for k in 0..<digits {
+                out[offset + k] = a[Int((v >> UInt64(5 * (digits - 1 - k))) & 0x1F)]
             }
         }
     }
@@ -54,12 +60,25 @@ public enum RequestId {
 
 /// One thread's id prefix and counter, reached through a pthread key (no lock, no atomics needed).
 private final class IdState {
-    let prefix: UInt64
-    var counter: UInt64 = 0
+    static let prefixMask: UInt64 = 1 << 35 - 1
+    static let counterMask: UInt64 = 1 << 40 - 1
+    private(set) var prefix: UInt64
+    private(set) var counter: UInt64 = 0
 
-    init() {
+    init() { prefix = IdState.drawPrefix() }
+
+    private static func drawPrefix() -> UInt64 {
         var rng = SystemRandomNumberGenerator()
-        prefix = rng.next()
+        return rng.next() & prefixMask
+    }
+
+    /// Advances to the next id; a new prefix when the counter's 40 bits run out.
+    func next() {
+        counter = (counter &+ 1) & IdState.counterMask
+        if counter == 0 {
+            prefix = IdState.drawPrefix()
+            counter = 1
+        }
     }
 
     static func current() -> IdState {

@@ -22,7 +22,8 @@ import Testing
         var seen = Set<String>()
         for _ in 0..<1000 {
             let id = RequestId.generate()
-            #expect(id.utf8.count == 32)
+            #expect(id.utf8.count == RequestId.generatedLength)
+            #expect(id.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x76).contains($0) })
             #expect(RequestId.sanitized(id) == id)
             seen.insert(id)
         }
