@@ -55,10 +55,13 @@ public final class ForwardPlan {
     /// The rewritten head still has an `Expect` field, which the gateway answers itself (found by the gate's one
     /// pass over the fields, so exchanges without one never look for it).
     public var hasExpect: Bool
+    /// The client named no host at all (an HTTP/1.0 request without `Host`): the engine adds the upstream server's
+    /// `host:port`, since the upstream hop is HTTP/1.1, where `Host` is required (RFC 9112 3.2).
+    public var lacksHost: Bool
 
     public init(routeIndex: Int, upstream: String, head: HTTPRequestHead, replay: ReplayTicket?, verdict: TokenVerdict?,
                 requestId: String, isWebSocketUpgrade: Bool, origin: String?, authOutcome: String,
-                hasExpect: Bool = false) {
+                hasExpect: Bool = false, lacksHost: Bool = false) {
         self.routeIndex = routeIndex
         self.upstream = upstream
         self.head = head
@@ -69,6 +72,7 @@ public final class ForwardPlan {
         self.origin = origin
         self.authOutcome = authOutcome
         self.hasExpect = hasExpect
+        self.lacksHost = lacksHost
     }
 }
 

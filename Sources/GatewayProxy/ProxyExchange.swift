@@ -125,6 +125,10 @@ final class ProxyExchange {
         triedServers.insert(i)
         let slot = target.poolSlots[i]
         serverName = target.serverNames[i]
+        if plan.lacksHost {
+            // Named after the server actually tried: a retry on another server replaces it.
+            plan.head.headers.replace(name: "Host", value: target.serverNames[i])
+        }
         if let idle = loopState.pool.takeIdle(slot: slot) {
             attach(idle)
             return

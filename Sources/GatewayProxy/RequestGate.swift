@@ -127,7 +127,8 @@ public final class RequestGate: Sendable {
 
         let plan = ForwardPlan(routeIndex: routeIndex, upstream: rule.upstream, head: head, replay: replay,
                                verdict: verdict, requestId: requestId, isWebSocketUpgrade: webSocket,
-                               origin: origin, authOutcome: outcome, hasExpect: hasExpect)
+                               origin: origin, authOutcome: outcome, hasExpect: hasExpect,
+                               lacksHost: !scan.hasHost && head.authority == nil)
         return .forward(plan)
     }
 

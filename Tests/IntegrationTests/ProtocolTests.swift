@@ -60,6 +60,18 @@ import Glibc
         #expect(c.isClosedByPeer(), "HTTP/1.0 without keep-alive closes")
     }
 
+    @Test func http10WithoutHostIsForwardedWithTheUpstreamsHost() throws {
+        let stack = try TestStack()
+        defer { stack.stop() }
+        let c = try RawClient(port: stack.port)
+        c.send("GET /public/nohost HTTP/1.0\r\n\r\n")
+        let r = try #require(c.readResponse())
+        #expect(r.status == 200)
+        // The upstream hop is HTTP/1.1, which requires Host: the server's configured address stands in.
+        #expect(r.echoedHeaders["host"] == "127.0.0.1:\(stack.echoPort)")
+        #expect(r.echoedHeaders["x-forwarded-host"] == nil, "the client named no host")
+    }
+
     @Test func expect100ContinueThenBody() throws {
         let stack = try TestStack()
         defer { stack.stop() }
