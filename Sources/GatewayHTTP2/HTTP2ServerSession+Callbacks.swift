@@ -94,7 +94,7 @@ extension HTTP2ServerSession {
         guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
         let id = frame.pointee.hd.stream_id
         if frame.pointee.headers.cat.rawValue == NGHTTP2_HCAT_REQUEST.rawValue {
-            let st = HTTP2StreamState(id: id)
+            let st = delegate?.session(self, makeStreamWithID: id) ?? HTTP2StreamState(id: id)
             if let spare = spareResponseBuffers.popLast() { st.response = spare }
             if let spare = spareRequestFields.popLast() { st.head.headers = spare }
             streams[id] = st
@@ -168,7 +168,7 @@ extension HTTP2ServerSession {
                     return
                 }
                 guard st.headDelivered else { return }
-                delegate?.session(self, didReceiveTrailers: trailers, streamID: id)
+                delegate?.session(self, didReceiveTrailers: trailers, stream: st)
                 endRequest(st)
             } else if st.headerListTooLarge {
                 rejectOversizedHead(st)
@@ -196,14 +196,14 @@ extension HTTP2ServerSession {
         // Lent in place and taken by the delegate: a head assembled here from separate fields was copied and
         // destroyed on the way (a retain and a release per field).
         st.head.framing = framing
-        delegate.session(self, didReceiveHead: &st.head, streamID: st.id, endStream: endStream)
+        delegate.session(self, didReceiveHead: &st.head, stream: st, endStream: endStream)
         if endStream { endRequest(st) }
     }
 
     private func endRequest(_ st: HTTP2StreamState) {
         guard !st.requestEnded else { return }
         st.requestEnded = true
-        delegate?.session(self, streamEnded: st.id)
+        delegate?.session(self, streamEnded: st)
     }
 
     /// A head over `maxHeaderListSize` never reaches the delegate; the client gets the contract's 431 answer.
@@ -223,16 +223,17 @@ extension HTTP2ServerSession {
             return
         }
         st.unconsumed += data.count
-        delegate?.session(self, didReceiveData: data, streamID: id)
+        delegate?.session(self, didReceiveData: data, stream: st)
     }
 
     func streamClosed(_ id: Int32, errorCode: UInt32) {
         if headerTarget != nil && headerTargetID == id { headerTarget = nil }
         guard let st = streams.removeValue(forKey: id) else { return }
+        st.closed = true
         recycleResponseBuffer(st)
         // Bytes the delegate never reported still hold the connection window: give them back.
         if st.unconsumed > 0 { _ = nghttp2_session_consume_connection(handle, st.unconsumed) }
-        if st.headDelivered { delegate?.session(self, streamClosed: id, errorCode: errorCode) }
+        if st.headDelivered { delegate?.session(self, streamClosed: st, errorCode: errorCode) }
     }
 
     /// Keeps the stream's response buffer (moved out, so nothing else shares its storage) for a later stream.

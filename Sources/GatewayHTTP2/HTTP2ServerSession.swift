@@ -117,6 +117,14 @@ public final class HTTP2ServerSession {
     /// `contentLength`, when given, is sent as a `content-length` field after the head's own fields.
     public func sendResponseHead(streamID: Int32, head: HTTPResponseHead, contentLength: Int? = nil, endStream: Bool) {
         guard let st = streams[streamID] else { return }
+        sendResponseHead(st, head: head, contentLength: contentLength, endStream: endStream)
+    }
+
+    /// `sendResponseHead(streamID:...)` for the stream's own object (no lookup); nothing once the stream is closed.
+    public func sendResponseHead(_ st: HTTP2StreamState, head: HTTPResponseHead, contentLength: Int? = nil,
+                                 endStream: Bool) {
+        guard !st.closed else { return }
+        let streamID = st.id
         var block = headBlock
         headBlock = NGHeaderBlock()
         defer { block.reset(); headBlock = block }
@@ -142,7 +150,14 @@ public final class HTTP2ServerSession {
     /// Queues response body bytes (copied); returns the bytes now buffered for the stream, 0 if the stream is gone.
     @discardableResult
     public func sendData(streamID: Int32, bytes: UnsafeRawBufferPointer, endStream: Bool) -> Int {
-        guard let st = streams[streamID], !st.responseEnded else { return 0 }
+        guard let st = streams[streamID] else { return 0 }
+        return sendData(st, bytes: bytes, endStream: endStream)
+    }
+
+    /// `sendData(streamID:...)` for the stream's own object (no lookup).
+    @discardableResult
+    public func sendData(_ st: HTTP2StreamState, bytes: UnsafeRawBufferPointer, endStream: Bool) -> Int {
+        guard !st.closed, !st.responseEnded else { return 0 }
         st.response.write(bytes)
         if endStream { st.responseEnded = true }
         if st.response.readableBytes >= settings.responseLowWater { st.aboveLowWater = true }
@@ -152,7 +167,13 @@ public final class HTTP2ServerSession {
 
     /// Queues response trailers; they end the stream after the buffered body.
     public func sendTrailers(streamID: Int32, trailers: HTTPHeaders) {
-        guard let st = streams[streamID], !st.responseEnded else { return }
+        guard let st = streams[streamID] else { return }
+        sendTrailers(st, trailers: trailers)
+    }
+
+    /// `sendTrailers(streamID:...)` for the stream's own object (no lookup).
+    public func sendTrailers(_ st: HTTP2StreamState, trailers: HTTPHeaders) {
+        guard !st.closed, !st.responseEnded else { return }
         st.responseTrailers = trailers
         st.responseEnded = true
         resumeIfDeferred(st)
@@ -161,12 +182,21 @@ public final class HTTP2ServerSession {
     /// Response bytes of the stream not yet handed to nghttp2 output.
     public func bufferedBytes(streamID: Int32) -> Int { streams[streamID]?.response.readableBytes ?? 0 }
 
+    /// `bufferedBytes(streamID:)` for the stream's own object (no lookup).
+    public func bufferedBytes(_ st: HTTP2StreamState) -> Int { st.closed ? 0 : st.response.readableBytes }
+
     /// Reports request body bytes passed on, which reopens the flow-control windows for the client.
     public func consumed(streamID: Int32, count: Int) {
-        guard count > 0, let st = streams[streamID] else { return }
+        guard let st = streams[streamID] else { return }
+        consumed(st, count: count)
+    }
+
+    /// `consumed(streamID:count:)` for the stream's own object (no lookup).
+    public func consumed(_ st: HTTP2StreamState, count: Int) {
+        guard count > 0, !st.closed else { return }
         let n = min(count, st.unconsumed)
         st.unconsumed -= n
-        _ = nghttp2_session_consume(handle, streamID, n)
+        _ = nghttp2_session_consume(handle, st.id, n)
     }
 
     /// Sends RST_STREAM with `errorCode` and drops the stream's buffered response.
@@ -206,7 +236,7 @@ public final class HTTP2ServerSession {
         while !drained.isEmpty {
             let ids = drained
             drained.removeAll()
-            for id in ids where streams[id] != nil { delegate?.session(self, didDrainStream: id) }
+            for id in ids { if let st = streams[id] { delegate?.session(self, didDrainStream: st) } }
         }
     }
 }

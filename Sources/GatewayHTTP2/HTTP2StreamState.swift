@@ -1,8 +1,12 @@
 import GatewayCore
 
 /// What the session tracks for one stream: the request head being assembled and the response bytes waiting to go out.
-final class HTTP2StreamState {
-    let id: Int32
+///
+/// Open so the session's user keeps its own per-stream state in the same object (the delegate makes it, see
+/// `HTTP2ServerSessionDelegate.session(_:makeStreamWithID:)`): one allocation per stream, and events hand the
+/// object over instead of an id to look up again. The session's fields stay internal to this module.
+open class HTTP2StreamState {
+    public let id: Int32
 
     // Request side.
     /// The request head as it arrives, handed to the delegate in place when complete. Strings straight away: values
@@ -29,5 +33,8 @@ final class HTTP2StreamState {
     var deferred = false
     var aboveLowWater = false
 
-    init(id: Int32) { self.id = id }
+    /// The stream left the session (closed or reset): calls made with this object no longer do anything.
+    var closed = false
+
+    public init(id: Int32) { self.id = id }
 }

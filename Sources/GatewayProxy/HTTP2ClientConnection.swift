@@ -191,37 +191,49 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
 }
 
 extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
-    func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, streamID: Int32, endStream: Bool) {
+    func session(_ s: HTTP2ServerSession, makeStreamWithID id: Int32) -> HTTP2StreamState {
+        HTTP2Stream(id: id, connection: self)
+    }
+
+    /// The stream object of an event: always an `HTTP2Stream` (this delegate makes them all); nil only after the
+    /// connection dropped its streams (`forceClose`).
+    private func open(_ st: HTTP2StreamState) -> HTTP2Stream? {
+        guard let stream = st as? HTTP2Stream, !closed else { return nil }
+        return stream
+    }
+
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, stream st: HTTP2StreamState,
+                 endStream: Bool) {
+        guard let stream = open(st) else { return }
         timer?.disarm()
-        let stream = HTTP2Stream(id: streamID, method: head.method, target: head.target, connection: self)
-        streams[streamID] = stream
+        streams[stream.id] = stream
         stream.begin(head: head.take(), endStream: endStream)
     }
 
-    func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32) {
-        if let st = streams[streamID] {
-            st.requestData(data)
+    func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, stream st: HTTP2StreamState) {
+        if let stream = open(st) {
+            stream.requestData(data)
         } else {
-            s.consumed(streamID: streamID, count: data.count)
+            s.consumed(st, count: data.count)
         }
     }
 
-    func session(_ s: HTTP2ServerSession, didReceiveTrailers trailers: HTTPHeaders, streamID: Int32) {
-        streams[streamID]?.pendingTrailers = trailers
+    func session(_ s: HTTP2ServerSession, didReceiveTrailers trailers: HTTPHeaders, stream st: HTTP2StreamState) {
+        open(st)?.pendingTrailers = trailers
     }
 
-    func session(_ s: HTTP2ServerSession, streamEnded streamID: Int32) {
-        streams[streamID]?.requestEnded()
+    func session(_ s: HTTP2ServerSession, streamEnded st: HTTP2StreamState) {
+        open(st)?.requestEnded()
     }
 
-    func session(_ s: HTTP2ServerSession, streamClosed streamID: Int32, errorCode: UInt32) {
-        guard let st = streams.removeValue(forKey: streamID) else { return }
-        retired.append(st)
-        st.streamClosed(errorCode: errorCode)
+    func session(_ s: HTTP2ServerSession, streamClosed st: HTTP2StreamState, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: st.id) else { return }
+        retired.append(stream)
+        stream.streamClosed(errorCode: errorCode)
         streamRemoved()
     }
 
-    func session(_ s: HTTP2ServerSession, didDrainStream streamID: Int32) {
-        streams[streamID]?.exchange?.downstreamDrained()
+    func session(_ s: HTTP2ServerSession, didDrainStream st: HTTP2StreamState) {
+        open(st)?.exchange?.downstreamDrained()
     }
 }

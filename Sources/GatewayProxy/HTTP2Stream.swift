@@ -4,15 +4,15 @@ import GatewayLoop
 
 /// One HTTP/2 stream = one exchange: its own gate verdict, replay admission and upstream connection.
 ///
-/// Request DATA is reported consumed (reopening the client's window) only once the upstream took it.
-final class HTTP2Stream {
+/// Request DATA is reported consumed (reopening the client's window) only once the upstream took it. The session's
+/// own state for the stream is the superclass: one object per stream, handed over with each event.
+final class HTTP2Stream: HTTP2StreamState {
     /// Strong: an unowned reference cost a checked retain and a release on each of the ~9 uses per request. The cycle
     /// is broken by the connection, which drops its streams when they close and all of them in `forceClose`.
     let connection: HTTP2ClientConnection
-    let id: Int32
     /// Kept from the head for answers and the log; the head itself goes to the gate, which rewrites it in place.
-    let method: String
-    let target: String
+    private(set) var method = ""
+    private(set) var target = ""
     var exchange: ProxyExchange?
     var pendingTrailers: HTTPHeaders?
     var logInfo = ExchangeLogInfo()
@@ -28,14 +28,13 @@ final class HTTP2Stream {
     private var isWebSocket = false
     private var logged = false
 
-    init(id: Int32, method: String, target: String, connection: HTTP2ClientConnection) {
-        self.id = id
-        self.method = method
-        self.target = target
+    /// Made by the session when the stream's HEADERS begin (the head may still turn out too large, see `begin`).
+    init(id: Int32, connection: HTTP2ClientConnection) {
         self.connection = connection
         loopState = connection.loopState
         startNanos = loopState.loop.now()
         liveToken = LiveToken(loopState, .http2Stream)
+        super.init(id: id)
     }
 
     /// The connection's, kept here: one load per use instead of two.
@@ -47,6 +46,8 @@ final class HTTP2Stream {
     // MARK: request
 
     func begin(head: consuming HTTPRequestHead, endStream: Bool) {
+        method = head.method
+        target = head.target
         let snap = loopState.snapshot
         let framing = head.framing
         switch snap.gate.evaluate(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS),
@@ -109,7 +110,7 @@ final class HTTP2Stream {
         if bodyPaused && exchange != nil {
             heldUnconsumed += data.count
         } else {
-            session?.consumed(streamID: id, count: data.count)
+            session?.consumed(self, count: data.count)
         }
     }
 
@@ -147,9 +148,9 @@ final class HTTP2Stream {
         let fields = a.http2Fields(requestId: requestId, extraHeaders: cors)
         let noBody = a.body.isEmpty || method == "HEAD"
         let h = HTTPResponseHead(status: a.status, version: .http2, headers: HTTPHeaders(fields))
-        session.sendResponseHead(streamID: id, head: h, endStream: noBody)
+        session.sendResponseHead(self, head: h, endStream: noBody)
         if !noBody {
-            a.body.withUnsafeBytes { _ = session.sendData(streamID: id, bytes: $0, endStream: true) }
+            a.body.withUnsafeBytes { _ = session.sendData(self, bytes: $0, endStream: true) }
             bytesWritten += a.body.count
         }
         responseEnded = true
@@ -172,11 +173,11 @@ extension HTTP2Stream: ExchangeDownstream {
 
     var isDownstreamBlocked: Bool {
         guard let session else { return false }
-        return session.bufferedBytes(streamID: id) >= HTTP2Settings().responseLowWater
+        return session.bufferedBytes(self) >= HTTP2Settings().responseLowWater
     }
 
     func downstreamInterim(_ head: HTTPResponseHead) {
-        session?.sendResponseHead(streamID: id, head: head, endStream: false)
+        session?.sendResponseHead(self, head: head, endStream: false)
         connection.scheduleFlush()
     }
 
@@ -195,7 +196,7 @@ extension HTTP2Stream: ExchangeDownstream {
         case .chunked, .untilClose:
             break
         }
-        session.sendResponseHead(streamID: id, head: head, contentLength: contentLength, endStream: end)
+        session.sendResponseHead(self, head: head, contentLength: contentLength, endStream: end)
         if end { responseEnded = true }
         connection.scheduleFlush()
     }
@@ -203,7 +204,7 @@ extension HTTP2Stream: ExchangeDownstream {
     func downstreamBody(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty, !responseEnded, let session else { return }
         bytesWritten += bytes.count
-        session.sendData(streamID: id, bytes: bytes, endStream: false)
+        session.sendData(self, bytes: bytes, endStream: false)
         connection.scheduleFlush()
     }
 
@@ -211,9 +212,9 @@ extension HTTP2Stream: ExchangeDownstream {
         guard !responseEnded, let session else { return }
         responseEnded = true
         if let t = trailers, t.count > 0 {
-            session.sendTrailers(streamID: id, trailers: t)
+            session.sendTrailers(self, trailers: t)
         } else {
-            session.sendData(streamID: id, bytes: UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
+            session.sendData(self, bytes: UnsafeRawBufferPointer(start: nil, count: 0), endStream: true)
         }
         connection.scheduleFlush()
     }
@@ -225,7 +226,7 @@ extension HTTP2Stream: ExchangeDownstream {
         h.headers.removeAll(named: "Sec-WebSocket-Accept")
         h.headers.removeAll(named: "Upgrade")
         h.headers.removeAll(named: "Connection")
-        session.sendResponseHead(streamID: id, head: h, endStream: false)
+        session.sendResponseHead(self, head: h, endStream: false)
         tunnel = true
         connection.scheduleFlush()
         logExchange(status: 200, exchange: exchange)
@@ -257,7 +258,7 @@ extension HTTP2Stream: ExchangeDownstream {
     func downstreamResumeRequestBody() {
         bodyPaused = false
         if heldUnconsumed > 0 {
-            session?.consumed(streamID: id, count: heldUnconsumed)
+            session?.consumed(self, count: heldUnconsumed)
             heldUnconsumed = 0
             connection.scheduleFlush()
         }

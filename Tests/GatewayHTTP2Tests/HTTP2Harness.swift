@@ -14,26 +14,30 @@ final class Recorder: HTTP2ServerSessionDelegate {
     var autoConsume = true
     var onHead: ((HTTP2ServerSession, HTTPRequestHead, Int32) -> Void)?
 
-    func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, streamID: Int32, endStream: Bool) {
+    func session(_ s: HTTP2ServerSession, didReceiveHead head: inout HTTPRequestHead, stream: HTTP2StreamState,
+                 endStream: Bool) {
+        let streamID = stream.id
         heads[streamID] = head
         headEndStream[streamID] = endStream
         onHead?(s, head, streamID)
     }
 
-    func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, streamID: Int32) {
-        bodies[streamID, default: []].append(contentsOf: data)
-        if autoConsume { s.consumed(streamID: streamID, count: data.count) }
+    func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, stream: HTTP2StreamState) {
+        bodies[stream.id, default: []].append(contentsOf: data)
+        if autoConsume { s.consumed(streamID: stream.id, count: data.count) }
     }
 
-    func session(_ s: HTTP2ServerSession, didReceiveTrailers trailers: HTTPHeaders, streamID: Int32) {
-        self.trailers[streamID] = trailers
+    func session(_ s: HTTP2ServerSession, didReceiveTrailers trailers: HTTPHeaders, stream: HTTP2StreamState) {
+        self.trailers[stream.id] = trailers
     }
 
-    func session(_ s: HTTP2ServerSession, streamEnded streamID: Int32) { ended.append(streamID) }
+    func session(_ s: HTTP2ServerSession, streamEnded stream: HTTP2StreamState) { ended.append(stream.id) }
 
-    func session(_ s: HTTP2ServerSession, streamClosed streamID: Int32, errorCode: UInt32) { closed[streamID] = errorCode }
+    func session(_ s: HTTP2ServerSession, streamClosed stream: HTTP2StreamState, errorCode: UInt32) {
+        closed[stream.id] = errorCode
+    }
 
-    func session(_ s: HTTP2ServerSession, didDrainStream streamID: Int32) { drained.append(streamID) }
+    func session(_ s: HTTP2ServerSession, didDrainStream stream: HTTP2StreamState) { drained.append(stream.id) }
 }
 
 /// A real nghttp2 client wired to the server session in memory.
