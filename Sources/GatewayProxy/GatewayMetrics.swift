@@ -2,21 +2,27 @@ import CoreMetrics
 import Metrics
 
 /// The contract's metrics, with per-loop caches so the hot path never asks the metrics factory (and its lock) again.
+///
+/// Holds the factory's handlers rather than swift-metrics' `Counter` and `Recorder` wrappers: their `increment()`
+/// and `record(_:)` are generic over the value type and, called from another module, converted it through
+/// runtime metadata on every call. The handlers take `Int64` and `Double` directly; what is exported is the same.
 final class GatewayMetrics {
-    private var rejections: [String: Counter] = [:]
+    private var rejections: [String: any CounterHandler] = [:]
     /// Histograms of seconds as `Double` (aggregating recorders), not swift-metrics `Timer`s: Prometheus compares a
     /// value with every bucket on each record, and a `Duration` comparison is an out-of-line 128-bit call.
-    private let duration = Recorder(label: DurationHistograms.request, aggregate: true)
-    private let upstreamDuration = Recorder(label: DurationHistograms.upstream, aggregate: true)
+    private let duration = MetricsSystem.factory.makeRecorder(label: DurationHistograms.request, dimensions: [],
+                                                              aggregate: true)
+    private let upstreamDuration = MetricsSystem.factory.makeRecorder(label: DurationHistograms.upstream,
+                                                                      dimensions: [], aggregate: true)
 
     /// Counters by route index and status for `indexedFor`'s routes: an integer key, no string hashing per request.
-    private var byIndex: [Int: Counter] = [:]
+    private var byIndex: [Int: any CounterHandler] = [:]
     /// The config whose route indices `byIndex` uses; strong, so a new config at a reused address cannot match.
     private var indexedFor: AnyObject?
     /// The last counter used and its key: consecutive exchanges mostly share route and status, and then the
     /// dictionary (a SipHash of the key) is skipped.
     private var lastKey = -1
-    private var lastCounter: Counter?
+    private var lastCounter: (any CounterHandler)?
 
     /// Counts one finished exchange. `routeIndex` (into `config`'s routes) picks the cached counter; `route` is its label.
     func request(route: String, routeIndex: Int?, config: AnyObject, status: Int, durationNanos: UInt64,
@@ -29,28 +35,30 @@ final class GatewayMetrics {
         }
         let indexKey = ((routeIndex ?? -1) + 1) << 16 | (status & 0xFFFF)
         if indexKey == lastKey, let c = lastCounter {
-            c.increment()
+            c.increment(by: 1)
         } else if let c = byIndex[indexKey] {
             lastKey = indexKey
             lastCounter = c
-            c.increment()
+            c.increment(by: 1)
         } else {
             // Once per route, status and config on this loop; the factory hands back the same series for the same labels.
-            let c = Counter(label: "gateway_requests_total", dimensions: [("route", route), ("code", String(status))])
+            let c = MetricsSystem.factory.makeCounter(label: "gateway_requests_total",
+                                                      dimensions: [("route", route), ("code", String(status))])
             byIndex[indexKey] = c
             lastKey = indexKey
             lastCounter = c
-            c.increment()
+            c.increment(by: 1)
         }
         duration.record(Double(durationNanos) / 1e9)
         if upstreamNanos > 0 { upstreamDuration.record(Double(upstreamNanos) / 1e9) }
         if let reason = rejection {
             if let c = rejections[reason] {
-                c.increment()
+                c.increment(by: 1)
             } else {
-                let c = Counter(label: "gateway_auth_rejections_total", dimensions: [("reason", reason)])
+                let c = MetricsSystem.factory.makeCounter(label: "gateway_auth_rejections_total",
+                                                          dimensions: [("reason", reason)])
                 rejections[reason] = c
-                c.increment()
+                c.increment(by: 1)
             }
         }
     }
