@@ -78,6 +78,12 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
                 return
             case .bytes(let n):
                 feed(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+                // Short read on plain TCP: drained, so skip the read that would only say EAGAIN (the source is
+                // level-triggered and fires again for more).
+                if n < buf.count && transport.shortReadDrains {
+                    flushOutput()
+                    return
+                }
             }
         }
         flushOutput()
