@@ -24,9 +24,10 @@ final class GatewayMetrics {
     private var lastKey = -1
     private var lastCounter: (any CounterHandler)?
 
-    /// Counts one finished exchange. `routeIndex` (into `config`'s routes) picks the cached counter; `route` is its label.
-    func request(route: String, routeIndex: Int?, config: AnyObject, status: Int, durationNanos: UInt64,
-                 upstreamNanos: UInt64, rejection: String?) {
+    /// Counts one finished exchange. `routeIndex` (into `config`'s routes, nil when no route matched) picks the
+    /// cached counter; `route` gives its label when a counter has to be made.
+    func request(routeIndex: Int?, config: AnyObject, status: Int, durationNanos: UInt64, upstreamNanos: UInt64,
+                 rejection: String?, route: () -> String) {
         if indexedFor !== config {
             byIndex.removeAll(keepingCapacity: true)
             indexedFor = config
@@ -43,7 +44,7 @@ final class GatewayMetrics {
         } else {
             // Once per route, status and config on this loop; the factory hands back the same series for the same labels.
             let c = MetricsSystem.factory.makeCounter(label: "gateway_requests_total",
-                                                      dimensions: [("route", route), ("code", String(status))])
+                                                      dimensions: [("route", route()), ("code", String(status))])
             byIndex[indexKey] = c
             lastKey = indexKey
             lastCounter = c

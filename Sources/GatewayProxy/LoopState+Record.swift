@@ -25,17 +25,20 @@ extension LoopState {
                 line: () -> AccessLogFields) {
         let snap = snapshot
         let now = loop.now()
-        var route: String?
-        if let i = routeIndex, i < snap.config.routes.count { route = snap.config.routes[i].pathPrefix }
+        let routes = snap.config.routes.count
+        let matched = routeIndex.flatMap { $0 < routes ? $0 : nil }
         var upstreamNanos: UInt64 = 0
         if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
             upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
         }
         let rejected = status == 401 || status == 403
-        metrics.request(route: route ?? "none", routeIndex: route == nil ? nil : routeIndex, config: snap,
-                        status: status, durationNanos: now &- startNanos,
-                        upstreamNanos: upstreamNanos, rejection: rejected ? auth : nil)
+        // The route's label is looked up only when a counter is made: the metrics cache counters by index.
+        metrics.request(routeIndex: matched, config: snap, status: status, durationNanos: now &- startNanos,
+                        upstreamNanos: upstreamNanos, rejection: rejected ? auth : nil) {
+            matched.map { snap.config.routes[$0].pathPrefix } ?? "none"
+        }
         guard server.accessLogEnabled else { return }
+        let route = matched.map { snap.config.routes[$0].pathPrefix }
         let r = line()
         logAccess(AccessLogRecord(
             time: Double(server.clock.wallMilliseconds()) / 1000,
