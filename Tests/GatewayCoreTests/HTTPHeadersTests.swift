@@ -142,6 +142,14 @@ struct HTTPHeadersTests {
         #expect(a == b)
     }
 
+    @Test("isTokenChar accepts exactly the RFC 9110 tchar bytes, for all 256 byte values")
+    func tokenCharsExactly() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        for b in UInt8.min...UInt8.max {
+            #expect(ASCII.isTokenChar(b) == tchar.contains(b), "byte \(b)")
+        }
+    }
+
     @Test("ASCII helpers: lower, token and field-value bytes")
     func asciiHelpers() {
         #expect(ASCII.lower(UInt8(ascii: "A")) == UInt8(ascii: "a"))
