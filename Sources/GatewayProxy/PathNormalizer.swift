@@ -34,7 +34,27 @@ public enum PathNormalizer {
     /// Normalizes an origin-form request target; nil when it must be refused with 400.
     public static func normalize(_ target: String) -> NormalizedTarget? {
         var target = target
+        // Most targets are a plain path: checked, then handed back as they are instead of decoded into a new string.
+        let plain = target.withUTF8 { isPlainPath($0) }
+        if plain { return NormalizedTarget(path: target, query: nil) }
         return target.withUTF8 { normalize(bytes: $0) }
+    }
+
+    /// True for a target `normalize(bytes:)` would return unchanged as its path with no query: it starts with `/`
+    /// and holds only visible ASCII other than `\`, `#`, `%` and `?`, with no `.` right after a `/`.
+    static func isPlainPath(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = t.first, first == UInt8(ascii: "/") else { return false }
+        var previous = first
+        for b in t.dropFirst() {
+            if b <= 0x20 || b >= 0x7F { return false }
+            switch b {
+            case UInt8(ascii: "\\"), UInt8(ascii: "#"), UInt8(ascii: "%"), UInt8(ascii: "?"): return false
+            case UInt8(ascii: "."): if previous == UInt8(ascii: "/") { return false }
+            default: break
+            }
+            previous = b
+        }
+        return true
     }
 
     /// Same as `normalize(_:)` on raw target bytes.

@@ -60,4 +60,25 @@ import Testing
         #expect(PathNormalizer.normalize("/a;b/.x;y")?.path == "/a;b/.x;y")
         #expect(PathNormalizer.normalize("/a/..b")?.path == "/a/..b")
     }
+
+    /// The plain-path shortcut of `normalize(_:)` must agree with the byte normalizer on every target, including
+    /// random ones over the characters that matter.
+    @Test func plainPathShortcutAgreesWithTheFullNormalizer() {
+        func full(_ t: String) -> NormalizedTarget? {
+            var t = t
+            return t.withUTF8 { PathNormalizer.normalize(bytes: $0) }
+        }
+        var targets = ["/", "/a", "/api/customer", "/a/.b", "/a./b", "/.", "/a/.", "/a?", "/a#", "/a%41", "/a\\b",
+                       "/a b", "//", "/~user/x-y_z", "a", ""]
+        var rng = SystemRandomNumberGenerator()
+        let alphabet = Array("/.a%?#\\ ~;".utf8) + [0x7F, 0x80]
+        for _ in 0..<5000 {
+            let n = Int.random(in: 1...8, using: &rng)
+            let bytes = [UInt8(ascii: "/")] + (0..<n).map { _ in alphabet.randomElement(using: &rng) ?? 0x61 }
+            targets.append(String(decoding: bytes, as: UTF8.self))
+        }
+        for t in targets {
+            #expect(PathNormalizer.normalize(t) == full(t), "\(t.debugDescription)")
+        }
+    }
 }
