@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import CNghttp2
 import GatewayCore
 
@@ -119,6 +122,28 @@ extension HTTP2ServerSession {
         }
     }
 
+    /// The method as a string literal when it is a common one (no string to build), else a new string.
+    static func method(_ v: UnsafeBufferPointer<UInt8>) -> String {
+        switch v.count {
+        case 3 where v.elementsEqual("GET".utf8): return "GET"
+        case 4 where v.elementsEqual("POST".utf8): return "POST"
+        case 3 where v.elementsEqual("PUT".utf8): return "PUT"
+        default: return String(decoding: v, as: UTF8.self)
+        }
+    }
+
+    /// `cache` when it holds exactly these bytes (a client repeats its authority, and often its path, on every
+    /// stream of a connection), else a new string, which becomes the cache.
+    static func reuse(_ cache: inout String, _ v: UnsafeBufferPointer<UInt8>) -> String {
+        let same = cache.utf8.count == v.count && cache.withUTF8 { c in
+            guard let a = c.baseAddress, let b = v.baseAddress else { return c.count == v.count }
+            return memcmp(a, b, v.count) == 0
+        }
+        if same { return cache }
+        cache = String(decoding: v, as: UTF8.self)
+        return cache
+    }
+
     /// One field of `st`'s request head or trailers.
     private func store(_ st: HTTP2StreamState, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         guard !st.headerListTooLarge else { return }
@@ -139,9 +164,9 @@ extension HTTP2ServerSession {
             // reach here (:method :scheme :path :authority :protocol) length and second letter tell them apart.
             // `:scheme` is checked by nghttp2 and not used: the upstream hop is HTTP/1.1.
             switch (name.count, name.count > 1 ? name[1] : 0) {
-            case (7, UInt8(ascii: "m")): st.head.method = String(decoding: value, as: UTF8.self)
-            case (5, UInt8(ascii: "p")): st.head.target = String(decoding: value, as: UTF8.self)
-            case (10, UInt8(ascii: "a")): st.head.authority = String(decoding: value, as: UTF8.self)
+            case (7, UInt8(ascii: "m")): st.head.method = HTTP2ServerSession.method(value)
+            case (5, UInt8(ascii: "p")): st.head.target = HTTP2ServerSession.reuse(&lastPath, value)
+            case (10, UInt8(ascii: "a")): st.head.authority = HTTP2ServerSession.reuse(&lastAuthority, value)
             case (9, UInt8(ascii: "p")): st.head.extendedProtocol = String(decoding: value, as: UTF8.self)
             default: break
             }

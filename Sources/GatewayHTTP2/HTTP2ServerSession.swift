@@ -30,6 +30,9 @@ public final class HTTP2ServerSession {
     var spareResponseBuffers: [ByteBuffer] = []
     /// How many spare buffers are kept; more streams than this at once allocate their own.
     static let maxSpareResponseBuffers = 32
+    /// The last `:path` and `:authority` received, handed out again while clients repeat them (see `reuse`).
+    var lastPath = ""
+    var lastAuthority = ""
     /// Emptied request fields handed back by `recycleRequestFields`, for the heads of later streams.
     var spareRequestFields: [HTTPHeaders] = []
     /// Largest byte array recycled request fields may keep: a rare huge head should not pin its memory.

@@ -187,6 +187,25 @@ import Testing
         #expect(h.server.spareRequestFields.count == 1)
     }
 
+    @Test func repeatedPseudoHeaderValuesAreReusedOnlyWhenEqual() throws {
+        let h = try Harness()
+        h.recorder.onHead = { s, _, id in s.respond(id, body: []) }
+        let cases: [(method: String, path: String, authority: String)] = [
+            ("GET", "/a", "shop.example"), ("POST", "/a", "shop.example"), ("get", "/b", "shop.example"),
+            ("PUT", "/b", "other.example:8443"), ("PURGE", "/a-much-longer-path/than/fifteen", "other.example:8443"),
+            ("GET", "/a-much-longer-path/than/fifteen", "shop.example"),
+        ]
+        for c in cases {
+            let id = h.client.request([(":method", c.method), (":scheme", "https"), (":path", c.path),
+                                       (":authority", c.authority)])
+            try h.pump()
+            let head = try #require(h.recorder.heads[id])
+            #expect(head.method == c.method)
+            #expect(head.target == c.path)
+            #expect(head.authority == c.authority)
+        }
+    }
+
     @Test func clientResetClosesTheStream() throws {
         let h = try Harness()
         let id = h.client.request([(":method", "POST"), (":scheme", "https"), (":path", "/slow"), (":authority", "shop.example")],
