@@ -23,7 +23,7 @@ public struct HTTP1ResponseParser: Sendable {
     private var spareFields = HTTPHeaders()
 
     /// Largest byte array a recycled head may keep: a rare huge head should not pin its memory.
-    static let maxRecycledBytes = 16 * 1024
+    public static let maxRecycledBytes = 16 * 1024
 
     public init(limits: HTTP1Limits) {
         self.limits = limits
@@ -35,8 +35,11 @@ public struct HTTP1ResponseParser: Sendable {
         requestWasHead = method == "HEAD"
     }
 
-    /// Takes back the fields of a head this parser produced once the caller is done with them: the next head
-    /// reuses their memory (two allocations fewer per response on a keep-alive connection).
+    /// Whether a recycled head's memory is waiting for the next head.
+    public var hasSpare: Bool { accumulator.spare.capacity > 0 }
+
+    /// Takes the fields of a finished head (from any parser) once the caller is done with them: the next head
+    /// reuses their memory (two allocations fewer per response).
     public mutating func recycle(_ fields: consuming HTTPHeaders) {
         var f = consume fields
         guard f.storageCapacity <= Self.maxRecycledBytes else { return }

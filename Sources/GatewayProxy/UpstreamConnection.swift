@@ -178,6 +178,9 @@ final class UpstreamConnection {
                     delegate?.upstreamTunnelBytes(self, input)
                 case .active:
                     receivedAny = true
+                    // The loop's most recently freed head, taken just before it is needed: still in cache, where a
+                    // spare kept per connection had gone cold by that connection's next response.
+                    if !parser.hasSpare, let spare = loopState.takeResponseFields() { parser.recycle(spare) }
                     deliver(input)
                 case .closed:
                     return
@@ -187,9 +190,6 @@ final class UpstreamConnection {
             }
         }
     }
-
-    /// Gives the fields of a response head this connection delivered back to its parser, for the next response.
-    func recycle(_ fields: consuming HTTPHeaders) { parser.recycle(fields) }
 
     private func deliver(_ input: UnsafeRawBufferPointer) {
         var offset = 0
