@@ -51,7 +51,10 @@ declare -A url=([nghttpx]=http://127.0.0.1:18084/api/customer
                 [gateway-h2c]=http://127.0.0.1:18091/api/customer
                 [gateway-tls]=https://127.0.0.1:18443/api/customer)
 for r in $(seq 1 "$ROUNDS"); do
-  for t in "${targets[@]}"; do
+  # The order alternates so neither proxy always runs first after the other's traffic.
+  order=("${targets[@]}")
+  (( r % 2 == 0 )) && order=(gateway-h2c nghttpx gateway-tls)
+  for t in "${order[@]}"; do
     before=$(ticks "${cpu_pid[$t]}")
     h2load -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" -H "Authorization: Bearer $token" "${url[$t]}" \
       > "$work/h2load-$t-$r.txt" 2>&1 || true
@@ -67,7 +70,7 @@ done
 python3 - "$work" "$ROUNDS" <<'PY'
 import re, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
-rows = {}
+rows, per_round = {}, {}
 for t in ["nghttpx", "gateway-h2c", "gateway-tls"]:
     rps, means, cpus = [], [], []
     for r in range(1, rounds + 1):
@@ -80,6 +83,7 @@ for t in ["nghttpx", "gateway-h2c", "gateway-tls"]:
             v = m.group(1); x = float(re.match(r"[\d.]+", v).group(0))
             means.append(x / 1000 if v.endswith("us") else (x * 1000 if v.endswith("s") and not v.endswith("ms") else x))
     rows[t] = (statistics.median(rps) if rps else 0, statistics.median(means) if means else 0, statistics.median(cpus))
+    per_round[t] = (rps, cpus)
 print()
 print(f"| target | req/s (median of {rounds}) | mean request time ms | proxy CPU us/request |")
 print("|---|---:|---:|---:|")
@@ -89,4 +93,13 @@ base, h2c, tls = rows["nghttpx"][0], rows["gateway-h2c"][0], rows["gateway-tls"]
 print()
 if base: print(f"gateway-h2c / nghttpx   = {h2c / base:.2f}x  (target >= 1.0x)")
 if h2c: print(f"gateway-tls / gateway-h2c = {tls / h2c:.2f}x  (target >= 0.8x)")
+# The machine's speed drifts between rounds; a ratio taken within each round (the two runs are back to back)
+# cancels most of that drift.
+(g_rps, g_cpu), (n_rps, n_cpu) = per_round["gateway-h2c"], per_round["nghttpx"]
+if len(g_rps) == len(n_rps) == rounds and all(n_rps):
+    ratios = [g / n for g, n in zip(g_rps, n_rps)]
+    cpu_ratios = [n / g for g, n in zip(g_cpu, n_cpu) if g]
+    print(f"per-round gateway-h2c / nghttpx: median {statistics.median(ratios):.2f}x, "
+          f"range {min(ratios):.2f}-{max(ratios):.2f}, {sum(x >= 1 for x in ratios)} of {rounds} rounds >= 1.0x")
+    print(f"per-round nghttpx CPU / gateway-h2c CPU: median {statistics.median(cpu_ratios):.2f}x")
 PY
