@@ -10,8 +10,9 @@ public struct ByteBuffer: Sendable {
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public var readableBytes: Int { bytes.count - readerIndex }
-    public var isEmpty: Bool { readerIndex == bytes.count }
+    // Inlinable: the proxy asks these on every event, and across modules each was a call.
+    @inlinable public var readableBytes: Int { bytes.count - readerIndex }
+    @inlinable public var isEmpty: Bool { readerIndex == bytes.count }
 
     public mutating func write<C: Collection>(_ data: C) where C.Element == UInt8 { bytes.append(contentsOf: data) }
     public mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
@@ -34,7 +35,9 @@ public struct ByteBuffer: Sendable {
         readerIndex = 0
     }
 
-    /// Gives the readable bytes to `body` without copying.
+    /// Gives the readable bytes to `body` without copying. Inlinable, so each caller gets a specialized copy
+    /// instead of the generic one reached through a closure context.
+    @inlinable
     public func withReadableBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try bytes.withUnsafeBytes { raw in try body(UnsafeRawBufferPointer(rebasing: raw[readerIndex...])) }
     }
