@@ -8,6 +8,14 @@ public struct HTTPHeaders: Sendable {
         @usableFromInline var nameEnd: Int32
         @usableFromInline var valueStart: Int32
         @usableFromInline var valueEnd: Int32
+
+        @usableFromInline
+        init(nameStart: Int32, nameEnd: Int32, valueStart: Int32, valueEnd: Int32) {
+            self.nameStart = nameStart
+            self.nameEnd = nameEnd
+            self.valueStart = valueStart
+            self.valueEnd = valueEnd
+        }
     }
 
     /// Raw bytes the entries point into; may contain bytes no entry refers to (request line, removed fields).
@@ -63,10 +71,13 @@ public struct HTTPHeaders: Sendable {
     /// The byte array's capacity: recyclers keep only values of a sane size.
     public var storageCapacity: Int { storage.capacity }
 
-    public var count: Int { entries.count }
-    public var isEmpty: Bool { entries.isEmpty }
+    // The accessors below are inlinable: parsers and the gate call them per field from other modules, where each
+    // was an out-of-line call.
+    @inlinable public var count: Int { entries.count }
+    @inlinable public var isEmpty: Bool { entries.isEmpty }
 
     /// Records a field whose name and value already sit in `storage` at the given ranges.
+    @inlinable
     public mutating func appendIndexed(name: Range<Int>, value: Range<Int>) {
         entries.append(Entry(nameStart: Int32(name.lowerBound), nameEnd: Int32(name.upperBound),
                              valueStart: Int32(value.lowerBound), valueEnd: Int32(value.upperBound)))
@@ -144,7 +155,9 @@ public struct HTTPHeaders: Sendable {
         append(name: name, value: value)
     }
 
+    @inlinable
     public func nameRange(_ i: Int) -> Range<Int> { Int(entries[i].nameStart)..<Int(entries[i].nameEnd) }
+    @inlinable
     public func valueRange(_ i: Int) -> Range<Int> { Int(entries[i].valueStart)..<Int(entries[i].valueEnd) }
     public func nameBytes(_ i: Int) -> ArraySlice<UInt8> { storage[nameRange(i)] }
     public func valueBytes(_ i: Int) -> ArraySlice<UInt8> { storage[valueRange(i)] }
