@@ -124,12 +124,15 @@ extension HTTP2ServerSession {
 
     /// The method as a string literal when it is a common one (no string to build), else a new string.
     static func method(_ v: UnsafeBufferPointer<UInt8>) -> String {
-        switch v.count {
-        case 3 where v.elementsEqual("GET".utf8): return "GET"
-        case 4 where v.elementsEqual("POST".utf8): return "POST"
-        case 3 where v.elementsEqual("PUT".utf8): return "PUT"
-        default: return String(decoding: v, as: UTF8.self)
+        /// Exactly the bytes of `literal` (methods are case-sensitive).
+        func isLiteral(_ literal: StaticString) -> Bool {
+            guard let p = v.baseAddress, v.count == literal.utf8CodeUnitCount else { return false }
+            return memcmp(p, literal.utf8Start, v.count) == 0
         }
+        if isLiteral("GET") { return "GET" }
+        if isLiteral("POST") { return "POST" }
+        if isLiteral("PUT") { return "PUT" }
+        return String(decoding: v, as: UTF8.self)
     }
 
     /// `cache` when it holds exactly these bytes (a client repeats its authority, and often its path, on every
