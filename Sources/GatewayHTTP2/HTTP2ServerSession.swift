@@ -132,10 +132,11 @@ public final class HTTP2ServerSession {
         headBlock = NGHeaderBlock()
         defer { block.reset(); headBlock = block }
         block.append(":status", decimal: head.status)
-        block.appendForwardable(head.headers)
+        // Values are read where they lie, in the head's fields, during the submit call (nghttp2 copies them).
+        block.appendForwardable(head.headers, valuesInPlace: true)
         if let n = contentLength { block.append("content-length", decimal: n) }
         if head.isInformational {
-            _ = block.withNV { nva, n in
+            _ = block.withNV(values: head.headers.storage) { nva, n in
                 nghttp2_submit_headers(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, nil, nva, n, nil)
             }
             return
@@ -143,10 +144,14 @@ public final class HTTP2ServerSession {
         st.responseHeadSent = true
         if endStream {
             st.responseEnded = true
-            _ = block.withNV { nva, n in nghttp2_submit_response(handle, streamID, nva, n, nil) }
+            _ = block.withNV(values: head.headers.storage) { nva, n in
+                nghttp2_submit_response(handle, streamID, nva, n, nil)
+            }
         } else {
             var provider = makeResponseDataProvider()
-            _ = block.withNV { nva, n in nghttp2_submit_response(handle, streamID, nva, n, &provider) }
+            _ = block.withNV(values: head.headers.storage) { nva, n in
+                nghttp2_submit_response(handle, streamID, nva, n, &provider)
+            }
         }
     }
 

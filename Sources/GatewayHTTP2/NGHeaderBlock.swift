@@ -4,7 +4,8 @@ import GatewayCore
 /// A header block packed into one byte array so it can be handed to nghttp2 as an `nghttp2_nv` array (nghttp2 copies it).
 struct NGHeaderBlock {
     private var bytes: [UInt8] = []
-    private var spans: [(name: Range<Int>, value: Range<Int>, flags: UInt8)] = []
+    /// `external`: the value's range is in the fields given to `withNV(values:)`, not in `bytes`.
+    private var spans: [(name: Range<Int>, value: Range<Int>, flags: UInt8, external: Bool)] = []
 
     init() {}
 
@@ -19,7 +20,7 @@ struct NGHeaderBlock {
         bytes.append(contentsOf: name)
         let ne = bytes.count
         bytes.append(contentsOf: value)
-        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
     }
 
     mutating func append(_ name: String, _ value: String) { append(name: name.utf8, value: value.utf8) }
@@ -30,11 +31,14 @@ struct NGHeaderBlock {
         ASCII.append(name, to: &bytes)
         let ne = bytes.count
         ASCII.appendDecimal(Int64(value), to: &bytes)
-        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
     }
 
     /// Appends response or trailer fields with lower-cased names, minus connection-specific and pseudo fields.
-    mutating func appendForwardable(_ headers: HTTPHeaders) {
+    ///
+    /// With `valuesInPlace`, only names are copied: values stay in `headers.storage`, which must then be passed to
+    /// `withNV(values:)` (nghttp2 copies them during that call).
+    mutating func appendForwardable(_ headers: HTTPHeaders, valuesInPlace: Bool = false) {
         headers.storage.withUnsafeBufferPointer { src in
             for i in 0..<headers.count {
                 let n = headers.nameRange(i)
@@ -47,11 +51,17 @@ struct NGHeaderBlock {
                 bytes.withUnsafeMutableBufferPointer { b in
                     for j in ns..<ne { b[j] = ASCII.lower(b[j]) }
                 }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
+                let value: Range<Int>
+                if valuesInPlace {
+                    value = headers.valueRange(i)
+                } else {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[headers.valueRange(i)]))
+                    value = ne..<bytes.count
+                }
                 // A request id is new on every response: in the HPACK table it would only push out fields that repeat.
                 let flags = name.count == 12 && ASCII.equalsIgnoringCase(name, "x-request-id")
                     ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE
-                spans.append((ns..<ne, ne..<bytes.count, UInt8(flags.rawValue)))
+                spans.append((ns..<ne, value, UInt8(flags.rawValue), valuesInPlace))
             }
         }
     }
@@ -75,17 +85,24 @@ struct NGHeaderBlock {
     var count: Int { spans.count }
 
     /// Hands the block to `body` as an `nghttp2_nv` array; nghttp2 copies names and values before returning.
-    func withNV<R>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
+    /// `values` is the storage of the fields appended with `valuesInPlace` (empty when there are none).
+    func withNV<R>(values: [UInt8] = [], _ body: (UnsafePointer<nghttp2_nv>?, Int) -> R) -> R {
         bytes.withUnsafeBufferPointer { buf in
-            // Without NO_COPY flags nghttp2 only reads through these pointers.
-            let base = UnsafeMutablePointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!)
-            return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(spans.count, 1)) { nva in
-                for (i, s) in spans.enumerated() {
-                    (nva.baseAddress! + i).initialize(to: nghttp2_nv(
-                        name: base + s.name.lowerBound, value: base + s.value.lowerBound,
-                        namelen: s.name.count, valuelen: s.value.count, flags: s.flags))
+            values.withUnsafeBufferPointer { ext in
+                // Without NO_COPY flags nghttp2 only reads through these pointers.
+                let base = UnsafeMutablePointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                let extBase = UnsafeMutablePointer(mutating: ext.baseAddress ?? UnsafePointer(bitPattern: 1)!)
+                return withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(spans.count, 1)) { nva in
+                    for (i, s) in spans.enumerated() {
+                        // An in-place value outside `values` (a caller mistake) goes out empty rather than out of bounds.
+                        let inRange = !s.external || s.value.upperBound <= ext.count
+                        (nva.baseAddress! + i).initialize(to: nghttp2_nv(
+                            name: base + s.name.lowerBound,
+                            value: (s.external ? extBase : base) + (inRange ? s.value.lowerBound : 0),
+                            namelen: s.name.count, valuelen: inRange ? s.value.count : 0, flags: s.flags))
+                    }
+                    return body(nva.baseAddress, spans.count)
                 }
-                return body(nva.baseAddress, spans.count)
             }
         }
     }
