@@ -12,7 +12,8 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     let peerIP: String
     let kind: ListenerKind = .gateway
     private(set) var session: HTTP2ServerSession?
-    var streams = StreamMap<HTTP2Stream>()
+    /// Streams whose head reached this connection and which are not closed; the session holds them (one map).
+    private(set) var openStreamCount = 0
     private var timer: LoopTimer?
     private var outScratch: [UInt8] = []
     private var flushScheduled = false
@@ -158,12 +159,12 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
 
     /// Called when a stream goes away: an idle connection starts its keep-alive clock.
     func streamRemoved() {
-        if streams.isEmpty { timer?.arm(after: loopState.snapshot.config.limits.keepaliveTimeout) }
+        if openStreamCount == 0 { timer?.arm(after: loopState.snapshot.config.limits.keepaliveTimeout) }
     }
 
     private func timerFired() {
         guard !closed else { return }
-        if streams.isEmpty {
+        if openStreamCount == 0 {
             session?.goAway(graceful: false)
             flushOutput()
             if !closed { forceClose() }
@@ -181,9 +182,9 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         guard !closed else { return }
         closed = true
         timer?.disarm()
-        let open = streams.entries
-        streams.removeAll()
-        for (_, s) in open { s.connectionClosed() }
+        let open = session?.openStreams ?? []
+        openStreamCount = 0
+        for s in open { (s as? HTTP2Stream)?.connectionClosed() }
         transport.close()
         loopState.unregister(self)
         // The session holds its delegate unowned: both are released later, together, so a callback still running
@@ -212,7 +213,7 @@ extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
                  endStream: Bool) {
         guard let stream = open(st) else { return }
         timer?.disarm()
-        streams[stream.id] = stream
+        openStreamCount += 1
         stream.begin(head: head.take(), endStream: endStream)
     }
 
@@ -233,7 +234,8 @@ extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
     }
 
     func session(_ s: HTTP2ServerSession, streamClosed st: HTTP2StreamState, errorCode: UInt32) {
-        guard let stream = streams.removeValue(forKey: st.id) else { return }
+        guard let stream = open(st) else { return }
+        openStreamCount -= 1
         retired.append(stream)
         stream.streamClosed(errorCode: errorCode)
         streamRemoved()
