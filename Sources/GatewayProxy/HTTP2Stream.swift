@@ -8,7 +8,8 @@ import GatewayLoop
 /// own state for the stream is the superclass: one object per stream, handed over with each event.
 final class HTTP2Stream: HTTP2StreamState {
     /// Strong: an unowned reference cost a checked retain and a release on each of the ~9 uses per request. The cycle
-    /// is broken by the connection, which drops its streams when they close and all of them in `forceClose`.
+    /// (connection, session, stream) is broken when the session drops a closed stream, and for all of them when
+    /// `forceClose` lets go of the session.
     let connection: HTTP2ClientConnection
     /// Kept from the head for answers and the log; the head itself goes to the gate, which rewrites it in place.
     private(set) var method = ""
