@@ -37,7 +37,7 @@ extension LoopState {
                         upstreamNanos: upstreamNanos, rejection: rejected ? auth : nil) {
             matched.map { snap.config.routes[$0].pathPrefix } ?? "none"
         }
-        guard server.accessLogEnabled else { return }
+        guard accessLogEnabled else { return }
         let route = matched.map { snap.config.routes[$0].pathPrefix }
         let r = line()
         logAccess(AccessLogRecord(

@@ -21,6 +21,9 @@ final class LoopState: @unchecked Sendable {
     private var corked: [any Corkable] = []
     private let accessLog: AccessLogBuffer
     private var flushTimer: LoopTimer?
+    /// The server's, read once: the server is referenced weakly by its listeners, which gives it a side table and
+    /// sends every read of it through the unowned reference down the runtime's slow path (once per exchange here).
+    let accessLogEnabled: Bool
 
     init(loop: EventLoop, server: GatewayServer, snapshot: RuntimeSnapshot, replayStore: any ReplayStore, metrics: GatewayMetrics) {
         self.loop = loop
@@ -30,6 +33,7 @@ final class LoopState: @unchecked Sendable {
         self.metrics = metrics
         pool = UpstreamPool(loop: loop)
         accessLog = AccessLogBuffer(writer: server.accessLogWriter)
+        accessLogEnabled = server.accessLogEnabled
     }
 
     #if DEBUG
