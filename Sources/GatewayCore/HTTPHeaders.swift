@@ -110,10 +110,17 @@ public struct HTTPHeaders: Sendable {
             entries.reserveCapacity(16)
         }
         let ns = storage.count
-        storage.append(contentsOf: nameBytes)
-        let ne = storage.count
-        storage.append(contentsOf: valueBytes)
-        appendIndexed(name: ns..<ne, value: ne..<storage.count)
+        let ne = ns + nameBytes.count
+        let end = ne + valueBytes.count
+        // Grown once, then both parts copied in: most are a few bytes, for which two appends (each a uniqueness
+        // check, a capacity check and a call to memmove) cost more than the copy.
+        storage.append(contentsOf: repeatElement(0, count: end - ns))
+        storage.withUnsafeMutableBytes { d in
+            guard let base = d.baseAddress else { return }
+            if let n = nameBytes.baseAddress { Bytes.copy(base + ns, UnsafeRawPointer(n), count: nameBytes.count) }
+            if let v = valueBytes.baseAddress { Bytes.copy(base + ne, UnsafeRawPointer(v), count: valueBytes.count) }
+        }
+        appendIndexed(name: ns..<ne, value: ne..<end)
     }
 
     public mutating func remove(at index: Int) { entries.remove(at: index) }
@@ -241,7 +248,7 @@ public struct HTTPHeaders: Sendable {
                 /// `storage[start..<end]` then the two bytes `a b`.
                 func put(_ start: Int32, _ end: Int32, _ a: UInt8, _ b: UInt8) {
                     let n = Int(end - start)
-                    (dst + w).update(from: src + Int(start), count: n)
+                    Bytes.copy(UnsafeMutableRawPointer(dst + w), UnsafeRawPointer(src + Int(start)), count: n)
                     dst[w + n] = a
                     dst[w + n + 1] = b
                     w += n + 2
@@ -336,5 +343,47 @@ public enum ASCII {
             b.formIndex(after: &j)
         }
         return true
+    }
+}
+
+/// Byte copies sized for header fields.
+enum Bytes {
+    /// Copies `count` bytes. Most names and values are under 32 bytes, where a call to `memmove` (what
+    /// `update(from:count:)` becomes) costs more than the copy: those are done with a few overlapping
+    /// unaligned loads, all made before any store.
+    @inline(__always)
+    static func copy(_ d: UnsafeMutableRawPointer, _ s: UnsafeRawPointer, count n: Int) {
+        switch n {
+        case 0:
+            return
+        case 1...3:
+            let a = s.load(as: UInt8.self)
+            let b = s.load(fromByteOffset: n >> 1, as: UInt8.self)
+            let c = s.load(fromByteOffset: n - 1, as: UInt8.self)
+            d.storeBytes(of: a, as: UInt8.self)
+            d.storeBytes(of: b, toByteOffset: n >> 1, as: UInt8.self)
+            d.storeBytes(of: c, toByteOffset: n - 1, as: UInt8.self)
+        case 4...7:
+            let a = s.loadUnaligned(as: UInt32.self)
+            let b = s.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            d.storeBytes(of: a, as: UInt32.self)
+            d.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+        case 8...16:
+            let a = s.loadUnaligned(as: UInt64.self)
+            let b = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: n - 8, as: UInt64.self)
+        case 17...32:
+            let a = s.loadUnaligned(as: UInt64.self)
+            let b = s.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            let c = s.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self)
+            let e = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            d.storeBytes(of: a, as: UInt64.self)
+            d.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+            d.storeBytes(of: c, toByteOffset: n - 16, as: UInt64.self)
+            d.storeBytes(of: e, toByteOffset: n - 8, as: UInt64.self)
+        default:
+            d.copyMemory(from: s, byteCount: n)
+        }
     }
 }

@@ -1,4 +1,4 @@
-import GatewayCore
+@testable import GatewayCore
 import Testing
 
 @Suite("HTTPHeaders")
@@ -140,6 +140,22 @@ struct HTTPHeadersTests {
         h.serialize(into: &a)
         c.serialize(into: &b)
         #expect(a == b)
+    }
+
+    @Test("Bytes.copy copies exactly count bytes for every size up to 80, touching nothing around them")
+    func smallCopies() {
+        var rng = SystemRandomNumberGenerator()
+        for n in 0...80 {
+            let src = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            var dst = [UInt8](repeating: 0xEE, count: n + 16)
+            src.withUnsafeBytes { s in
+                dst.withUnsafeMutableBytes { d in
+                    Bytes.copy(d.baseAddress! + 8, s.baseAddress ?? UnsafeRawPointer(d.baseAddress!), count: n)
+                }
+            }
+            #expect(Array(dst[8..<(8 + n)]) == src, "size \(n)")
+            #expect(dst[0..<8].allSatisfy { $0 == 0xEE } && dst[(8 + n)...].allSatisfy { $0 == 0xEE }, "size \(n)")
+        }
     }
 
     @Test("isTokenChar accepts exactly the RFC 9110 tchar bytes, for all 256 byte values")
