@@ -45,11 +45,12 @@ struct NGHeaderBlock {
                 let name = UnsafeBufferPointer(rebasing: src[n])
                 if NGHeaderBlock.isConnectionSpecific(name) { continue }
                 let ns = bytes.count
-                // A plain copy, then lower-cased in place: copying through a lazy map went element by element.
-                bytes.append(contentsOf: name)
-                let ne = bytes.count
+                let ne = ns + name.count
+                // Grown once, then lower-cased while copied: appending first went through memmove for a few bytes,
+                // and copying through a lazy map went element by element.
+                bytes.append(contentsOf: repeatElement(0, count: name.count))
                 bytes.withUnsafeMutableBufferPointer { b in
-                    for j in ns..<ne { b[j] = ASCII.lower(b[j]) }
+                    for j in 0..<name.count { b[ns + j] = ASCII.lower(name[j]) }
                 }
                 let value: Range<Int>
                 if valuesInPlace {
