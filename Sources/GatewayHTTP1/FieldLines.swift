@@ -22,6 +22,28 @@ enum FieldLines {
         }
     }
 
+    /// Skips whole 8-byte words of `s` from `from` that are all plain field-value bytes (0x20-0x7E or 0x80-0xFF);
+    /// returns where a word holding anything else (a CR, a tab, a control byte, DEL) begins, or where fewer than
+    /// 8 bytes remain. The byte-by-byte check takes over from there.
+    @inline(__always)
+    static func skipPlainValueBytes(_ s: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+        guard let base = s.baseAddress else { return from }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = from
+        while i + 8 <= s.count {
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            // A byte below 0x20 with its high bit clear sets its high bit in `below`; one equal to 0x7F makes a
+            // zero byte in `x ^ 0x7F..`, caught the same way. Bytes from 0x80 up never match.
+            let below = (x &- 0x20 &* ones) & ~x & highs
+            let del = x ^ (0x7F &* ones)
+            let isDel = (del &- ones) & ~del & highs
+            if below | isDel != 0 { break }
+            i += 8
+        }
+        return i
+    }
+
     /// Splits the field line starting at `ls` into name and OWS-trimmed value ranges, validating both; also returns
     /// the index of the CR that ends it. One pass: the line's end is found by the value check itself.
     static func parseLine(_ s: UnsafeBufferPointer<UInt8>, _ ls: Int) throws(HTTP1ParseError) -> (Range<Int>, Range<Int>, Int) {
@@ -37,7 +59,7 @@ enum FieldLines {
         }
         guard c > ls else { throw .badRequest("empty field name") }
         // Field-value bytes include SP and HTAB and exclude CR, so this stops at the line's end or at a bad byte.
-        var le = c + 1
+        var le = skipPlainValueBytes(s, from: c + 1)
         while ASCII.isFieldValueChar(s[le]) { le += 1 }
         guard s[le] == ASCIIByte.cr else { throw .badRequest("control character in field value") }
         var vs = c + 1
