@@ -301,6 +301,23 @@ public enum ASCII {
         b == 0x09 || (b >= 0x20 && b != 0x7F)
     }
 
+    /// `s[r]` equals the lower-case literal `lower`, ignoring the case of `s`. A literal of more than one character
+    /// is stored as bytes and read directly (the closure of `withUTF8Buffer` was a call per comparison).
+    @inlinable
+    public static func equalsLower(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ lower: StaticString) -> Bool {
+        guard r.count == lower.utf8CodeUnitCount else { return false }
+        guard lower.hasPointerRepresentation else {
+            return lower.withUTF8Buffer { l in zip(r, l).allSatisfy { ASCII.lower(s[$0]) == $1 } }
+        }
+        let l = lower.utf8Start
+        var k = 0
+        for j in r {
+            if ASCII.lower(s[j]) != l[k] { return false }
+            k += 1
+        }
+        return true
+    }
+
     /// `a` equals the literal `b`, ignoring ASCII case (the literal's bytes come from the binary, not a String).
     @inlinable
     public static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {

@@ -102,14 +102,7 @@ struct FramingFields: Sendable {
     /// ASCII case-insensitive comparison of `s[range]` with a lower-case literal of the same length.
     @inline(__always)
     static func equals(_ s: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        let l = literal.utf8Start
-        var j = 0
-        for i in range {
-            if ASCII.lower(s[i]) != l[j] { return false }
-            j += 1
-        }
-        return true
+        ASCII.equalsLower(s, range, literal)
     }
 
     /// Whether `s[range]` is a plausible authority: non-empty reg-name / IP-literal / port bytes only.

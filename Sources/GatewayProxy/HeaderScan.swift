@@ -88,19 +88,8 @@ struct HeaderScan {
     }
 
     /// ASCII case-insensitive comparison of `s[r]` with a lower-case literal.
+    @inline(__always)
     static func equalsLower(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ lower: StaticString) -> Bool {
-        guard r.count == lower.utf8CodeUnitCount else { return false }
-        // A literal of more than one character is stored as bytes: read them directly (the closure of
-        // `withUTF8Buffer` was a call per comparison, several per field on the response path).
-        guard lower.hasPointerRepresentation else {
-            return lower.withUTF8Buffer { l in zip(r, l).allSatisfy { ASCII.lower(s[$0]) == $1 } }
-        }
-        let l = lower.utf8Start
-        var k = 0
-        for j in r {
-            if ASCII.lower(s[j]) != l[k] { return false }
-            k += 1
-        }
-        return true
+        ASCII.equalsLower(s, r, lower)
     }
 }
