@@ -35,13 +35,15 @@ public final class HTTP2ServerSession {
     var lastAuthority = ""
     /// Emptied request fields handed back by `recycleRequestFields`, for the heads of later streams.
     var spareRequestFields: [HTTPHeaders] = []
+    /// How many emptied request fields are kept.
+    static let maxSpareRequestFields = 32
     /// Largest byte array recycled request fields may keep: a rare huge head should not pin its memory.
     static let maxRecycledFieldBytes = 16 * 1024
 
     /// Takes back the fields of a request head this session delivered, once the caller is done with them: a later
     /// stream's head reuses their memory (two allocations fewer per request).
     public func recycleRequestFields(_ fields: consuming HTTPHeaders) {
-        guard spareRequestFields.count < Self.maxSpareResponseBuffers,
+        guard spareRequestFields.count < Self.maxSpareRequestFields,
               fields.storageCapacity <= Self.maxRecycledFieldBytes else { return }
         var f = consume fields
         f.removeAllKeepingCapacity()
