@@ -8,8 +8,8 @@ protocol ExchangeDownstream: AnyObject {
     var isDownstreamBlocked: Bool { get }
     /// An interim (1xx) response head, already rewritten.
     func downstreamInterim(_ head: HTTPResponseHead)
-    /// The final response head, already rewritten; `framing` is what the upstream used. Lent, not given: the
-    /// exchange hands its fields back to the upstream connection's parser afterwards, which may also change them.
+    /// The final response head, already rewritten; `framing` is what the upstream used. Lent, not given (the
+    /// callee may change it): the exchange gives its fields to the loop's pool afterwards, for the next heads.
     func downstreamHead(_ head: inout HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool)
     func downstreamBody(_ bytes: UnsafeRawBufferPointer)
     func downstreamEnd(trailers: HTTPHeaders?)

@@ -29,7 +29,8 @@ final class HTTP2Stream: HTTP2StreamState {
     private var isWebSocket = false
     private var logged = false
 
-    /// Made by the session when the stream's HEADERS begin (the head may still turn out too large, see `begin`).
+    /// Made by the session when the stream's HEADERS begin; a head the session refuses itself (431) never reaches
+    /// `begin`, and the object goes with the session's state.
     init(id: Int32, connection: HTTP2ClientConnection) {
         self.connection = connection
         loopState = connection.loopState
