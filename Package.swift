@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// Release builds drop the runtime exclusivity checks (the compile-time ones stay): on the proxy's hot path they

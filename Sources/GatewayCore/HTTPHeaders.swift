@@ -85,11 +85,13 @@ public struct HTTPHeaders: Sendable {
 
     /// Appends a field by copying its bytes into `storage`.
     public mutating func append(name: String, value: String) {
-        // Native strings (all of ours) lend their bytes without a copy; the generic path is the fallback.
-        let done: Bool? = name.utf8.withContiguousStorageIfAvailable { n in
-            value.utf8.withContiguousStorageIfAvailable { v in append(nameBytes: n, valueBytes: v) } != nil
+        // Borrowed as spans: no copy and no reference counting (a closure given to
+        // `withContiguousStorageIfAvailable` retained each string).
+        let n = name.utf8.span
+        let v = value.utf8.span
+        n.withUnsafeBufferPointer { nb in
+            v.withUnsafeBufferPointer { vb in append(nameBytes: nb, valueBytes: vb) }
         }
-        if done != true { append(nameBytes: Array(name.utf8), valueBytes: Array(value.utf8)) }
     }
 
     /// Appends a field by copying raw bytes into `storage`.
@@ -176,8 +178,8 @@ public struct HTTPHeaders: Sendable {
     public func nameEquals(_ i: Int, _ name: String) -> Bool {
         let e = entries[i]
         let len = Int(e.nameEnd - e.nameStart)
-        var name = name
-        return name.withUTF8 { n in
+        // A span borrows the string: no copy to make it contiguous, no retain.
+        return name.utf8.span.withUnsafeBufferPointer { n in
             guard n.count == len else { return false }
             return storage.withUnsafeBufferPointer { s in
                 var j = 0
@@ -201,8 +203,7 @@ public struct HTTPHeaders: Sendable {
     public func firstIndex(named name: String) -> Int? {
         // One pass with both buffers open: a length check rules out most fields before any byte is compared
         // (per-field `nameEquals` reopened both, with a retain each, for every field).
-        var name = name
-        return name.withUTF8 { n in
+        return name.utf8.span.withUnsafeBufferPointer { n in
             storage.withUnsafeBufferPointer { s in
                 entries.withUnsafeBufferPointer { es in
                     for (i, e) in es.enumerated() where Int(e.nameEnd - e.nameStart) == n.count {

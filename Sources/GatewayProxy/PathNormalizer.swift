@@ -33,11 +33,10 @@ public struct NormalizedTarget: Sendable, Equatable {
 public enum PathNormalizer {
     /// Normalizes an origin-form request target; nil when it must be refused with 400.
     public static func normalize(_ target: String) -> NormalizedTarget? {
-        var target = target
         // Most targets are a plain path: checked, then handed back as they are instead of decoded into a new string.
-        let plain = target.withUTF8 { isPlainPath($0) }
-        if plain { return NormalizedTarget(path: target, query: nil) }
-        return target.withUTF8 { normalize(bytes: $0) }
+        let bytes = target.utf8.span
+        if bytes.withUnsafeBufferPointer({ isPlainPath($0) }) { return NormalizedTarget(path: target, query: nil) }
+        return bytes.withUnsafeBufferPointer { normalize(bytes: $0) }
     }
 
     /// True for a target `normalize(bytes:)` would return unchanged as its path with no query: it starts with `/`

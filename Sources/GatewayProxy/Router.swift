@@ -33,8 +33,7 @@ public struct Router: Sendable {
     }
 
     private func match(path: String, method: String?) -> Int? {
-        var path = path
-        return path.withUTF8 { p in
+        return path.utf8.span.withUnsafeBufferPointer { p in
             for (index, entry) in entries.enumerated() where Router.prefixMatches(entry, p) {
                 if let method, let methods = entry.methods, !methods.contains(method) { continue }
                 return index
