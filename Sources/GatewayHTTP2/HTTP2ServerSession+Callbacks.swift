@@ -138,7 +138,7 @@ extension HTTP2ServerSession {
     /// `cache` when it holds exactly these bytes (a client repeats its authority, and often its path, on every
     /// stream of a connection), else a new string, which becomes the cache.
     static func reuse(_ cache: inout String, _ v: UnsafeBufferPointer<UInt8>) -> String {
-        let same = cache.utf8.count == v.count && cache.withUTF8 { c in
+        let same = cache.utf8.count == v.count && cache.utf8.span.withUnsafeBufferPointer { c in
             guard let a = c.baseAddress, let b = v.baseAddress else { return c.count == v.count }
             return memcmp(a, b, v.count) == 0
         }
