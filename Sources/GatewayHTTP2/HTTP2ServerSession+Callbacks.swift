@@ -175,7 +175,7 @@ extension HTTP2ServerSession {
             }
             return
         }
-        if ASCII.equalsIgnoringCase(name, "content-length".utf8) {
+        if name.count == 14 && ASCII.equalsIgnoringCase(name, "content-length") {
             // nghttp2 has validated the digits and that any repeat is identical.
             st.contentLength = value.reduce(0) { acc, d in acc &* 10 &+ Int(d &- 0x30) }
         }
