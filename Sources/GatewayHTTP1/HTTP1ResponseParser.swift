@@ -22,8 +22,6 @@ public struct HTTP1ResponseParser: Sendable {
     /// The entry array of a head given back by `recycle`, for the next head.
     private var spareFields = HTTPHeaders()
 
-    /// Largest byte array a recycled head may keep: a rare huge head should not pin its memory.
-    public static let maxRecycledBytes = 16 * 1024
 
     public init(limits: HTTP1Limits) {
         self.limits = limits
@@ -42,7 +40,7 @@ public struct HTTP1ResponseParser: Sendable {
     /// reuses their memory (two allocations fewer per response).
     public mutating func recycle(_ fields: consuming HTTPHeaders) {
         var f = consume fields
-        guard f.storageCapacity <= Self.maxRecycledBytes else { return }
+        guard f.storageCapacity <= HeaderFieldsPool.maxBytes else { return }
         accumulator.spare = f.takeStorage()
         spareFields = f
     }

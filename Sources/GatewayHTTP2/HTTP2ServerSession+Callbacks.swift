@@ -99,7 +99,7 @@ extension HTTP2ServerSession {
         if frame.pointee.headers.cat.rawValue == NGHTTP2_HCAT_REQUEST.rawValue {
             let st = delegate?.session(self, makeStreamWithID: id) ?? HTTP2StreamState(id: id)
             if let spare = spareResponseBuffers.popLast() { st.response = spare }
-            if let spare = spareRequestFields.popLast() { st.head.headers = spare }
+            if let spare = fieldsPool.take() { st.head.headers = spare }
             streams[id] = st
             headerTarget = Unmanaged.passUnretained(st)
             headerTargetID = id

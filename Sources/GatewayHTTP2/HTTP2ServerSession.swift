@@ -33,27 +33,15 @@ public final class HTTP2ServerSession {
     /// The last `:path` and `:authority` received, handed out again while clients repeat them (see `reuse`).
     var lastPath = ""
     var lastAuthority = ""
-    /// Emptied request fields handed back by `recycleRequestFields`, for the heads of later streams.
-    var spareRequestFields: [HTTPHeaders] = []
-    /// How many emptied request fields are kept.
-    static let maxSpareRequestFields = 32
-    /// Largest byte array recycled request fields may keep: a rare huge head should not pin its memory.
-    static let maxRecycledFieldBytes = 16 * 1024
-
-    /// Takes back the fields of a request head this session delivered, once the caller is done with them: a later
-    /// stream's head reuses their memory (two allocations fewer per request).
-    public func recycleRequestFields(_ fields: consuming HTTPHeaders) {
-        guard spareRequestFields.count < Self.maxSpareRequestFields,
-              fields.storageCapacity <= Self.maxRecycledFieldBytes else { return }
-        var f = consume fields
-        f.removeAllKeepingCapacity()
-        spareRequestFields.append(consume f)
-    }
+    /// Where request heads get their field arrays: the loop's pool, which finished exchanges give theirs back to.
+    let fieldsPool: HeaderFieldsPool
 
     /// Creates the session and queues the server SETTINGS; the delegate is held unowned, so it must outlive the session (its owner, usually).
-    public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate) throws(HTTP2Error) {
+    public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate,
+                fieldsPool: HeaderFieldsPool = HeaderFieldsPool()) throws(HTTP2Error) {
         self.settings = settings
         self.delegate = delegate
+        self.fieldsPool = fieldsPool
         let callbacks = try makeServerCallbacks()
         let option = try NGOption()
         // Flow control follows the caller: windows reopen only when it reports bytes passed on.

@@ -39,7 +39,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         let limits = loopState.snapshot.config.limits
         let settings = HTTP2Settings(maxHeaderListSize: UInt32(clamping: limits.maxHeaderBytes))
         do {
-            session = try HTTP2ServerSession(settings: settings, delegate: self)
+            session = try HTTP2ServerSession(settings: settings, delegate: self, fieldsPool: loopState.fieldsPool)
         } catch {
             loopState.server.logger.error("cannot start HTTP/2 session", metadata: ["error": "\(error)"])
             forceClose()

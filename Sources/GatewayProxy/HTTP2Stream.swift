@@ -270,7 +270,7 @@ extension HTTP2Stream: ExchangeDownstream {
         guard exchange === ex else { return }
         exchange = nil
         if !tunnel && !logged { logExchange(status: ex.status, exchange: ex) }
-        if let fields = ex.takeRequestFields() { session?.recycleRequestFields(fields) }
+        if let fields = ex.takeRequestFields() { loopState.fieldsPool.give(fields) }
         // What the client still sends for this stream is dropped, so its window must not stay shut.
         downstreamResumeRequestBody()
     }

@@ -1,6 +1,5 @@
 import GatewayAuth
 import GatewayCore
-import GatewayHTTP1
 import GatewayLoop
 import GatewayReplay
 
@@ -42,16 +41,9 @@ final class LoopState: @unchecked Sendable {
 
     /// Where an exchange serializes the request head it sends upstream; see `ProxyExchange.attach`.
     var headScratch: [UInt8] = []
-    /// Fields of response heads already passed on to clients, for the next heads upstream connections parse
-    /// (last in, first out: the memory reused is the memory touched last).
-    private var spareResponseFields: [HTTPHeaders] = []
-
-    func recycleResponseFields(_ fields: consuming HTTPHeaders) {
-        guard spareResponseFields.count < 32, fields.storageCapacity <= HTTP1ResponseParser.maxRecycledBytes else { return }
-        spareResponseFields.append(fields)
-    }
-
-    func takeResponseFields() -> HTTPHeaders? { spareResponseFields.popLast() }
+    /// Field arrays of heads this loop is done with (request heads forwarded, response heads passed on), for the
+    /// heads HTTP/2 sessions assemble and upstream connections parse next.
+    let fieldsPool = HeaderFieldsPool()
 
     private var tokenCache = VerifiedTokenCache()
     /// Strong: an identity check against a freed (and reused) address could pair the cache with another config.

@@ -381,7 +381,7 @@ extension ProxyExchange: UpstreamConnectionDelegate {
             let framing = head.framing
             rewrite(&head)
             downstream.downstreamHead(&head, upstreamFraming: framing, isHeadRequest: isHeadRequest)
-            loopState.recycleResponseFields(head.headers.take())
+            loopState.fieldsPool.give(head.headers.take())
         case .body(let range):
             bytesOut += range.count
             downstream.downstreamBody(UnsafeRawBufferPointer(rebasing: buffer[range]))

@@ -180,7 +180,7 @@ final class UpstreamConnection {
                     receivedAny = true
                     // The loop's most recently freed head, taken just before it is needed: still in cache, where a
                     // spare kept per connection had gone cold by that connection's next response.
-                    if !parser.hasSpare, let spare = loopState.takeResponseFields() { parser.recycle(spare) }
+                    if !parser.hasSpare, let spare = loopState.fieldsPool.take() { parser.recycle(spare) }
                     deliver(input)
                 case .closed:
                     return

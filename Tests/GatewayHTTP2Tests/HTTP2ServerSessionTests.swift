@@ -169,22 +169,22 @@ import Testing
         let big = String(repeating: "v", count: 2000)
         h.recorder.onHead = { s, head, id in
             var fields = head.headers
-            s.recycleRequestFields(fields.take())
+            s.fieldsPool.give(fields.take())
             s.respond(id, body: [])
         }
         let first = h.client.request(Harness.get + [("x-big", big), ("x-first", "1")])
         try h.pump()
-        #expect(h.server.spareRequestFields.count == 1)
+        #expect(h.server.fieldsPool.spares.count == 1)
         let second = h.client.request(Harness.get + [("x-second", "2")])
         try h.pump()
         // The second head has its own fields only, and the first, recycled since, is unchanged.
         #expect(h.recorder.heads[second]?.headers.pairs.map { "\($0.name)=\($0.value)" } == ["x-second=2"])
         #expect(h.recorder.heads[first]?.headers.pairs.map { "\($0.name)=\($0.value)" } == ["x-big=\(big)", "x-first=1"])
-        #expect(h.server.spareRequestFields.count == 1)
-        #expect(h.server.spareRequestFields.allSatisfy { $0.count == 0 && $0.storage.isEmpty })
+        #expect(h.server.fieldsPool.spares.count == 1)
+        #expect(h.server.fieldsPool.spares.allSatisfy { $0.count == 0 && $0.storage.isEmpty })
         // A huge head is not kept.
-        h.server.recycleRequestFields(HTTPHeaders([("x", String(repeating: "z", count: 20_000))]))
-        #expect(h.server.spareRequestFields.count == 1)
+        h.server.fieldsPool.give(HTTPHeaders([("x", String(repeating: "z", count: 20_000))]))
+        #expect(h.server.fieldsPool.spares.count == 1)
     }
 
     @Test func repeatedPseudoHeaderValuesAreReusedOnlyWhenEqual() throws {
