@@ -36,6 +36,14 @@ import Glibc
         return nil
     }
 
+    /// The value of an unlabelled sample (`name value`) in Prometheus text, nil when absent.
+    func sample(_ metrics: String, _ name: String) -> Double? {
+        for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }
+        return nil
+    }
+
     func get(_ port: Int, _ target: String, token: String? = nil) throws -> HTTPTestResponse? {
         let c = try RawClient(port: port)
         c.send(httpRequest("GET", target, token: token))
@@ -80,6 +88,9 @@ import Glibc
                 #expect(metrics.bodyText.contains(line), "missing \(line) in /metrics:\n\(metrics.bodyText)")
             }
         }
+        // Every exchange is timed, and the upstream time only for the two that reached the upstream.
+        #expect(sample(metrics.bodyText, "gateway_request_duration_seconds_count") == 5, "\(metrics.bodyText)")
+        #expect(sample(metrics.bodyText, "gateway_upstream_request_duration_seconds_count") == 2, "\(metrics.bodyText)")
 
         gw.signal(SIGTERM)
         #expect(gw.waitForExit() == 0, "stderr: \(gw.stderr)")
