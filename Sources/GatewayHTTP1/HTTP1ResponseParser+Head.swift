@@ -5,17 +5,15 @@ extension HTTP1ResponseParser {
     ///
     /// `framing` says what follows on the wire: `.none` for 1xx, 204, 304 and responses to HEAD
     /// (their Content-Length field is kept in `headers` for the client).
-    /// `spare` lends the memory of its entry array.
-    static func parseHead(_ block: [UInt8], reusing spare: consuming HTTPHeaders = HTTPHeaders(),
+    /// The memory of `spare`'s entry array is taken (`spare` is left empty).
+    static func parseHead(_ block: [UInt8], reusing spare: inout HTTPHeaders,
                           requestWasHead: Bool) throws(HTTP1ParseError) -> HTTPResponseHead {
         // The head is built inside, around headers handed in by value: a head returned out of the closure and then
-        // given its headers was copied on the way (a retain and a release per field).
-        // Moved into the closure through a variable it swaps with: captured as a value, the entry array would be
-        // shared, and the first append would copy it.
-        var lent = consume spare
-        return try block.withUnsafeBufferPointer { (s) throws(HTTP1ParseError) -> HTTPResponseHead in
+        // given its headers was copied on the way (a retain and a release per field). The spare is swapped out, not
+        // captured by value: a captured copy would share the entry array, and the first append would copy it.
+        try block.withUnsafeBufferPointer { (s) throws(HTTP1ParseError) -> HTTPResponseHead in
             var entries = HTTPHeaders()
-            swap(&entries, &lent)
+            swap(&entries, &spare)
             return try parseHead(s, headers: HTTPHeaders(storage: block, reusingEntriesOf: consume entries),
                                  requestWasHead: requestWasHead)
         }

@@ -96,9 +96,7 @@ public struct HTTP1ResponseParser: Sendable {
             let (used, block) = try accumulator.feed(input, limit: limits.maxHeaderBytes)
             guard let block else { return (used, nil) }
             headBytes = block.count
-            var spare = HTTPHeaders()
-            swap(&spare, &spareFields)
-            let head = try Self.parseHead(block, reusing: consume spare, requestWasHead: requestWasHead)
+            let head = try Self.parseHead(block, reusing: &spareFields, requestWasHead: requestWasHead)
             if head.status == 101 {
                 phase = .endPending(upgraded: true)
             } else if head.isInformational {
