@@ -104,11 +104,8 @@ public final class HTTP2ServerSession {
     public var wantsWrite: Bool { !failed && nghttp2_session_want_write(handle) != 0 }
 
     /// Streams whose request head reached the delegate and which are not closed yet.
-    public var openStreamCount: Int { streams.entries.reduce(0) { $0 + ($1.value.headDelivered ? 1 : 0) } }
-
-    /// The streams whose request head reached the delegate and which are not closed yet (for a delegate that
-    /// closes the whole connection).
     public var openStreams: [HTTP2StreamState] { streams.entries.compactMap { $0.value.headDelivered ? $0.value : nil } }
+    public var openStreamCount: Int { openStreams.count }
 
     /// Queues the response head (`:status` plus lower-cased fields, connection-specific ones dropped).
     /// `contentLength`, when given, is sent as a `content-length` field after the head's own fields.
