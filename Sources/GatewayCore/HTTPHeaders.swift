@@ -113,16 +113,15 @@ public struct HTTPHeaders: Sendable {
         }
         let ns = storage.count
         let ne = ns + nameBytes.count
-        let end = ne + valueBytes.count
-        // Grown once, then both parts copied in: most are a few bytes, for which two appends (each a uniqueness
+        // One growth, both parts copied in place: most are a few bytes, for which two appends (each a uniqueness
         // check, a capacity check and a call to memmove) cost more than the copy.
-        storage.append(contentsOf: repeatElement(0, count: end - ns))
-        storage.withUnsafeMutableBytes { d in
-            guard let base = d.baseAddress else { return }
-            if let n = nameBytes.baseAddress { Bytes.copy(base + ns, UnsafeRawPointer(n), count: nameBytes.count) }
-            if let v = valueBytes.baseAddress { Bytes.copy(base + ne, UnsafeRawPointer(v), count: valueBytes.count) }
+        storage.appendUninitialized(nameBytes.count + valueBytes.count) { d in
+            if let n = nameBytes.baseAddress { Bytes.copy(UnsafeMutableRawPointer(d), UnsafeRawPointer(n), count: nameBytes.count) }
+            if let v = valueBytes.baseAddress {
+                Bytes.copy(UnsafeMutableRawPointer(d + nameBytes.count), UnsafeRawPointer(v), count: valueBytes.count)
+            }
         }
-        appendIndexed(name: ns..<ne, value: ne..<end)
+        appendIndexed(name: ns..<ne, value: ne..<storage.count)
     }
 
     public mutating func remove(at index: Int) { entries.remove(at: index) }
@@ -239,13 +238,11 @@ public struct HTTPHeaders: Sendable {
         for e in entries { total += Int(e.nameEnd - e.nameStart) + Int(e.valueEnd - e.valueStart) + 4 }
         guard total > 0 else { return }
         // Grown once, then filled through one pointer: six appends per field each checked uniqueness and capacity.
-        var w = out.count
-        out.append(contentsOf: repeatElement(0, count: total))
-        out.withUnsafeMutableBufferPointer { o in
-            storage.withUnsafeBufferPointer { s in
-                // `total > 0` made `o` non-empty; `storage` is empty only when every name and value is.
-                guard let dst = o.baseAddress else { return }
+        storage.withUnsafeBufferPointer { s in
+            out.appendUninitialized(total) { dst in
+                // `storage` is empty only when every name and value is, and then nothing is read from it.
                 let src = s.baseAddress ?? UnsafePointer(dst)
+                var w = 0
                 /// `storage[start..<end]` then the two bytes `a b`.
                 func put(_ start: Int32, _ end: Int32, _ a: UInt8, _ b: UInt8) {
                     let n = Int(end - start)
@@ -364,13 +361,31 @@ public enum ASCII {
     }
 }
 
+extension Array where Element == UInt8 {
+    /// Appends `count` bytes that `fill` writes, all of them, through a pointer to the first. The array grows as
+    /// `append` grows it, and nothing is zeroed first: growing with `append(contentsOf: repeatElement(0, count:))`
+    /// stored the last 1-31 bytes one at a time, 2.6% of the gateway's user time on the HTTP/2 path.
+    @inlinable
+    public mutating func appendUninitialized(_ count: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        guard count > 0 else { return }
+        append(addingCapacity: count) { (out: inout OutputSpan<UInt8>) in
+            out.withUnsafeMutableBufferPointer { free, initialized in
+                // At least `count` free bytes, so the buffer has an address.
+                guard let d = free.baseAddress else { return }
+                fill(d)
+                initialized = count
+            }
+        }
+    }
+}
+
 /// Byte copies sized for header fields.
-enum Bytes {
+public enum Bytes {
     /// Copies `count` bytes. Most names and values are under 32 bytes, where a call to `memmove` (what
     /// `update(from:count:)` becomes) costs more than the copy: those are done with a few overlapping
     /// unaligned loads, all made before any store.
-    @inline(__always)
-    static func copy(_ d: UnsafeMutableRawPointer, _ s: UnsafeRawPointer, count n: Int) {
+    @inlinable @inline(__always)
+    public static func copy(_ d: UnsafeMutableRawPointer, _ s: UnsafeRawPointer, count n: Int) {
         switch n {
         case 0:
             return

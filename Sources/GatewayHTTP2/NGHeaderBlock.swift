@@ -34,6 +34,21 @@ struct NGHeaderBlock {
         spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
     }
 
+    /// Appends `:status` with a three-digit code (clamped to 100-999, as HTTP/1.1 status codes are) in one write.
+    mutating func appendStatus(_ status: Int) {
+        let code = min(max(status, 100), 999)
+        let name: StaticString = ":status"
+        let n = name.utf8CodeUnitCount
+        let ns = bytes.count
+        bytes.appendUninitialized(n + 3) { d in
+            Bytes.copy(d, name.utf8Start, count: n)
+            d[n] = UInt8(truncatingIfNeeded: 0x30 + code / 100)
+            d[n + 1] = UInt8(truncatingIfNeeded: 0x30 + code / 10 % 10)
+            d[n + 2] = UInt8(truncatingIfNeeded: 0x30 + code % 10)
+        }
+        spans.append((ns..<ns + n, ns + n..<ns + n + 3, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
+    }
+
     /// Appends response or trailer fields with lower-cased names, minus connection-specific and pseudo fields.
     ///
     /// With `valuesInPlace`, only names are copied: values stay in `headers.storage`, which must then be passed to
@@ -46,11 +61,10 @@ struct NGHeaderBlock {
                 if NGHeaderBlock.isConnectionSpecific(name) { continue }
                 let ns = bytes.count
                 let ne = ns + name.count
-                // Grown once, then lower-cased while copied: appending first went through memmove for a few bytes,
-                // and copying through a lazy map went element by element.
-                bytes.append(contentsOf: repeatElement(0, count: name.count))
-                bytes.withUnsafeMutableBufferPointer { b in
-                    for j in 0..<name.count { b[ns + j] = ASCII.lower(name[j]) }
+                // Lower-cased while copied: appending first went through memmove for a few bytes, and copying
+                // through a lazy map went element by element.
+                bytes.appendUninitialized(name.count) { b in
+                    for j in 0..<name.count { b[j] = ASCII.lower(name[j]) }
                 }
                 let value: Range<Int>
                 if valuesInPlace {
