@@ -13,10 +13,23 @@ public enum HTTP1Serializer {
         // One allocation up front instead of several as the head grows.
         out.reserveCapacity(out.count + head.method.utf8.count + head.target.utf8.count + head.headers.storage.count
                             + 4 * head.headers.count + 64)
-        out.append(contentsOf: head.method.utf8)
-        out.append(ASCIIByte.sp)
-        out.append(contentsOf: head.target.utf8)
-        ASCII.append(" HTTP/1.1\r\n", to: &out)
+        // The request line in one piece: appended in four, each part checked uniqueness and capacity again, and the
+        // strings went through the generic sequence append.
+        head.method.utf8.span.withUnsafeBufferPointer { m in
+            head.target.utf8.span.withUnsafeBufferPointer { t in
+                let version: StaticString = " HTTP/1.1\r\n"
+                out.appendUninitialized(m.count + 1 + t.count + version.utf8CodeUnitCount) { d in
+                    var w = 0
+                    if let mb = m.baseAddress { Bytes.copy(d, mb, count: m.count) }
+                    w += m.count
+                    d[w] = ASCIIByte.sp
+                    w += 1
+                    if let tb = t.baseAddress { Bytes.copy(d + w, tb, count: t.count) }
+                    w += t.count
+                    Bytes.copy(d + w, version.utf8Start, count: version.utf8CodeUnitCount)
+                }
+            }
+        }
         head.headers.serialize(into: &out)
         if addingFraming {
             switch head.framing {
