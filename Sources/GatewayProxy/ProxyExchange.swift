@@ -450,6 +450,7 @@ extension ProxyExchange: UpstreamConnectionDelegate {
         // Ranges into the field bytes, which removing fields leaves where they are.
         var listed: [Range<Int>] = []
         do {
+            // Scoped: a copy of the fields still alive during the removal below would make it copy the arrays.
             let h = out.headers
             h.storage.withUnsafeBufferPointer { s in
                 for i in 0..<h.count where HeaderScan.equalsLower(s, h.nameRange(i), "connection") {
@@ -460,9 +461,15 @@ extension ProxyExchange: UpstreamConnectionDelegate {
                 }
             }
         }
+        // A name of none of the lengths below can go only when `Connection` listed it, which nearly no response
+        // does: those fields are settled without opening the bytes.
         out.headers.removeAll { h, i in
-            h.storage.withUnsafeBufferPointer { s in
-                let n = h.nameRange(i)
+            let n = h.nameRange(i)
+            switch n.count {
+            case 2, 7, 10, 12, 14, 16, 17: break
+            default: if listed.isEmpty { return false }
+            }
+            return h.storage.withUnsafeBufferPointer { s in
                 switch n.count {
                 case 2: return HeaderScan.equalsLower(s, n, "te")
                 case 7: if HeaderScan.equalsLower(s, n, "upgrade") { return !isSwitch }
