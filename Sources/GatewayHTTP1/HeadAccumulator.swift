@@ -45,6 +45,13 @@ struct HeadAccumulator: Sendable {
     ///
     /// `limit` bounds the block size; the block ends with its empty line (CRLF CRLF, or CRLF for empty trailers).
     mutating func feed(_ input: UnsafeRawBufferPointer, limit: Int) throws(HTTP1ParseError) -> (consumed: Int, block: [UInt8]?) {
+        if mode == .responseHead, bytes == 0, buffer.isEmpty, let end = Self.wholeCleanHead(input, limit: limit) {
+            var b: [UInt8] = []
+            swap(&b, &spare)
+            b.reserveCapacity(end + Self.headroom)
+            b.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[..<end]))
+            return (end, b)
+        }
         var start = 0
         var i = 0
         let n = input.count
@@ -127,6 +134,44 @@ struct HeadAccumulator: Sendable {
             buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<n]))
         }
         return (n, nil)
+    }
+
+    /// The length of the head at the start of `input` (through its empty line) when all of it is there, it fits
+    /// `limit`, it does not begin with an empty line, and every CR in it is followed by LF and every LF preceded
+    /// by CR; nil otherwise, and then the byte-by-byte scan of `feed` takes the input from its start and gives the
+    /// error, if any. The usual response (one read holding the whole head) is found in one pass, 8 bytes at a time
+    /// between line ends, instead of two `memchr` calls per line.
+    static func wholeCleanHead(_ input: UnsafeRawBufferPointer, limit: Int) -> Int? {
+        let n = min(input.count, limit)
+        guard n >= 4, let base = input.baseAddress, input[0] != ASCIIByte.cr, input[0] != ASCIIByte.lf else { return nil }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i < n {
+            if i + 8 <= n {
+                // Exact test for a CR or LF byte in the word: a zero byte in `x ^ CR..` or `x ^ LF..`.
+                let x = (base + i).loadUnaligned(as: UInt64.self)
+                let cr = x ^ (0x0D &* ones)
+                let lf = x ^ (0x0A &* ones)
+                if ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs == 0 {
+                    i += 8
+                    continue
+                }
+            }
+            let b = input[i]
+            if b == ASCIIByte.lf { return nil }  // not preceded by CR: a CR skips its LF below
+            if b == ASCIIByte.cr {
+                guard i + 1 < n, input[i + 1] == ASCIIByte.lf else { return nil }
+                // CRLF CRLF: the empty line that ends the head.
+                if i + 3 < n, input[i + 2] == ASCIIByte.cr {
+                    return input[i + 3] == ASCIIByte.lf ? i + 4 : nil
+                }
+                i += 2
+                continue
+            }
+            i += 1
+        }
+        return nil
     }
 
     private mutating func reset() {
