@@ -16,7 +16,7 @@ public struct ByteBuffer: Sendable {
 
     public mutating func write<C: Collection>(_ data: C) where C.Element == UInt8 { bytes.append(contentsOf: data) }
     public mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-    public mutating func write(_ ptr: UnsafeRawBufferPointer) { bytes.append(contentsOf: ptr) }
+    public mutating func write(_ ptr: UnsafeRawBufferPointer) { bytes.appendBytes(ptr) }
 
     /// Marks `n` readable bytes consumed.
     public mutating func consume(_ n: Int) {

@@ -379,6 +379,16 @@ extension Array where Element == UInt8 {
     }
 }
 
+extension Array where Element == UInt8 {
+    /// Appends raw bytes, copied in place: `append(contentsOf:)` with a raw buffer went through an iterator-based
+    /// generic copy.
+    @inlinable
+    public mutating func appendBytes(_ raw: UnsafeRawBufferPointer) {
+        guard let src = raw.baseAddress else { return }
+        appendUninitialized(raw.count) { d in Bytes.copy(d, src, count: raw.count) }
+    }
+}
+
 /// Byte copies sized for header fields.
 public enum Bytes {
     /// Copies `count` bytes. Most names and values are under 32 bytes, where a call to `memmove` (what

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import GatewayCore
 
 /// Collects one head (or trailer section) across reads, rejecting bare CR/LF and oversize input as bytes arrive.
 ///
@@ -49,7 +50,7 @@ struct HeadAccumulator: Sendable {
             var b: [UInt8] = []
             swap(&b, &spare)
             b.reserveCapacity(end + Self.headroom)
-            b.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[..<end]))
+            b.appendBytes(UnsafeRawBufferPointer(rebasing: input[..<end]))
             return (end, b)
         }
         var start = 0
@@ -88,10 +89,10 @@ struct HeadAccumulator: Sendable {
                     var b: [UInt8] = []
                     swap(&b, &spare)
                     b.reserveCapacity(i - start + Self.headroom)
-                    b.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
+                    b.appendBytes(UnsafeRawBufferPointer(rebasing: input[start..<i]))
                     block = b
                 } else {
-                    buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<i]))
+                    buffer.appendBytes(UnsafeRawBufferPointer(rebasing: input[start..<i]))
                     block = buffer
                     buffer = []
                 }
@@ -131,7 +132,7 @@ struct HeadAccumulator: Sendable {
         }
         if start < n {
             if buffer.capacity == 0 { swap(&buffer, &spare) }
-            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[start..<n]))
+            buffer.appendBytes(UnsafeRawBufferPointer(rebasing: input[start..<n]))
         }
         return (n, nil)
     }
@@ -149,14 +150,17 @@ struct HeadAccumulator: Sendable {
         var i = 0
         while i < n {
             if i + 8 <= n {
-                // Exact test for a CR or LF byte in the word: a zero byte in `x ^ CR..` or `x ^ LF..`.
+                // A zero byte in `x ^ CR..` or `x ^ LF..` is a CR or LF in the word. The lowest flagged byte of each
+                // test is always a real one (a borrow only flags bytes above it), so the scan jumps right to it.
                 let x = (base + i).loadUnaligned(as: UInt64.self)
                 let cr = x ^ (0x0D &* ones)
                 let lf = x ^ (0x0A &* ones)
-                if ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs == 0 {
+                let found = ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs
+                if found == 0 {
                     i += 8
                     continue
                 }
+                i += found.trailingZeroBitCount >> 3
             }
             let b = input[i]
             if b == ASCIIByte.lf { return nil }  // not preceded by CR: a CR skips its LF below

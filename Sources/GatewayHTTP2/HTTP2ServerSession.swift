@@ -92,7 +92,9 @@ public final class HTTP2ServerSession {
             let n = nghttp2_session_mem_send(handle, &p)
             if n < 0 { failed = true; break }
             guard n > 0, let p else { break }
-            out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+            // Most frames are a few dozen bytes (a response's HEADERS, a small DATA): copied in place, not through
+            // the generic sequence append.
+            out.appendUninitialized(n) { d in Bytes.copy(d, p, count: n) }
             produced += n
         }
         notifyDrained()
