@@ -33,6 +33,15 @@ public struct HTTP1ResponseParser: Sendable {
         requestWasHead = method == "HEAD"
     }
 
+    /// The last head was a 101: only its `.end` is left, then the bytes belong to the new protocol. Lets a caller
+    /// learn it without binding the head out of the event (a copy of every field array and string).
+    public var switchedProtocols: Bool {
+        switch phase {
+        case .endPending(upgraded: true), .upgraded: return true
+        default: return false
+        }
+    }
+
     /// Whether a recycled head's memory is waiting for the next head.
     public var hasSpare: Bool { accumulator.spare.capacity > 0 }
 
@@ -54,6 +63,15 @@ public struct HTTP1ResponseParser: Sendable {
             phase = .failed(error)
             throw error
         }
+    }
+
+    /// `parse` with the event handed over in `event` (left nil when there is none) and the bytes consumed returned:
+    /// taken apart from the returned tuple in another module, the event was copied (a retain of every field array
+    /// and string of a head) and the original destroyed.
+    public mutating func parse(_ input: UnsafeRawBufferPointer, event: inout HTTP1ResponseEvent?) throws(HTTP1ParseError) -> Int {
+        var step = try parse(input)
+        event = step.event.take()
+        return step.consumed
     }
 
     /// The upstream closed: returns .end for a close-delimited body, throws for a truncated message.

@@ -197,9 +197,9 @@ final class UpstreamConnection {
         while state == .active {
             if offset >= input.count && responseComplete { break }
             let slice = UnsafeRawBufferPointer(rebasing: input[offset...])
+            var parsed: HTTP1ResponseEvent? = nil
             let consumed: Int
-            var parsed: HTTP1ResponseEvent?
-            do { (consumed, parsed) = try parser.parse(slice) } catch {
+            do { consumed = try parser.parse(slice, event: &parsed) } catch {
                 fail(.badResponse(error))
                 return
             }
@@ -209,8 +209,8 @@ final class UpstreamConnection {
                 continue
             }
             if case .end = event { responseComplete = true }
-            var switching = false
-            if case .head(let h) = event { switching = h.status == 101 }
+            // From the parser, not by binding the head out of the event (another copy).
+            let switching = parser.switchedProtocols && !responseComplete
             // Handed over, not shared: the exchange edits the head's fields in place.
             delegate?.upstream(self, event: consume event, in: slice)
             if switching {

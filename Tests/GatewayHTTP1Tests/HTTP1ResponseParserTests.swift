@@ -31,6 +31,26 @@ import Testing
         #expect(o.bodies.isEmpty)
     }
 
+    /// The event-through-inout form the upstream connection uses, and the 101 flag it reads instead of the head.
+    @Test func eventHandedOverInPlaceAndSwitchFlag() throws {
+        for (text, switched) in [("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nxy", true),
+                                 ("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nxy", false)] {
+            var parser = HTTP1ResponseParser(limits: HTTP1Limits())
+            parser.expectResponse(toMethod: "GET")
+            #expect(!parser.switchedProtocols)
+            let bytes = Array(text.utf8)
+            var event: HTTP1ResponseEvent?
+            let used = try bytes.withUnsafeBytes { raw throws(HTTP1ParseError) in try parser.parse(raw, event: &event) }
+            guard case .head(let head)? = event else {
+                Issue.record("expected a head, got \(String(describing: event))")
+                continue
+            }
+            #expect(used == bytes.count - 2)
+            #expect(head.status == (switched ? 101 : 200))
+            #expect(parser.switchedProtocols == switched)
+        }
+    }
+
     @Test func headResponseHasNoBody() {
         let o = parse("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", method: "HEAD")
         #expect(o.error == nil)
