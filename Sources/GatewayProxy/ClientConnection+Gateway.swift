@@ -34,9 +34,9 @@ extension ClientConnection {
         let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS),
                                           tokenCache: loopState.tokenCache(for: snap))
         switch decision {
-        case .answer(let a, let rid, let origin, let routeIndex):
-            logInfo.routeIndex = routeIndex
-            answerDirect(a, requestId: rid, origin: origin, close: head.framing != .none)
+        case .answer(let a):
+            logInfo.routeIndex = a.routeIndex
+            answerDirect(a.answer, requestId: a.requestId, origin: a.origin, close: head.framing != .none)
         case .forward(let plan):
             logInfo.requestId = plan.requestId
             logInfo.routeIndex = plan.routeIndex

@@ -54,9 +54,9 @@ final class HTTP2Stream: HTTP2StreamState {
         let framing = head.framing
         switch snap.gate.evaluate(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS),
                                   tokenCache: loopState.tokenCache(for: snap)) {
-        case .answer(let a, let rid, let origin, let routeIndex):
-            logInfo.routeIndex = routeIndex
-            answerDirect(a, requestId: rid, origin: origin)
+        case .answer(let a):
+            logInfo.routeIndex = a.routeIndex
+            answerDirect(a.answer, requestId: a.requestId, origin: a.origin)
         case .forward(let plan):
             logInfo.requestId = plan.requestId
             logInfo.routeIndex = plan.routeIndex

@@ -74,25 +74,25 @@ extension GateDecision {
     }
 
     var answer: GatewayAnswer? {
-        if case .answer(let answer, _, _, _) = self { return answer }
+        if case .answer(let a) = self { return a.answer }
         return nil
     }
 
     var answerOrigin: String? {
-        if case .answer(_, _, let origin, _) = self { return origin }
+        if case .answer(let a) = self { return a.origin }
         return nil
     }
 
     var requestId: String {
         switch self {
-        case .answer(_, let id, _, _): return id
+        case .answer(let a): return a.requestId
         case .forward(let plan): return plan.requestId
         }
     }
 
     var routeIndex: Int? {
         switch self {
-        case .answer(_, _, _, let index): return index
+        case .answer(let a): return a.routeIndex
         case .forward(let plan): return plan.routeIndex
         }
     }
