@@ -34,6 +34,25 @@ import Testing
         #expect(with(big) { cache.verdict(for: $0, now: 1_500) } == nil)
     }
 
+    /// The slot hash mixes the MAC at the end of a token: distinct tokens fill the slots (a poor hash would
+    /// crowd them into a few), and short values still spread.
+    @Test func distinctTokensSpreadOverTheSlots() {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        var rng = SystemRandomNumberGenerator()
+        let cache = VerifiedTokenCache(slotCount: 512)
+        for _ in 0..<4_096 {
+            let mac = (0..<43).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &rng)] }
+            (Array("Bearer eyJhbGciOiJIUzI1NiJ9.eyJkZXN0IjoiYSJ9.".utf8) + mac).withUnsafeBufferPointer {
+                cache.store(Self.verdict, for: $0, validUntil: 2_000)
+            }
+        }
+        // 4,096 uniform keys leave a slot empty with probability e^-8: about 0.2 of 512.
+        #expect(cache.count >= 500)
+        let small = VerifiedTokenCache(slotCount: 64)
+        for i in 0..<1_000 { with("t-\(i)") { small.store(Self.verdict, for: $0, validUntil: 2_000) } }
+        #expect(small.count >= 60)
+    }
+
     @Test func aLongValueMustMatchBeforeItsMacToo() {
         // Same MAC tail, different payload: the MAC is compared first, the rest must still be identical.
         let mac = String(repeating: "m", count: 43)
