@@ -5,7 +5,9 @@ public struct ByteBuffer: Sendable {
 
     public init(capacity: Int = 0) {
         bytes = []
-        bytes.reserveCapacity(capacity)
+        // Not for 0: reserving nothing still went through the array's reallocation path (three times per HTTP/2
+        // stream, for buffers that get their memory from a recycled one or on first write).
+        if capacity > 0 { bytes.reserveCapacity(capacity) }
     }
 
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
