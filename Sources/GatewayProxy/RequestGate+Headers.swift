@@ -6,6 +6,10 @@ import GatewayCore
 struct HeaderNames: Sendable {
     /// Hop-by-hop and framing fields, identity fields, and the fields the gateway sets itself.
     let stripped: [[UInt8]]
+    /// `stripped` grouped by length (index = name length, up to `maxStrippedLength`): a field is compared only
+    /// with the names of its own length, not with all of them.
+    let strippedByLength: [[[UInt8]]]
+    static let maxStrippedLength = 64
     let authorization: [UInt8] = Array("authorization".utf8)
     let host: [UInt8] = Array("host".utf8)
     let forwardedFor: [UInt8] = Array("x-forwarded-for".utf8)
@@ -21,6 +25,19 @@ struct HeaderNames: Sendable {
             if !all.contains(folded) { all.append(folded) }
         }
         stripped = all
+        var byLength = [[[UInt8]]](repeating: [], count: HeaderNames.maxStrippedLength + 1)
+        for name in all where name.count <= HeaderNames.maxStrippedLength { byLength[name.count].append(name) }
+        strippedByLength = byLength
+    }
+
+    /// Whether `s[r]` folds to one of `stripped`.
+    @inline(__always)
+    func isStripped(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        guard r.count <= HeaderNames.maxStrippedLength else {
+            return stripped.contains { HeaderNames.matches(s, r, $0) }
+        }
+        for folded in strippedByLength[r.count] where HeaderNames.matches(s, r, folded) { return true }
+        return false
     }
 
     /// Lower-cases ASCII and reads `_` as `-`, the way CGI-style backends (Rack, PHP) merge field names.
@@ -64,7 +81,7 @@ extension RequestGate {
         headers.removeAll { h, i in
             let r = h.nameRange(i)
             return h.storage.withUnsafeBufferPointer { s in
-                for folded in names.stripped where HeaderNames.matches(s, r, folded) { return true }
+                if names.isStripped(s, r) { return true }
                 if stripAuthorization && HeaderNames.matches(s, r, names.authorization) { return true }
                 if !named.isEmpty && !HeaderNames.matches(s, r, names.host) {
                     for token in named where HeaderNames.sameFolded(s, r, token) { return true }

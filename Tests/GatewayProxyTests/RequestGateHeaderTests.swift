@@ -39,6 +39,16 @@ import Testing
         #expect(plan.value("X-Tenant") == nil)
     }
 
+    /// Names are looked up by length; one longer than that table still goes, in both spellings.
+    @Test func longCustomIdentityNameIsStripped() throws {
+        let long = "X-" + String(repeating: "Tenant-", count: 12) + "Id"
+        let g = Fixture.gate([Fixture.route("/", auth: .none)]) { $0.identityHeaders.customerId = long }
+        let spoofed = [(long.replacingOccurrences(of: "-", with: "_"), "evil"), (long.lowercased(), "evil")]
+        let plan = try #require(g.evaluate(Fixture.head("GET", "/", spoofed), client: Fixture.client).plan)
+        #expect(long.utf8.count > 64)
+        #expect(!plan.names.contains { $0.replacingOccurrences(of: "_", with: "-").lowercased() == long.lowercased() })
+    }
+
     @Test func connectionNamedFieldsAreDroppedButCannotRemoveInjectedOnes() throws {
         let fields = [("Connection", "keep-alive, X-Shop-Domain, X-Trace"), ("connection", "x-request-id , X-Forwarded-For"),
                       ("X-Trace", "1"), ("X-Other", "kept"), ("X-Forwarded-For", "10.0.0.1"), ("X-Request-Id", "client-id"), token]
