@@ -158,6 +158,48 @@ struct HTTPHeadersTests {
         }
     }
 
+    @Test("lowerWord lower-cases each byte exactly as ASCII.lower does, every byte value at every position")
+    func lowerWordIsBytewiseLower() {
+        for b in UInt8.min...UInt8.max {
+            for position in 0..<8 {
+                // Neighbours that would carry into or borrow from the byte under test if the lanes leaked.
+                for fill: UInt8 in [0x00, 0x5A, 0x7F, 0x80, 0xFF] {
+                    var bytes = [UInt8](repeating: fill, count: 8)
+                    bytes[position] = b
+                    let word = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    let lowered = withUnsafeBytes(of: ASCII.lowerWord(word)) { Array($0) }
+                    #expect(lowered == bytes.map(ASCII.lower), "byte \(b) at \(position) among \(fill)")
+                }
+            }
+        }
+    }
+
+    @Test("equalsLower agrees with a byte-by-byte comparison for every length, one byte changed anywhere")
+    func equalsLowerWordwise() {
+        let literals: [StaticString] = ["te", "host", "upgrade", "keep-alive", "connection", "x-request-id",
+                                        "content-length", "proxy-connection", "transfer-encoding",
+                                        "access-control-request-method"]
+        for literal in literals {
+            let lower = literal.withUTF8Buffer { Array($0) }
+            let upper = lower.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+            for text in [lower, upper] {
+                let padded = [UInt8](repeating: 0x41, count: 3) + text + [0x3A]
+                let r = 3..<(3 + text.count)
+                padded.withUnsafeBufferPointer { #expect(ASCII.equalsLower($0, r, literal), "\(literal)") }
+                for i in 0..<text.count {
+                    for b: UInt8 in [0x00, 0x0D, 0x2D, 0x40, 0x5B, 0x60, 0x7B, 0xC1, text[i] ^ 0x20, text[i] &+ 1] {
+                        var changed = padded
+                        changed[3 + i] = b
+                        let expected = zip(changed[r], lower).allSatisfy { ASCII.lower($0) == $1 }
+                        changed.withUnsafeBufferPointer {
+                            #expect(ASCII.equalsLower($0, r, literal) == expected, "\(literal) byte \(i) = \(b)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("isTokenChar accepts exactly the RFC 9110 tchar bytes, for all 256 byte values")
     func tokenCharsExactly() {
         let tchar = Set("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
