@@ -18,21 +18,21 @@ struct FramingFields: Sendable {
     /// Looks at one field; names are matched by length first so most fields cost one switch.
     mutating func observe(_ s: UnsafeBufferPointer<UInt8>, name: Range<Int>, value: Range<Int>) throws(HTTP1ParseError) {
         switch name.count {
-        case 4 where Self.equals(s, name, "host"):
+        case 4 where ASCII.equalsLower(s, name, "host"):
             hostCount += 1
             if hostCount > 1 { throw .badRequest("repeated Host") }
             host = value
-        case 10 where Self.equals(s, name, "connection"):
+        case 10 where ASCII.equalsLower(s, name, "connection"):
             observeConnection(s, value)
-        case 14 where Self.equals(s, name, "content-length"):
+        case 14 where ASCII.equalsLower(s, name, "content-length"):
             contentLengthCount += 1
             if contentLengthCount > 1 { throw .badRequest("repeated Content-Length") }
             contentLength = try Self.parseContentLength(s, value)
-        case 17 where Self.equals(s, name, "transfer-encoding"):
+        case 17 where ASCII.equalsLower(s, name, "transfer-encoding"):
             try observeTransferEncoding(s, value)
         // CGI-style backends (Rack, PHP) read `_` as `-`: a lookalike could frame the body for them.
-        case 14 where Self.equals(s, name, "content_length"),
-             17 where Self.equals(s, name, "transfer_encoding"):
+        case 14 where ASCII.equalsLower(s, name, "content_length"),
+             17 where ASCII.equalsLower(s, name, "transfer_encoding"):
             throw .badRequest("underscore spelling of a framing field")
         default:
             break
@@ -56,7 +56,7 @@ struct FramingFields: Sendable {
         var elementsSeen = 0
         try Self.forEachElement(s, value, allowEmpty: false) { (e: Range<Int>) throws(HTTP1ParseError) in
             elementsSeen += 1
-            if e.count == 7 && Self.equals(s, e, "chunked") {
+            if e.count == 7 && ASCII.equalsLower(s, e, "chunked") {
                 chunkedCount += 1
                 lastCodingIsChunked = true
             } else if ASCII.isTokenChar(s[e.lowerBound]) {
@@ -72,8 +72,8 @@ struct FramingFields: Sendable {
     private mutating func observeConnection(_ s: UnsafeBufferPointer<UInt8>, _ value: Range<Int>) {
         // Empty elements are harmless here; unknown tokens name hop-by-hop fields for the proxy to drop.
         try? Self.forEachElement(s, value, allowEmpty: true) { (e: Range<Int>) throws(HTTP1ParseError) in
-            if e.count == 5 && Self.equals(s, e, "close") { connectionClose = true }
-            if e.count == 10 && Self.equals(s, e, "keep-alive") { connectionKeepAlive = true }
+            if e.count == 5 && ASCII.equalsLower(s, e, "close") { connectionClose = true }
+            if e.count == 10 && ASCII.equalsLower(s, e, "keep-alive") { connectionKeepAlive = true }
         }
     }
 
@@ -97,12 +97,6 @@ struct FramingFields: Sendable {
             if i >= end { return }
             i += 1
         }
-    }
-
-    /// ASCII case-insensitive comparison of `s[range]` with a lower-case literal of the same length.
-    @inline(__always)
-    static func equals(_ s: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
-        ASCII.equalsLower(s, range, literal)
     }
 
     /// Whether `s[range]` is a plausible authority: non-empty reg-name / IP-literal / port bytes only.

@@ -26,7 +26,7 @@ struct RequestLine {
         version = try Self.parseVersion(s, te + 1, end)
 
         // Any case: a backend that upper-cases methods must not see a tunnel request.
-        if FramingFields.equals(s, methodRange, "connect") {
+        if ASCII.equalsLower(s, methodRange, "connect") {
             throw .badRequest("CONNECT is not supported")
         }
         method = String(decoding: UnsafeBufferPointer(rebasing: s[methodRange]), as: UTF8.self)
@@ -67,9 +67,9 @@ struct RequestLine {
     private static func parseAbsoluteForm(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) throws(HTTP1ParseError) -> (String, Range<Int>) {
         try checkTargetBytes(s, r)
         var i = r.lowerBound
-        if r.count > 7 && FramingFields.equals(s, i..<(i + 7), "http://") {
+        if r.count > 7 && ASCII.equalsLower(s, i..<(i + 7), "http://") {
             i += 7
-        } else if r.count > 8 && FramingFields.equals(s, i..<(i + 8), "https://") {
+        } else if r.count > 8 && ASCII.equalsLower(s, i..<(i + 8), "https://") {
             i += 8
         } else {
             throw .badRequest("unsupported request target form")

@@ -57,16 +57,16 @@ struct HeaderScan {
         headers.storage.withUnsafeBufferPointer { s in
             for i in connection {
                 HeaderScan.forEachToken(s, headers.valueRange(i)) { r in
-                    if HeaderScan.equalsLower(s, r, "upgrade") {
+                    if ASCII.equalsLower(s, r, "upgrade") {
                         connectionUpgrade = true
-                    } else if !HeaderScan.equalsLower(s, r, "close") && !HeaderScan.equalsLower(s, r, "keep-alive") {
+                    } else if !ASCII.equalsLower(s, r, "close") && !ASCII.equalsLower(s, r, "keep-alive") {
                         connectionNamed.append(r)
                     }
                 }
             }
             for i in upgrade {
                 HeaderScan.forEachToken(s, headers.valueRange(i)) { r in
-                    if HeaderScan.equalsLower(s, r, "websocket") { upgradeWebSocket = true }
+                    if ASCII.equalsLower(s, r, "websocket") { upgradeWebSocket = true }
                 }
             }
         }
@@ -85,11 +85,5 @@ struct HeaderScan {
             if a < b { body(a..<b) }
             start = end + 1
         }
-    }
-
-    /// ASCII case-insensitive comparison of `s[r]` with a lower-case literal.
-    @inline(__always)
-    static func equalsLower(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ lower: StaticString) -> Bool {
-        ASCII.equalsLower(s, r, lower)
     }
 }

@@ -453,10 +453,10 @@ extension ProxyExchange: UpstreamConnectionDelegate {
             // Scoped: a copy of the fields still alive during the removal below would make it copy the arrays.
             let h = out.headers
             h.storage.withUnsafeBufferPointer { s in
-                for i in 0..<h.count where HeaderScan.equalsLower(s, h.nameRange(i), "connection") {
+                for i in 0..<h.count where ASCII.equalsLower(s, h.nameRange(i), "connection") {
                     HeaderScan.forEachToken(s, h.valueRange(i)) { r in
-                        if !HeaderScan.equalsLower(s, r, "upgrade") && !HeaderScan.equalsLower(s, r, "keep-alive")
-                            && !HeaderScan.equalsLower(s, r, "close") { listed.append(r) }
+                        if !ASCII.equalsLower(s, r, "upgrade") && !ASCII.equalsLower(s, r, "keep-alive")
+                            && !ASCII.equalsLower(s, r, "close") { listed.append(r) }
                     }
                 }
             }
@@ -471,14 +471,14 @@ extension ProxyExchange: UpstreamConnectionDelegate {
             }
             return h.storage.withUnsafeBufferPointer { s in
                 switch n.count {
-                case 2: return HeaderScan.equalsLower(s, n, "te")
-                case 7: if HeaderScan.equalsLower(s, n, "upgrade") { return !isSwitch }
+                case 2: return ASCII.equalsLower(s, n, "te")
+                case 7: if ASCII.equalsLower(s, n, "upgrade") { return !isSwitch }
                 case 10:
-                    if HeaderScan.equalsLower(s, n, "connection") || HeaderScan.equalsLower(s, n, "keep-alive") { return true }
-                case 12: if HeaderScan.equalsLower(s, n, "x-request-id") { return true }
-                case 14: if HeaderScan.equalsLower(s, n, "content-length") { return !keepLength }
-                case 16: if HeaderScan.equalsLower(s, n, "proxy-connection") { return true }
-                case 17: if HeaderScan.equalsLower(s, n, "transfer-encoding") { return true }
+                    if ASCII.equalsLower(s, n, "connection") || ASCII.equalsLower(s, n, "keep-alive") { return true }
+                case 12: if ASCII.equalsLower(s, n, "x-request-id") { return true }
+                case 14: if ASCII.equalsLower(s, n, "content-length") { return !keepLength }
+                case 16: if ASCII.equalsLower(s, n, "proxy-connection") { return true }
+                case 17: if ASCII.equalsLower(s, n, "transfer-encoding") { return true }
                 default: break
                 }
                 return listed.contains { r in
