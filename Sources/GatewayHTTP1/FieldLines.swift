@@ -28,17 +28,11 @@ enum FieldLines {
     @inline(__always)
     static func skipPlainValueBytes(_ s: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
         guard let base = s.baseAddress else { return from }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var i = from
         while i + 8 <= s.count {
             let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            // A byte below 0x20 with its high bit clear sets its high bit in `below`; one equal to 0x7F makes a
-            // zero byte in `x ^ 0x7F..`, caught the same way. Bytes from 0x80 up never match.
-            let below = (x &- 0x20 &* ones) & ~x & highs
-            let del = x ^ (0x7F &* ones)
-            let isDel = (del &- ones) & ~del & highs
-            if below | isDel != 0 { break }
+            // A control byte (below 0x20, tab included) or DEL; bytes from 0x80 up never match.
+            if ByteWords.below(x, 0x20) | ByteWords.matching(x, 0x7F) != 0 { break }
             i += 8
         }
         return i

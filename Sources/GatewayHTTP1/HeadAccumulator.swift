@@ -47,11 +47,7 @@ struct HeadAccumulator: Sendable {
     /// `limit` bounds the block size; the block ends with its empty line (CRLF CRLF, or CRLF for empty trailers).
     mutating func feed(_ input: UnsafeRawBufferPointer, limit: Int) throws(HTTP1ParseError) -> (consumed: Int, block: [UInt8]?) {
         if mode == .responseHead, bytes == 0, buffer.isEmpty, let end = Self.wholeCleanHead(input, limit: limit) {
-            var b: [UInt8] = []
-            swap(&b, &spare)
-            b.reserveCapacity(end + Self.headroom)
-            b.appendBytes(UnsafeRawBufferPointer(rebasing: input[..<end]))
-            return (end, b)
+            return (end, takeSpare(holding: UnsafeRawBufferPointer(rebasing: input[..<end])))
         }
         var start = 0
         var i = 0
@@ -86,11 +82,7 @@ struct HeadAccumulator: Sendable {
                 }
                 let block: [UInt8]
                 if buffer.isEmpty {
-                    var b: [UInt8] = []
-                    swap(&b, &spare)
-                    b.reserveCapacity(i - start + Self.headroom)
-                    b.appendBytes(UnsafeRawBufferPointer(rebasing: input[start..<i]))
-                    block = b
+                    block = takeSpare(holding: UnsafeRawBufferPointer(rebasing: input[start..<i]))
                 } else {
                     buffer.appendBytes(UnsafeRawBufferPointer(rebasing: input[start..<i]))
                     block = buffer
@@ -137,6 +129,15 @@ struct HeadAccumulator: Sendable {
         return (n, nil)
     }
 
+    /// A block holding `bytes`, in the spare's memory when there is one, with `headroom` to spare.
+    private mutating func takeSpare(holding bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        var b: [UInt8] = []
+        swap(&b, &spare)
+        b.reserveCapacity(bytes.count + Self.headroom)
+        b.appendBytes(bytes)
+        return b
+    }
+
     /// The length of the head at the start of `input` (through its empty line) when all of it is there, it fits
     /// `limit`, it does not begin with an empty line, and every CR in it is followed by LF and every LF preceded
     /// by CR; nil otherwise, and then the byte-by-byte scan of `feed` takes the input from its start and gives the
@@ -145,17 +146,12 @@ struct HeadAccumulator: Sendable {
     static func wholeCleanHead(_ input: UnsafeRawBufferPointer, limit: Int) -> Int? {
         let n = min(input.count, limit)
         guard n >= 4, let base = input.baseAddress, input[0] != ASCIIByte.cr, input[0] != ASCIIByte.lf else { return nil }
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         var i = 0
         while i < n {
             if i + 8 <= n {
-                // A zero byte in `x ^ CR..` or `x ^ LF..` is a CR or LF in the word. The lowest flagged byte of each
-                // test is always a real one (a borrow only flags bytes above it), so the scan jumps right to it.
+                // The lowest byte either test flags is a real CR or LF, so the scan jumps right to it.
                 let x = (base + i).loadUnaligned(as: UInt64.self)
-                let cr = x ^ (0x0D &* ones)
-                let lf = x ^ (0x0A &* ones)
-                let found = ((cr &- ones) & ~cr | (lf &- ones) & ~lf) & highs
+                let found = ByteWords.matching(x, ASCIIByte.cr) | ByteWords.matching(x, ASCIIByte.lf)
                 if found == 0 {
                     i += 8
                     continue
