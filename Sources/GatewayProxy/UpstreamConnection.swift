@@ -209,8 +209,9 @@ final class UpstreamConnection {
                 continue
             }
             if case .end = event { responseComplete = true }
-            // From the parser, not by binding the head out of the event (another copy).
-            let switching = parser.switchedProtocols && !responseComplete
+            // A 101 head: told by the parser, not by binding the head out of the event (another copy).
+            var switching = false
+            if case .head = event { switching = parser.switchedProtocols }
             // Handed over, not shared: the exchange edits the head's fields in place.
             delegate?.upstream(self, event: consume event, in: slice)
             if switching {
