@@ -241,8 +241,8 @@ extension HTTP2ServerSession {
         let head = HTTPResponseHead(status: 431, version: .http2,
                                     headers: HTTPHeaders([("content-type", "application/json"),
                                                           ("content-length", String(body.count))]))
-        sendResponseHead(streamID: st.id, head: head, endStream: false)
-        body.withUnsafeBytes { _ = sendData(streamID: st.id, bytes: $0, endStream: true) }
+        sendResponseHead(st, head: head, endStream: false)
+        body.withUnsafeBytes { _ = sendData(st, bytes: $0, endStream: true) }
     }
 
     func dataChunk(_ id: Int32, _ data: UnsafeRawBufferPointer) {
