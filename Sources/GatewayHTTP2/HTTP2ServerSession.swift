@@ -124,7 +124,7 @@ public final class HTTP2ServerSession {
         var block = headBlock
         headBlock = NGHeaderBlock()
         defer { block.reset(); headBlock = block }
-        block.appendStatus(head.status)
+        block.append(":status", decimal: head.status)
         // Values are read where they lie, in the head's fields, during the submit call (nghttp2 copies them).
         block.appendForwardable(head.headers, valuesInPlace: true)
         if let n = contentLength { block.append("content-length", decimal: n) }

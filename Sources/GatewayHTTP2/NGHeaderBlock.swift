@@ -15,38 +15,32 @@ struct NGHeaderBlock {
         spans.removeAll(keepingCapacity: true)
     }
 
-    mutating func append<N: Collection, V: Collection>(name: N, value: V) where N.Element == UInt8, V.Element == UInt8 {
-        let ns = bytes.count
-        bytes.append(contentsOf: name)
-        let ne = bytes.count
-        bytes.append(contentsOf: value)
-        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
-    }
-
-    mutating func append(_ name: String, _ value: String) { append(name: name.utf8, value: value.utf8) }
-
-    /// Appends a field whose value is a non-negative decimal number, written digit by digit (no String made).
+    /// Appends a field whose value is a non-negative decimal number (`:status`, `content-length`), name and digits
+    /// written in one growth of the block (no String made).
     mutating func append(_ name: StaticString, decimal value: Int) {
-        let ns = bytes.count
-        ASCII.append(name, to: &bytes)
-        let ne = bytes.count
-        ASCII.appendDecimal(Int64(value), to: &bytes)
-        spans.append((ns..<ne, ne..<bytes.count, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
-    }
-
-    /// Appends `:status` with a three-digit code (clamped to 100-999, as HTTP/1.1 status codes are) in one write.
-    mutating func appendStatus(_ status: Int) {
-        let code = min(max(status, 100), 999)
-        let name: StaticString = ":status"
-        let n = name.utf8CodeUnitCount
-        let ns = bytes.count
-        bytes.appendUninitialized(n + 3) { d in
-            Bytes.copy(d, name.utf8Start, count: n)
-            d[n] = UInt8(truncatingIfNeeded: 0x30 + code / 100)
-            d[n + 1] = UInt8(truncatingIfNeeded: 0x30 + code / 10 % 10)
-            d[n + 2] = UInt8(truncatingIfNeeded: 0x30 + code % 10)
+        let v = max(value, 0)
+        var digits = 1
+        var rest = v / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
         }
-        spans.append((ns..<ns + n, ns + n..<ns + n + 3, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
+        let ns = bytes.count
+        let n = name.withUTF8Buffer { nameBytes in
+            let n = nameBytes.count
+            bytes.appendUninitialized(n + digits) { d in
+                if let src = nameBytes.baseAddress { Bytes.copy(d, src, count: n) }
+                var x = v
+                var i = n + digits
+                repeat {
+                    i -= 1
+                    d[i] = UInt8(truncatingIfNeeded: 0x30 &+ x % 10)
+                    x /= 10
+                } while x > 0
+            }
+            return n
+        }
+        spans.append((ns..<ns + n, ns + n..<ns + n + digits, UInt8(NGHTTP2_NV_FLAG_NONE.rawValue), false))
     }
 
     /// Appends response or trailer fields with lower-cased names, minus connection-specific and pseudo fields.
