@@ -234,9 +234,16 @@ extension HTTP2ServerSession {
         delegate?.session(self, streamEnded: st)
     }
 
-    /// A head over `maxHeaderListSize` never reaches the delegate; the client gets the contract's 431 answer.
+    /// A head over `maxHeaderListSize` is never delivered: its body and trailers are dropped, and the delegate
+    /// answers it (the gateway with its own 431 answer, request id included), so it also hears when it closes.
     private func rejectOversizedHead(_ st: HTTP2StreamState) {
         st.rejected = true
+        st.headDelivered = true
+        if let delegate { delegate.session(self, headTooLarge: st) } else { sendHeadTooLarge(st) }
+    }
+
+    /// A plain 431 with the contract's JSON body, for a delegate that has no answer of its own.
+    public func sendHeadTooLarge(_ st: HTTP2StreamState) {
         let body = Array(#"{"error":"headers_too_large","message":"request header fields too large"}"#.utf8)
         let head = HTTPResponseHead(status: 431, version: .http2,
                                     headers: HTTPHeaders([("content-type", "application/json"),

@@ -18,6 +18,10 @@ public protocol HTTP2ServerSessionDelegate: AnyObject {
     func session(_ s: HTTP2ServerSession, streamClosed stream: HTTP2StreamState, errorCode: UInt32)
     /// Buffered response bytes of the stream fell below `HTTP2Settings.responseLowWater`: resume its upstream.
     func session(_ s: HTTP2ServerSession, didDrainStream stream: HTTP2StreamState)
+    /// The stream's request head went over `HTTP2Settings.maxHeaderListSize`: it is never delivered, and the
+    /// delegate answers it (431); `streamClosed` follows as for a delivered head. The default sends a plain 431
+    /// with `sendHeadTooLarge(_:)`.
+    func session(_ s: HTTP2ServerSession, headTooLarge stream: HTTP2StreamState)
     /// The object that will carry a new request stream's state (made when its HEADERS begin, before the head is
     /// complete or known to be valid); a subclass may add the delegate's own per-stream fields.
     func session(_ s: HTTP2ServerSession, makeStreamWithID id: Int32) -> HTTP2StreamState
@@ -25,5 +29,6 @@ public protocol HTTP2ServerSessionDelegate: AnyObject {
 
 extension HTTP2ServerSessionDelegate {
     public func session(_ s: HTTP2ServerSession, didDrainStream stream: HTTP2StreamState) {}
+    public func session(_ s: HTTP2ServerSession, headTooLarge stream: HTTP2StreamState) { s.sendHeadTooLarge(stream) }
     public func session(_ s: HTTP2ServerSession, makeStreamWithID id: Int32) -> HTTP2StreamState { HTTP2StreamState(id: id) }
 }

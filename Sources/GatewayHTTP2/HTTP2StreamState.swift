@@ -17,11 +17,12 @@ open class HTTP2StreamState {
     /// name + value + 32 per field of the header block being received (RFC 9113 6.5.2 accounting).
     var headerListBytes = 0
     var headerListTooLarge = false
+    /// The delegate has the stream (its head, or its rejection as too large): it hears when the stream closes.
     var headDelivered = false
     var requestEnded = false
     /// Request body bytes handed to the delegate and not yet reported consumed.
     var unconsumed = 0
-    /// The head was rejected by the session itself (431): the body is dropped, nothing reaches the delegate.
+    /// The head went over the header-list limit (431): body and trailers are dropped; the delegate only answers it.
     var rejected = false
 
     // Response side.

@@ -217,6 +217,12 @@ extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
         stream.begin(head: head.take(), endStream: endStream)
     }
 
+    func session(_ s: HTTP2ServerSession, headTooLarge st: HTTP2StreamState) {
+        guard let stream = open(st) else { return }
+        openStreamCount += 1
+        stream.rejectHeadTooLarge()
+    }
+
     func session(_ s: HTTP2ServerSession, didReceiveData data: UnsafeRawBufferPointer, stream st: HTTP2StreamState) {
         if let stream = open(st) {
             stream.requestData(data)

@@ -80,6 +80,12 @@ final class HTTP2Stream: HTTP2StreamState {
         }
     }
 
+    /// The session refused the head as over the header-list limit: answered like every answer the gateway makes
+    /// (request id, counted, logged), as HTTP/1.1 answers an oversized head.
+    func rejectHeadTooLarge() {
+        answerDirect(.error(.headersTooLarge), requestId: RequestId.generate(), origin: nil)
+    }
+
     /// RFC 8441 to RFC 6455: the upstream gets an HTTP/1.1 `GET` upgrade with a key of our own when the client
     /// sent none (HTTP/2 clients do not).
     static func rewriteExtendedConnect(_ head: inout HTTPRequestHead) {

@@ -90,6 +90,24 @@ struct HTTP2IntegrationTests {
         #expect(!d.peerClosed)
     }
 
+    /// Over HTTP/2 an oversized head gets the same answer as over HTTP/1.1: the contract's JSON, a request id, and a
+    /// log line. (That the connection goes on serving is checked on the session in HTTP2ProtocolRulesTests: curl
+    /// 7.88 fails a second request on a connection whose first head the server refused.)
+    @Test func oversizedHeadGetsTheContract431WithARequestId() throws {
+        let stack = try TestStack { $0.limits.maxHeaderBytes = 4 << 10 }
+        defer { stack.stop() }
+        let big = String(repeating: "b", count: 8 << 10)
+        let r = try runProcess(tool("curl"), ["-sS", "-i", "--http2-prior-knowledge", "-H", "X-Big: \(big)",
+                                              "http://127.0.0.1:\(stack.port)/public/big"])
+        #expect(r.stdout.hasPrefix("HTTP/2 431"), "\(r.stdout)")
+        #expect(r.stdout.contains("content-type: application/json"))
+        #expect(r.stdout.range(of: #"x-request-id: [0-9a-v]{15}"#, options: .regularExpression) != nil, "\(r.stdout)")
+        #expect(r.stdout.contains(#"{"error":"headers_too_large","message":"#))
+        stack.gateway.flushLogs()
+        #expect(stack.log.all.contains { $0.contains(#""protocol":"HTTP/2""#) && $0.contains(#""status":431"#) },
+                "\(stack.log.all)")
+    }
+
     @Test func expiredTokenGetsTheContractJSON401() throws {
         let stack = try TestStack()
         defer { stack.stop() }
