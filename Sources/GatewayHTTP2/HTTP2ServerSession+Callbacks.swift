@@ -97,7 +97,7 @@ extension HTTP2ServerSession {
         guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
         let id = frame.pointee.hd.stream_id
         if frame.pointee.headers.cat.rawValue == NGHTTP2_HCAT_REQUEST.rawValue {
-            let st = delegate?.session(self, makeStreamWithID: id) ?? HTTP2StreamState(id: id)
+            let st = delegate.session(self, makeStreamWithID: id)
             if let spare = spareResponseBuffers.popLast() { st.response = spare }
             if let spare = fieldsPool.take() { st.head.headers = spare }
             streams[id] = st
@@ -196,7 +196,7 @@ extension HTTP2ServerSession {
                     return
                 }
                 guard st.headDelivered else { return }
-                delegate?.session(self, didReceiveTrailers: trailers, stream: st)
+                delegate.session(self, didReceiveTrailers: trailers, stream: st)
                 endRequest(st)
             } else if st.headerListTooLarge {
                 rejectOversizedHead(st)
@@ -217,10 +217,6 @@ extension HTTP2ServerSession {
     private func deliverHead(_ st: HTTP2StreamState, endStream: Bool) {
         let framing: BodyFraming = endStream ? .none : st.contentLength.map { .contentLength($0) } ?? .chunked
         st.headDelivered = true
-        guard let delegate else {
-            if endStream { endRequest(st) }
-            return
-        }
         // Lent in place and taken by the delegate: a head assembled here from separate fields was copied and
         // destroyed on the way (a retain and a release per field).
         st.head.framing = framing
@@ -231,7 +227,7 @@ extension HTTP2ServerSession {
     private func endRequest(_ st: HTTP2StreamState) {
         guard !st.requestEnded else { return }
         st.requestEnded = true
-        delegate?.session(self, streamEnded: st)
+        delegate.session(self, streamEnded: st)
     }
 
     /// A head over `maxHeaderListSize` is never delivered: its body and trailers are dropped, and the delegate
@@ -239,7 +235,7 @@ extension HTTP2ServerSession {
     private func rejectOversizedHead(_ st: HTTP2StreamState) {
         st.rejected = true
         st.headDelivered = true
-        if let delegate { delegate.session(self, headTooLarge: st) } else { sendHeadTooLarge(st) }
+        delegate.session(self, headTooLarge: st)
     }
 
     /// A plain 431 with the contract's JSON body, for a delegate that has no answer of its own.
@@ -258,7 +254,7 @@ extension HTTP2ServerSession {
             return
         }
         st.unconsumed += data.count
-        delegate?.session(self, didReceiveData: data, stream: st)
+        delegate.session(self, didReceiveData: data, stream: st)
     }
 
     func streamClosed(_ id: Int32, errorCode: UInt32) {
@@ -268,7 +264,7 @@ extension HTTP2ServerSession {
         recycleResponseBuffer(st)
         // Bytes the delegate never reported still hold the connection window: give them back.
         if st.unconsumed > 0 { _ = nghttp2_session_consume_connection(handle, st.unconsumed) }
-        if st.headDelivered { delegate?.session(self, streamClosed: st, errorCode: errorCode) }
+        if st.headDelivered { delegate.session(self, streamClosed: st, errorCode: errorCode) }
     }
 
     /// Keeps the stream's response buffer (moved out, so nothing else shares its storage) for a later stream.

@@ -380,7 +380,7 @@ final class ClientConnection {
         exchange = nil
         transport.close()
         loopState.unregister(self)
-        // Callers up the stack (an exchange writing to us) still read their unowned reference after this returns.
+        // Callers up the stack (the transport callback running now) still use this object after this returns.
         loopState.releaseLater(self)
     }
 

@@ -19,8 +19,6 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     private var flushScheduled = false
     private var closed = false
     private var pausedForOutput = false
-    /// Closed streams kept until the next I/O event: an exchange may still be on the stack, holding an unowned reference.
-    private var retired: [HTTP2Stream] = []
     /// Output queued for the socket above which the session stops producing frames and reading requests.
     static let outputHighWater = 256 * 1024
 
@@ -59,7 +57,6 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     // MARK: input
 
     private func readable() {
-        retired.removeAll(keepingCapacity: true)
         // Requests of one read that go to the same upstream connection leave in one send.
         loopState.beginBatch()
         defer { loopState.endBatch() }
@@ -112,7 +109,6 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     /// The scheduled flush: frames from every event of this wake-up leave together.
     func finishBatch() {
         flushScheduled = false
-        retired.removeAll(keepingCapacity: true)
         flushOutput()
     }
 
@@ -145,7 +141,6 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     }
 
     private func writable() {
-        retired.removeAll(keepingCapacity: true)
         do {
             guard try transport.flush() else { return }
         } catch {
@@ -187,11 +182,10 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         for s in open { (s as? HTTP2Stream)?.connectionClosed() }
         transport.close()
         loopState.unregister(self)
-        // The session holds its delegate unowned: both are released later, together, so a callback still running
-        // in nghttp2 (this close may come from one) finds the connection alive.
+        // Both are released later, together: a callback still running in nghttp2 (this close may come from one)
+        // finds the session and its delegate, this connection, alive.
         let s = session
         session = nil
-        retired.removeAll()
         loopState.releaseLater(self)
         if let s { loopState.releaseLater(s) }
     }
@@ -242,7 +236,6 @@ extension HTTP2ClientConnection: HTTP2ServerSessionDelegate {
     func session(_ s: HTTP2ServerSession, streamClosed st: HTTP2StreamState, errorCode: UInt32) {
         guard let stream = open(st) else { return }
         openStreamCount -= 1
-        retired.append(stream)
         stream.streamClosed(errorCode: errorCode)
         streamRemoved()
     }
