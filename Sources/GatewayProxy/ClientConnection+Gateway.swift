@@ -51,7 +51,9 @@ extension ClientConnection {
                 answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin, close: head.framing != .none)
                 return
             }
-            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: target)
+            // Moved in: the locals were retained for the exchange and released at the end of the scope.
+            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: consume snap, plan: consume plan,
+                                   target: consume target)
             exchange = ex
             ex.begin()
         }

@@ -74,7 +74,9 @@ final class HTTP2Stream: HTTP2StreamState {
                 isWebSocket = true
                 HTTP2Stream.rewriteExtendedConnect(&plan.head)
             }
-            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: snap, plan: plan, target: target)
+            // Moved in: the locals were retained for the exchange and released at the end of the scope.
+            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: consume snap, plan: consume plan,
+                                   target: consume target)
             exchange = ex
             ex.begin()
         }
