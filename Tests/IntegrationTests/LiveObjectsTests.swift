@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfig
+@testable import GatewayHTTP2
 import Testing
 
 /// Debug builds count the client connections, HTTP/2 streams and exchanges alive on each loop. A stream holds its
@@ -53,6 +54,69 @@ import Testing
 
         // Pooled upstream connections stay by design; everything tied to a client must go. Disarmed connect timers
         // may hold an exchange until their deadline (300 ms to 1 s here), hence the wait.
+        var alive: [String: Int] = [:]
+        for _ in 0..<100 {
+            alive = stack.gateway.liveObjects().filter { $0.key != "upstreamConnection" }
+            if alive.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(alive.isEmpty, "still alive: \(alive)")
+    }
+
+    /// A tunnel's exchange and its client side (connection or stream) hold each other: whichever end closes the
+    /// tunnel, over HTTP/1.1 or HTTP/2 extended CONNECT, both must go.
+    @Test func tunnelsLeaveNothingBehind() throws {
+        // Echoes each message; after "bye" it closes the tunnel itself, otherwise it waits for the client to close.
+        let upstream = try RawUpstream { conn in
+            guard conn.readHead() != nil else { return }
+            conn.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
+            while true {
+                let b = conn.readSome()
+                if b.isEmpty { return }
+                conn.send(Array("echo:".utf8) + b)
+                if b == Array("bye".utf8) { return }
+            }
+        }
+        defer { upstream.stop() }
+        let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
+        defer { stack.stop() }
+
+        for message in ["hello", "bye"] {
+            let c = try RawClient(port: stack.port)
+            c.send("GET /ws HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer \(Tok.valid())\r\nConnection: Upgrade\r\n"
+                   + "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            #expect(c.readResponse()?.status == 101)
+            c.send(message)
+            // After "bye" the upstream closes, and the gateway closes the client: read to the end.
+            var echoed: [UInt8] = []
+            if message == "bye" {
+                echoed = c.readAll(timeout: 5)
+            } else {
+                var buf = [UInt8](repeating: 0, count: 4096)
+                while echoed.count < 5 + message.utf8.count {
+                    let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+                    if n <= 0 { break }
+                    echoed += buf[0..<n]
+                }
+            }
+            #expect(String(decoding: echoed, as: UTF8.self) == "echo:" + message)
+        }
+        for message in ["hello", "bye"] {
+            let d = try H2Driver(port: stack.port)
+            #expect(d.pump { d.client.serverEnablesConnectProtocol })
+            let id = d.client.request([(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                                       (":path", "/ws"), (":authority", "127.0.0.1"),
+                                       ("authorization", "Bearer \(H2Tokens.good())"), ("sec-websocket-version", "13")],
+                                      keepOpen: true)
+            #expect(d.pump { d.client.responses[id]?.status != nil })
+            #expect(d.client.responses[id]?.status == 200)
+            d.client.send(streamID: id, Array(message.utf8), end: false)
+            #expect(d.pump { (d.client.responses[id]?.body.count ?? 0) >= 5 + message.utf8.count })
+            if message == "bye" {
+                #expect(d.pump { d.client.responses[id].map { $0.endStreamReceived || $0.resetReceived != nil } ?? false })
+            }
+        }
+
         var alive: [String: Int] = [:]
         for _ in 0..<100 {
             alive = stack.gateway.liveObjects().filter { $0.key != "upstreamConnection" }
