@@ -174,10 +174,7 @@ struct HTTP2IntegrationTests {
         defer { stack.stop() }
         let d = try H2Driver(port: stack.port)
         #expect(d.pump { d.client.serverEnablesConnectProtocol })
-        let id = d.client.request([(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
-                                   (":path", "/raw/ws"), (":authority", "127.0.0.1"),
-                                   ("authorization", "Bearer \(H2Tokens.good())"), ("sec-websocket-version", "13")],
-                                  keepOpen: true)
+        let id = d.client.request(webSocketConnectFields(path: "/raw/ws", token: H2Tokens.good()), keepOpen: true)
         #expect(d.pump { d.client.responses[id]?.status != nil })
         #expect(d.client.responses[id]?.status == 200)
         let message = Array("hello over h2 tunnel".utf8)

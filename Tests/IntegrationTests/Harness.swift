@@ -123,6 +123,20 @@ final class RawClient {
         return out
     }
 
+    /// Reads until `count` bytes arrived (bytes left over by `readResponse` first), the peer closed, or the receive
+    /// timeout passed.
+    func read(count: Int) -> [UInt8] {
+        var out = Array(pending.prefix(count))
+        pending.removeFirst(out.count)
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while out.count < count {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, count - out.count), 0) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return out
+    }
+
     /// Reads exactly one HTTP/1.1 response (Content-Length or chunked or close-delimited).
     func readResponse(timeout: Int = 5) -> HTTPTestResponse? {
         var tv = timeval(tv_sec: timeout, tv_usec: 0)

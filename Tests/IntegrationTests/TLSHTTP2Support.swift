@@ -46,6 +46,12 @@ enum H2Tokens {
     }
 }
 
+/// The request fields of an RFC 8441 extended CONNECT that opens a WebSocket tunnel to `path`.
+func webSocketConnectFields(path: String, token: String) -> [(String, String)] {
+    [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"), (":path", path),
+     (":authority", "127.0.0.1"), ("authorization", "Bearer \(token)"), ("sec-websocket-version", "13")]
+}
+
 /// A TestStack with a second, TLS listener (index 1) on the fixture's certificate.
 func makeTLSStack(_ fixture: TLSFixture, upstreamServers: [String]? = nil,
                   configure: (inout GatewayConfig) -> Void = { _ in }) throws -> TestStack {
