@@ -35,29 +35,29 @@ public struct ReplayTicket: Sendable, Equatable {
 /// retain per field. Made by the gate, then owned by one loop.
 public final class ForwardPlan {
     /// Index into `config.routes`.
-    public var routeIndex: Int
+    public let routeIndex: Int
     /// The route's upstream name.
-    public var upstream: String
+    public let upstream: String
     /// The rewritten head, ready to serialize: normalized target, identity and forwarding fields set, hop-by-hop,
     /// `Content-Length` and `Transfer-Encoding` removed (the engine re-adds framing from `head.framing`).
     public var head: HTTPRequestHead
     /// Non-nil when the route is single-use: admit it before forwarding.
-    public var replay: ReplayTicket?
+    public let replay: ReplayTicket?
     /// The accepted token's verdict; nil for anonymous requests and `auth: none` routes.
-    public var verdict: TokenVerdict?
-    public var requestId: String
+    public let verdict: TokenVerdict?
+    public let requestId: String
     /// HTTP/1.1 `Upgrade: websocket` (kept and re-added) or HTTP/2 extended CONNECT with `:protocol websocket`.
-    public var isWebSocketUpgrade: Bool
+    public let isWebSocketUpgrade: Bool
     /// The request's `Origin`, for `CorsPolicy.responseHeaders(origin:)` on the forwarded response.
-    public var origin: String?
+    public let origin: String?
     /// For the access log: `none` (route without auth), `anonymous` (optional, no token) or `accepted`.
-    public var authOutcome: String
+    public let authOutcome: String
     /// The rewritten head still has an `Expect` field, which the gateway answers itself (found by the gate's one
     /// pass over the fields, so exchanges without one never look for it).
-    public var hasExpect: Bool
+    public let hasExpect: Bool
     /// The client named no host at all (an HTTP/1.0 request without `Host`): the engine adds the upstream server's
     /// `host:port`, since the upstream hop is HTTP/1.1, where `Host` is required (RFC 9112 3.2).
-    public var lacksHost: Bool
+    public let lacksHost: Bool
 
     public init(routeIndex: Int, upstream: String, head: HTTPRequestHead, replay: ReplayTicket?, verdict: TokenVerdict?,
                 requestId: String, isWebSocketUpgrade: Bool, origin: String?, authOutcome: String,

@@ -18,7 +18,9 @@ struct HeaderScan {
     /// Storage ranges of `Connection` tokens other than `close`, `keep-alive` and `upgrade`: fields to drop.
     var connectionNamed: [Range<Int>] = []
 
-    init(_ headers: HTTPHeaders) {
+    /// Borrowing: an initializer takes its arguments owned by default, and the fields' two arrays were retained for
+    /// the call and released after it.
+    init(_ headers: borrowing HTTPHeaders) {
         var connection: [Int] = []
         var upgrade: [Int] = []
         for i in 0..<headers.count {

@@ -57,9 +57,17 @@ public final class RequestGate: Sendable {
 
     /// Decides what happens to one request head. With `tokenCache` (one per loop and config), a token accepted
     /// before is not verified again while it is within `exp + clock_skew`.
-    public func evaluate(_ head: consuming HTTPRequestHead, client: ClientInfo,
+    public func evaluate(_ head: __owned HTTPRequestHead, client: ClientInfo,
                          tokenCache: VerifiedTokenCache? = nil) -> GateDecision {
+        // Scanned while the head is an immutable parameter: scanning a mutable one copied its field arrays (a retain
+        // and a release each) for the call.
         let scan = HeaderScan(head.headers)
+        return decide(consume head, scan: scan, client: client, tokenCache: tokenCache)
+    }
+
+    /// `evaluate` once the fields are scanned: the head is then the gate's to rewrite.
+    private func decide(_ head: consuming HTTPRequestHead, scan: borrowing HeaderScan, client: ClientInfo,
+                        tokenCache: VerifiedTokenCache?) -> GateDecision {
         let origin = scan.origin.map { head.headers.value($0) }
         let requestId = RequestId.sanitized(scan.requestId.map { head.headers.value($0) }) ?? RequestId.generate()
 
