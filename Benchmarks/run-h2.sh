@@ -68,7 +68,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 python3 - "$work" "$ROUNDS" <<'PY'
-import re, statistics, sys
+import math, re, statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
 rows, per_round = {}, {}
 for t in ["nghttpx", "gateway-h2c", "gateway-tls"]:
@@ -101,5 +101,16 @@ if len(g_rps) == len(n_rps) == rounds and all(n_rps):
     cpu_ratios = [n / g for g, n in zip(g_cpu, n_cpu) if g]
     print(f"per-round gateway-h2c / nghttpx: median {statistics.median(ratios):.2f}x, "
           f"range {min(ratios):.2f}-{max(ratios):.2f}, {sum(x >= 1 for x in ratios)} of {rounds} rounds >= 1.0x")
+    # A distribution-free interval for that median: the k-th smallest and k-th largest ratio, k the largest with
+    # P(Binomial(n, 1/2) < k) <= 2.5%. It says whether the rounds can tell the median apart from 1.0x.
+    n, k = len(ratios), 0
+    while k + 1 <= n // 2 and sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n <= 0.025:
+        k += 1
+    if k > 0:
+        s = sorted(ratios)
+        lo, hi = s[k - 1], s[n - k]
+        cover = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2 ** n
+        verdict = "above 1.0x" if lo >= 1 else ("below 1.0x" if hi < 1 else "not told apart from 1.0x")
+        print(f"  {cover:.0%} interval for that median: {lo:.2f}-{hi:.2f} ({verdict})")
     print(f"per-round nghttpx CPU / gateway-h2c CPU: median {statistics.median(cpu_ratios):.2f}x")
 PY
