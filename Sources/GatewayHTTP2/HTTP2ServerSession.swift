@@ -46,6 +46,9 @@ public final class HTTP2ServerSession {
         let option = try NGOption()
         // Flow control follows the caller: windows reopen only when it reports bytes passed on.
         nghttp2_option_set_no_auto_window_update(option.handle, 1)
+        // The gateway never looks at a stream once it has closed; nghttp2 would otherwise keep closed streams
+        // around for the RFC 7540 priority tree, which the SETTINGS below turn off.
+        nghttp2_option_set_no_closed_streams(option.handle, 1)
         var p: OpaquePointer?
         let rv = nghttp2_session_server_new2(&p, callbacks.handle, nil, option.handle)
         guard rv == 0, let p else { throw HTTP2Error(nghttp2: rv, "nghttp2_session_server_new2") }
@@ -57,6 +60,9 @@ public final class HTTP2ServerSession {
             .init(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
             .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: settings.maxHeaderListSize),
             .init(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: settings.maxFrameSize),
+            // RFC 9218 2.1: no RFC 7540 priority signals (deprecated by RFC 9113 5.3.2). nghttp2 then schedules by
+            // RFC 9218 urgency instead of keeping a dependency tree per connection, as nghttpx does.
+            .init(settings_id: Int32(NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES.rawValue), value: 1),
         ]
         if settings.enableConnectProtocol {
             entries.append(.init(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL.rawValue), value: 1))

@@ -105,6 +105,13 @@ final class HTTP2TestClient {
         _ = nghttp2_session_resume_data(handle, streamID)
     }
 
+    /// Sends an RFC 7540 PRIORITY frame for `streamID` (which may be idle), making it depend on `dependsOn`.
+    func prioritize(streamID: Int32, dependsOn: Int32, weight: Int32 = 16) {
+        var spec = nghttp2_priority_spec()
+        nghttp2_priority_spec_init(&spec, dependsOn, weight, 0)
+        _ = nghttp2_submit_priority(handle, 0, streamID, &spec)
+    }
+
     func reset(streamID: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(handle, 0, streamID, errorCode)
     }
@@ -137,6 +144,11 @@ final class HTTP2TestClient {
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL as advertised by the server.
     var serverEnablesConnectProtocol: Bool {
         nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1
+    }
+
+    /// SETTINGS_NO_RFC7540_PRIORITIES as advertised by the server (RFC 9218 2.1).
+    var serverDisablesRFC7540Priorities: Bool {
+        nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES) == 1
     }
 
     var serverMaxConcurrentStreams: UInt32 {

@@ -71,6 +71,27 @@ import Testing
         #expect(h.recorder.closed[id] == HTTP2ErrorCode.enhanceYourCalm)
     }
 
+    @Test func rfc7540PrioritySignalsAreIgnoredAndClosedStreamsAreNotKept() throws {
+        let h = try Harness()
+        #expect(h.client.serverDisablesRFC7540Priorities)
+        h.recorder.onHead = { s, head, id in s.respond(id, [("x-path", head.target)], body: Array("\(id)".utf8)) }
+        let first = h.client.request([(":method", "GET"), (":scheme", "https"), (":path", "/p/0"), (":authority", "s")])
+        let second = h.client.request([(":method", "GET"), (":scheme", "https"), (":path", "/p/1"), (":authority", "s")])
+        h.client.prioritize(streamID: second, dependsOn: first, weight: 200)
+        h.client.prioritize(streamID: 101, dependsOn: second)
+        try h.pump()
+        #expect(h.client.responses[first]?.body == Array("\(first)".utf8))
+        #expect(h.client.responses[second]?.body == Array("\(second)".utf8))
+        // Streams are dropped as they close: more of them one after another than may be open at once still work.
+        for i in 0..<250 {
+            let id = h.client.request([(":method", "GET"), (":scheme", "https"), (":path", "/seq/\(i)"), (":authority", "s")])
+            try h.pump()
+            #expect(h.client.responses[id]?.headers.first { $0.name == "x-path" }?.value == "/seq/\(i)")
+        }
+        #expect(h.recorder.heads.count == 252)
+        #expect(h.server.openStreamCount == 0)
+    }
+
     @Test func extendedConnectCarriesTheProtocol() throws {
         let h = try Harness()
         #expect(h.client.serverEnablesConnectProtocol)
