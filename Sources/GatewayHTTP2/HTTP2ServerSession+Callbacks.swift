@@ -75,6 +75,16 @@ private func serverReadCallback(_ s: OpaquePointer?, _ streamID: Int32, _ buf: U
     }
 }
 
+/// Writes a DATA frame whose payload `serverReadCallback` left in the stream's buffer (NO_COPY).
+private func serverSendDataCallback(_ s: OpaquePointer?, _ frame: UnsafeMutablePointer<nghttp2_frame>?,
+                                    _ framehd: UnsafePointer<UInt8>?, _ length: Int,
+                                    _ source: UnsafeMutablePointer<nghttp2_data_source>?, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame, let framehd else { return callbackFailure }
+    return withOwner(ud, callbackFailure) { o in
+        o.writeResponseData(frame.pointee.hd.stream_id, header: framehd, length: length, padding: frame.pointee.data.padlen)
+    }
+}
+
 /// The data provider attached to every response with a body.
 func makeResponseDataProvider() -> nghttp2_data_provider {
     nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverReadCallback)
@@ -89,6 +99,7 @@ func makeServerCallbacks() throws(HTTP2Error) -> NGSessionCallbacks {
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb.handle, onFrameRecv)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb.handle, onDataChunkRecv)
     nghttp2_session_callbacks_set_on_stream_close_callback(cb.handle, onStreamClose)
+    nghttp2_session_callbacks_set_send_data_callback(cb.handle, serverSendDataCallback)
     return cb
 }
 
@@ -277,18 +288,16 @@ extension HTTP2ServerSession {
         if buffer.bytes.capacity > 0 { spareResponseBuffers.append(buffer) }
     }
 
+    /// The data source of every response body: serves the stream's buffer, defers while it is empty.
+    ///
+    /// The payload is not copied into `buf`: with NO_COPY, nghttp2 asks `writeResponseData` for it as the frame goes
+    /// out, later in the same `mem_send` call, and the bytes go from the stream's buffer straight into the output.
     func readResponse(_ id: Int32, into buf: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         guard let st = streams[id] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-        let n = min(buf.count, st.response.readableBytes)
-        if n > 0 {
-            st.response.withReadableBytes { src in buf.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<n])) }
-            st.response.consume(n)
-        }
-        if st.aboveLowWater && st.response.readableBytes < settings.responseLowWater {
-            st.aboveLowWater = false
-            drained.append(id)
-        }
-        guard st.response.isEmpty else { return n }
+        let readable = st.response.readableBytes
+        let n = min(buf.count, readable)
+        if n > 0 { flags.pointee |= NGHTTP2_DATA_FLAG_NO_COPY.rawValue }
+        guard n == readable else { return n }
         if st.responseEnded {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers = st.responseTrailers {
@@ -304,5 +313,33 @@ extension HTTP2ServerSession {
             return Int(NGHTTP2_ERR_DEFERRED.rawValue)
         }
         return n
+    }
+
+    /// Appends one DATA frame to the output `produceOutput` is filling: `header` (9 bytes), then `length` bytes taken
+    /// from the front of the stream's buffer. Never WOULDBLOCK: the frame is written whole in the `mem_send` call that
+    /// packed it, so the bytes cannot change in between.
+    func writeResponseData(_ id: Int32, header: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
+        // All hold whenever nghttp2 calls: only `produceOutput` runs `mem_send`, `readResponse` left `length` bytes in
+        // the buffer moments before in that call, and no padding callback is set. Otherwise reset the stream rather
+        // than send a bad frame.
+        guard let sink = outputSink, let st = streams[id], length <= st.response.readableBytes, padding == 0 else {
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
+        }
+        sink.pointee.appendUninitialized(9 + length) { d in
+            Bytes.copy(d, header, count: 9)
+            if length > 0 {
+                st.response.withReadableBytes { src in
+                    if let base = src.baseAddress { Bytes.copy(d + 9, base, count: length) }
+                }
+            }
+        }
+        st.response.consume(length)
+        if st.aboveLowWater && st.response.readableBytes < settings.responseLowWater {
+            st.aboveLowWater = false
+            drained.append(id)
+        }
+        // nghttp2 would go on with the next queued frame inside the same call, DATA of other streams included: past
+        // the caller's limit it returns instead, so one call adds at most one frame beyond it.
+        return sink.pointee.count >= outputStop ? NGHTTP2_ERR_PAUSE.rawValue : 0
     }
 }

@@ -24,6 +24,10 @@ public final class HTTP2ServerSession {
     var finalGoAwaySubmitted = false
     /// A fatal library error during output; the connection is finished.
     var failed = false
+    /// The array `produceOutput` is filling, while it runs: where `writeResponseData` puts DATA frames.
+    var outputSink: UnsafeMutablePointer<[UInt8]>?
+    /// The size of `outputSink` past which `produceOutput` stops asking for frames.
+    var outputStop = 0
     /// Reused for every response head: building one from empty costs two allocations.
     private var headBlock = NGHeaderBlock()
     /// Response buffers of closed streams, emptied, for the next streams: one allocation less per stream.
@@ -92,16 +96,23 @@ public final class HTTP2ServerSession {
 
     /// Appends frames for the client to `out`, stopping once `limit` bytes were added (it may overshoot by one frame).
     public func produceOutput(into out: inout [UInt8], limit: Int) {
-        var produced = 0
-        while produced < limit && !failed {
-            var p: UnsafePointer<UInt8>?
-            let n = nghttp2_session_mem_send(handle, &p)
-            if n < 0 { failed = true; break }
-            guard n > 0, let p else { break }
-            // Most frames are a few dozen bytes (a response's HEADERS, a small DATA): copied in place, not through
-            // the generic sequence append.
-            out.appendUninitialized(n) { d in Bytes.copy(d, p, count: n) }
-            produced += n
+        withUnsafeMutablePointer(to: &out) { sink in
+            // DATA frames are written into `out` by `writeResponseData` from inside `mem_send`; the other frames
+            // come back from it. Both land in the order nghttp2 sends them.
+            outputSink = sink
+            outputStop = sink.pointee.count + limit
+            defer { outputSink = nil }
+            while sink.pointee.count < outputStop && !failed {
+                var p: UnsafePointer<UInt8>?
+                let n = nghttp2_session_mem_send(handle, &p)
+                if n < 0 { failed = true; break }
+                // 0 also after DATA frames went out through writeResponseData: nothing more is queued, or the
+                // output reached `outputStop` (the callback paused nghttp2).
+                guard n > 0, let p else { break }
+                // Most frames are a few dozen bytes (a response's HEADERS): copied in place, not through the
+                // generic sequence append.
+                sink.pointee.appendUninitialized(n) { d in Bytes.copy(d, p, count: n) }
+            }
         }
         notifyDrained()
     }

@@ -106,6 +106,26 @@ import Testing
         #expect(h.largestServerWrite <= 16 * 1024 + 16_384 + 9)
     }
 
+    @Test func manyStreamsWithBufferedBodiesStayWithinTheOutputLimit() throws {
+        // DATA frames are written from inside nghttp2's send call; it must still stop near the caller's limit rather
+        // than emit every stream's window at once.
+        let h = try Harness()
+        h.serverWriteLimit = 4 * 1024
+        let bodies = (0..<8).map { i in Harness.pattern(40_000 + i * 1_000) }
+        var ids: [Int32] = []
+        for _ in bodies { ids.append(h.client.request(Harness.get)) }
+        try h.pump()
+        for (id, body) in zip(ids, bodies) { h.server.respond(id, body: body) }
+        try h.pump()
+        for (id, body) in zip(ids, bodies) {
+            #expect(h.client.responses[id]?.body == body)
+            #expect(h.client.responses[id]?.endStreamReceived == true)
+        }
+        #expect(h.largestServerWrite > 4 * 1024)
+        #expect(h.largestServerWrite <= 4 * 1024 + 16_384 + 9)
+        #expect(h.server.openStreamCount == 0)
+    }
+
     @Test func trailersPassBothWays() throws {
         let h = try Harness()
         let id = h.client.request([(":method", "POST"), (":scheme", "https"), (":path", "/t"), (":authority", "shop.example"),
