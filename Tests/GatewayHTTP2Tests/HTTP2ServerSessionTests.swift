@@ -126,6 +126,33 @@ import Testing
         #expect(h.server.openStreamCount == 0)
     }
 
+    @Test func resetsWhileBodiesAreQueuedLeaveTheOtherStreamsWhole() throws {
+        let h = try Harness()
+        h.serverWriteLimit = 4 * 1024
+        let bodies = (0..<6).map { i in Harness.pattern(50_000 + i * 777) }
+        var ids: [Int32] = []
+        for _ in bodies { ids.append(h.client.request(Harness.get)) }
+        try h.pump()
+        for (id, body) in zip(ids, bodies) { h.server.respond(id, body: body) }
+        // One round of output, then resets from both sides while the rest is still queued.
+        var out: [UInt8] = []
+        h.server.produceOutput(into: &out, limit: 4 * 1024)
+        try h.client.receive(out)
+        h.client.reset(streamID: ids[1], errorCode: HTTP2ErrorCode.cancel)
+        h.client.reset(streamID: ids[4], errorCode: HTTP2ErrorCode.cancel)
+        h.server.resetStream(streamID: ids[2], errorCode: HTTP2ErrorCode.internalError)
+        try h.pump()
+        for i in [0, 3, 5] {
+            #expect(h.client.responses[ids[i]]?.body == bodies[i])
+            #expect(h.client.responses[ids[i]]?.endStreamReceived == true)
+        }
+        #expect(h.recorder.closed[ids[1]] == HTTP2ErrorCode.cancel)
+        #expect(h.recorder.closed[ids[4]] == HTTP2ErrorCode.cancel)
+        #expect(h.client.responses[ids[2]]?.resetReceived == HTTP2ErrorCode.internalError)
+        #expect(h.client.responses[ids[2]]?.endStreamReceived != true)
+        #expect(h.server.openStreamCount == 0)
+    }
+
     @Test func trailersPassBothWays() throws {
         let h = try Harness()
         let id = h.client.request([(":method", "POST"), (":scheme", "https"), (":path", "/t"), (":authority", "shop.example"),
