@@ -78,6 +78,14 @@ final class Harness {
         if let failure { throw failure }
     }
 
+    /// Opens one GET stream per body and queues each body as its response (200, no fields); nothing is sent yet.
+    func getAndQueueResponses(_ bodies: [[UInt8]]) throws -> [Int32] {
+        let ids = bodies.map { _ in client.request(Harness.get) }
+        try pump()
+        for (id, body) in zip(ids, bodies) { server.respond(id, body: body) }
+        return ids
+    }
+
     static let get: [(String, String)] = [(":method", "GET"), (":scheme", "https"), (":path", "/"), (":authority", "shop.example")]
 
     static func pattern(_ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) } }

@@ -112,10 +112,7 @@ import Testing
         let h = try Harness()
         h.serverWriteLimit = 4 * 1024
         let bodies = (0..<8).map { i in Harness.pattern(40_000 + i * 1_000) }
-        var ids: [Int32] = []
-        for _ in bodies { ids.append(h.client.request(Harness.get)) }
-        try h.pump()
-        for (id, body) in zip(ids, bodies) { h.server.respond(id, body: body) }
+        let ids = try h.getAndQueueResponses(bodies)
         try h.pump()
         for (id, body) in zip(ids, bodies) {
             #expect(h.client.responses[id]?.body == body)
@@ -128,12 +125,8 @@ import Testing
 
     @Test func resetsWhileBodiesAreQueuedLeaveTheOtherStreamsWhole() throws {
         let h = try Harness()
-        h.serverWriteLimit = 4 * 1024
         let bodies = (0..<6).map { i in Harness.pattern(50_000 + i * 777) }
-        var ids: [Int32] = []
-        for _ in bodies { ids.append(h.client.request(Harness.get)) }
-        try h.pump()
-        for (id, body) in zip(ids, bodies) { h.server.respond(id, body: body) }
+        let ids = try h.getAndQueueResponses(bodies)
         // One round of output, then resets from both sides while the rest is still queued.
         var out: [UInt8] = []
         h.server.produceOutput(into: &out, limit: 4 * 1024)
