@@ -80,6 +80,12 @@ public final class MemoryReplayStore: ReplayStore {
         return .fresh
     }
 
+    public func release(app: String, jti: String) {
+        let key = ReplayKey(app: app, jti: jti, secret: secret)
+        let shard = shards[Int(truncatingIfNeeded: key.h2 >> 58) % Self.shardCount]
+        if shard.table.withLock({ $0.remove(key) }) { total.subtract(1, ordering: .relaxed) }
+    }
+
     /// Takes one unit of the global bound; fails (and gives it back) when the store is at `maxEntries`.
     /// One atomic add hands out distinct tickets, so the bound holds exactly even across shards.
     private func reserve() -> Bool {

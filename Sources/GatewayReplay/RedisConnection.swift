@@ -57,6 +57,11 @@ final class RedisConnection: @unchecked Sendable {
         } ?? .failed
     }
 
+    /// `DEL key`; false when Redis could not be asked.
+    func delete(key: [UInt8]) -> Bool {
+        command([Array("DEL".utf8), key]) { type, _ in type == REDIS_REPLY_INTEGER } ?? false
+    }
+
     /// `PING`, true on `PONG`.
     func ping() -> Bool {
         command([Array("PING".utf8)]) { type, text in type == REDIS_REPLY_STATUS && text == "PONG" } ?? false

@@ -84,6 +84,14 @@ public final class RedisReplayStore: ReplayStore {
         }
     }
 
+    /// `DEL`s the key on one of the store's queues. When Redis cannot be asked the key simply stays until it
+    /// expires: the retry then gets `token_replayed`, never a second admission.
+    public func release(app: String, jti: String) {
+        let key = key(app: app, jti: jti)
+        let lane = pickLane()
+        lane.queue.async { _ = lane.connection.delete(key: key) }
+    }
+
     /// PINGs Redis (connecting if needed) within the timeout; false when it does not answer.
     public func isReady(completion: @escaping @Sendable (Bool) -> Void) {
         let deadline = clock.monotonicNanos() &+ timeoutNanos

@@ -68,6 +68,19 @@ struct ReplayShard: ~Copyable {
         return (false, 0)
     }
 
+    /// Forgets `key` (live or not); true when it was held. Its expiry hint stays and later finds nothing.
+    mutating func remove(_ key: ReplayKey) -> Bool {
+        var i = home(key.h1)
+        while slots[i].death != 0 {
+            if slots[i].h1 == key.h1, slots[i].h2 == key.h2 {
+                remove(at: i)
+                return true
+            }
+            i = (i + 1) & mask
+        }
+        return false
+    }
+
     /// Records `key` until `death` (exclusive). The caller has checked it is absent and reserved room.
     mutating func insert(_ key: ReplayKey, death: UInt32) {
         if (count + 1) * 4 > capacity * 3 { grow() }

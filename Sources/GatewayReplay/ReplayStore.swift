@@ -17,6 +17,9 @@ public enum ReplayAdmission: Sendable, Equatable {
 public protocol ReplayStore: AnyObject, Sendable {
     /// Atomically records `(app, jti)` until `until` (Unix seconds) unless already present.
     func admit(app: String, jti: String, until: Int64, completion: @escaping @Sendable (ReplayAdmission) -> Void)
+    /// Forgets `(app, jti)` again: its request never reached an upstream (connect refused, no connection in
+    /// time), so the client may retry with the same token. Fire and forget.
+    func release(app: String, jti: String)
     /// Entries currently held (for `gateway_replay_entries`); networked stores may answer an estimate or 0.
     var entryCount: Int { get }
     /// Whether the store answers right now (for `/readyz`).
