@@ -65,6 +65,14 @@ private func onStreamClose(_ s: OpaquePointer?, _ streamID: Int32, _ errorCode: 
     }
 }
 
+private func onFrameSend(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ ud: UnsafeMutableRawPointer?) -> Int32 {
+    guard let frame else { return callbackFailure }
+    return withOwner(ud, callbackFailure) { o in
+        o.frameSent(frame)
+        return 0
+    }
+}
+
 /// The data provider of every response body: serves the stream's buffer, defers when it is empty.
 private func serverReadCallback(_ s: OpaquePointer?, _ streamID: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
                         _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?,
@@ -100,6 +108,7 @@ func makeServerCallbacks() throws(HTTP2Error) -> NGSessionCallbacks {
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb.handle, onDataChunkRecv)
     nghttp2_session_callbacks_set_on_stream_close_callback(cb.handle, onStreamClose)
     nghttp2_session_callbacks_set_send_data_callback(cb.handle, serverSendDataCallback)
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb.handle, onFrameSend)
     return cb
 }
 
@@ -222,6 +231,19 @@ extension HTTP2ServerSession {
             }
         default:
             break
+        }
+    }
+
+    /// A response that ended (END_STREAM sent) while the client's half of the stream is still open: the client
+    /// is told with RST_STREAM(NO_ERROR) to stop sending (RFC 9113 8.1), so a request body nobody reads, such as
+    /// the rest of an upload after a 401, cannot hold the stream and its connection open.
+    func frameSent(_ frame: UnsafePointer<nghttp2_frame>) {
+        let type = frame.pointee.hd.type
+        guard type == UInt8(NGHTTP2_DATA.rawValue) || type == UInt8(NGHTTP2_HEADERS.rawValue),
+              frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return }
+        let id = frame.pointee.hd.stream_id
+        if nghttp2_session_get_stream_remote_close(handle, id) == 0 {
+            _ = nghttp2_submit_rst_stream(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, HTTP2ErrorCode.noError)
         }
     }
 
