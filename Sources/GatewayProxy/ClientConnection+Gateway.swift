@@ -3,16 +3,6 @@ import GatewayCore
 import GatewayHTTP1
 import GatewayLoop
 
-/// What the access log and metrics need to know about the request in progress.
-struct ExchangeLogInfo {
-    var requestId = ""
-    var routeIndex: Int?
-    var auth = "none"
-    var shop: String?
-    /// The normalized path (no query) once the gate has normalized it.
-    var path: String?
-}
-
 extension ClientConnection {
     /// A complete request head arrived.
     func handleHead(_ head: HTTPRequestHead) {
@@ -25,35 +15,18 @@ extension ClientConnection {
         case .gateway:
             break
         }
-        let snap = loopState.snapshot
         if loopState.draining {
             answerDirect(.error(.draining), requestId: RequestId.sanitized(head.headers.first(named: "X-Request-Id")) ?? RequestId.generate(),
                          origin: head.headers.first(named: "Origin"), close: true)
             return
         }
-        let decision = snap.gate.evaluate(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS),
-                                          tokenCache: loopState.tokenCache(for: snap))
-        switch decision {
-        case .answer(let a):
-            logInfo.routeIndex = a.routeIndex
-            answerDirect(a.answer, requestId: a.requestId, origin: a.origin, close: head.framing != .none)
-        case .forward(let plan):
-            logInfo.requestId = plan.requestId
-            logInfo.routeIndex = plan.routeIndex
-            logInfo.shop = plan.verdict?.shopDomain
-            logInfo.path = LoopState.pathOnly(plan.head.target)
-            logInfo.auth = plan.verdict == nil ? (snap.config.routes[plan.routeIndex].auth == .none ? "none" : "anonymous") : "accepted"
-            if case .contentLength(let n) = head.framing, n > limits.maxBody {
-                answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin, close: true)
-                return
-            }
-            guard let target = snap.target(forRoute: plan.routeIndex) else {
-                answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin, close: head.framing != .none)
-                return
-            }
-            // Moved in: the locals were retained for the exchange and released at the end of the scope.
-            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: consume snap, plan: consume plan,
-                                   target: consume target)
+        // An answer leaves a body unread: the connection cannot carry another request after it.
+        let hasBody = head.framing != .none
+        switch loopState.startExchange(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS), downstream: self,
+                                       log: &logInfo) {
+        case .answer(let a, let requestId, let origin):
+            answerDirect(a, requestId: requestId, origin: origin, close: hasBody)
+        case .exchange(let ex):
             exchange = ex
             ex.begin()
         }
@@ -75,7 +48,7 @@ extension ClientConnection {
     }
 
     private func writeAnswer(_ a: GatewayAnswer, requestId: String, origin: String?) {
-        if a.status == 401 || a.status == 403 { logInfo.auth = a.code }
+        logInfo.note(a)
         let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
         let bytes = a.serializeHTTP1(requestId: requestId, extraHeaders: cors, keepAlive: keepAlive,
                                      headOnly: currentHead?.method == "HEAD")

@@ -125,7 +125,7 @@ final class ClientConnection {
     /// Feeds bytes to the parser (or the tunnel) until they run out or the connection must wait.
     func process(_ input: UnsafeRawBufferPointer) {
         if state == .tunnel {
-            exchange?.tunnelFromClient(input)
+            exchange?.clientBytes(input)
             return
         }
         if state == .awaitingHead && parser.isIdle && !input.isEmpty {
@@ -169,14 +169,14 @@ final class ClientConnection {
         if requestBodyBytes > limits.maxBody {
             if let ex = exchange {
                 keepAlive = false
-                ex.failBodyTooLarge()
+                ex.refuse(.bodyTooLarge)
             } else if local != nil {
                 local = nil
                 answerDirect(.error(.bodyTooLarge), requestId: RequestId.generate(), origin: nil, close: true)
             }
             return
         }
-        if let ex = exchange { ex.requestBody(bytes) } else { local?.body(bytes) }
+        if let ex = exchange { ex.clientBytes(bytes) } else { local?.body(bytes) }
     }
 
     private func handleEnd() {
@@ -204,12 +204,7 @@ final class ClientConnection {
         }
         if let ex = exchange {
             keepAlive = false
-            if ex.responseStarted {
-                ex.abort()
-                forceClose()
-            } else {
-                ex.answer(.error(code))
-            }
+            ex.refuse(code)
             return
         }
         answerDirect(.error(code), requestId: RequestId.generate(), origin: nil, close: true)
@@ -220,7 +215,7 @@ final class ClientConnection {
         case .awaitingHead, .closing, .closed:
             forceClose()
         case .tunnel:
-            exchange?.abort()
+            exchange?.clientGone()
             forceClose()
         case .exchange:
             if requestComplete {
@@ -229,7 +224,7 @@ final class ClientConnection {
                 transport.pauseReading()
                 paused.insert(.closing)
             } else {
-                exchange?.abort()
+                exchange?.clientGone()
                 exchange = nil
                 forceClose()
             }
@@ -253,7 +248,7 @@ final class ClientConnection {
             if transport.isBlocked && !timer.isArmed && (state == .exchange || state == .tunnel) { timer.arm(after: limits.keepalive) }
             return true
         }
-        exchange?.abort()
+        exchange?.clientGone()
         exchange = nil
         forceClose()
         return false
@@ -268,7 +263,7 @@ final class ClientConnection {
         do {
             guard try transport.flush() else { return }
         } catch {
-            exchange?.abort()
+            exchange?.clientGone()
             exchange = nil
             forceClose()
             return
@@ -296,7 +291,7 @@ final class ClientConnection {
         case .exchange, .tunnel:
             // Armed only while our output is blocked: the client stopped reading for keepalive_timeout.
             if transport.isBlocked {
-                exchange?.abort()
+                exchange?.clientGone()
                 exchange = nil
                 forceClose()
             }
@@ -376,7 +371,7 @@ final class ClientConnection {
         guard state != .closed else { return }
         state = .closed
         timer.disarm()
-        exchange?.abort()
+        exchange?.clientGone()
         exchange = nil
         transport.close()
         loopState.unregister(self)
@@ -402,7 +397,7 @@ final class ClientConnection {
         if !stash.isEmpty {
             let pending = stash
             stash = []
-            pending.withUnsafeBytes { exchange?.tunnelFromClient($0) }
+            pending.withUnsafeBytes { exchange?.clientBytes($0) }
         }
         paused.remove(.pipeline)
         unpause(.pipeline)
@@ -415,7 +410,7 @@ extension ClientConnection: Corkable {
         isCorked = false
         if state == .closed { return }
         if !transport.uncork() {
-            exchange?.abort()
+            exchange?.clientGone()
             exchange = nil
             forceClose()
         } else if state == .closing && !transport.hasQueuedOutput {

@@ -50,34 +50,13 @@ final class HTTP2Stream: HTTP2StreamState {
     func begin(head: consuming HTTPRequestHead, endStream: Bool) {
         method = head.method
         target = head.target
-        let snap = loopState.snapshot
-        let framing = head.framing
-        switch snap.gate.evaluate(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS),
-                                  tokenCache: loopState.tokenCache(for: snap)) {
-        case .answer(let a):
-            logInfo.routeIndex = a.routeIndex
-            answerDirect(a.answer, requestId: a.requestId, origin: a.origin)
-        case .forward(let plan):
-            logInfo.requestId = plan.requestId
-            logInfo.routeIndex = plan.routeIndex
-            logInfo.shop = plan.verdict?.shopDomain
-            logInfo.auth = plan.authOutcome
-            if case .contentLength(let n) = framing, n > snap.config.limits.maxBodyBytes {
-                answerDirect(.error(.bodyTooLarge), requestId: plan.requestId, origin: plan.origin)
-                return
-            }
-            guard let target = snap.target(forRoute: plan.routeIndex) else {
-                answerDirect(.error(.upstreamUnavailable), requestId: plan.requestId, origin: plan.origin)
-                return
-            }
-            if plan.isWebSocketUpgrade {
-                isWebSocket = true
-                HTTP2Stream.rewriteExtendedConnect(&plan.head)
-            }
-            // Moved in: the locals were retained for the exchange and released at the end of the scope.
-            let ex = ProxyExchange(downstream: self, loopState: loopState, snapshot: consume snap, plan: consume plan,
-                                   target: consume target)
+        switch loopState.startExchange(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS),
+                                       downstream: self, log: &logInfo) {
+        case .answer(let a, let requestId, let origin):
+            answerDirect(a, requestId: requestId, origin: origin)
+        case .exchange(let ex):
             exchange = ex
+            isWebSocket = ex.plan.isWebSocketUpgrade
             ex.begin()
         }
     }
@@ -88,33 +67,15 @@ final class HTTP2Stream: HTTP2StreamState {
         answerDirect(.error(.headersTooLarge), requestId: RequestId.generate(), origin: nil)
     }
 
-    /// RFC 8441 to RFC 6455: the upstream gets an HTTP/1.1 `GET` upgrade with a key of our own when the client
-    /// sent none (HTTP/2 clients do not).
-    static func rewriteExtendedConnect(_ head: inout HTTPRequestHead) {
-        head.method = "GET"
-        head.framing = .none
-        head.extendedProtocol = nil
-        head.headers.append(name: "Connection", value: "Upgrade")
-        head.headers.append(name: "Upgrade", value: "websocket")
-        if !head.headers.contains(named: "Sec-WebSocket-Key") {
-            var g = SystemRandomNumberGenerator()
-            let key = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
-            head.headers.append(name: "Sec-WebSocket-Key", value: Base64.encode(key))
-        }
-        if !head.headers.contains(named: "Sec-WebSocket-Version") {
-            head.headers.append(name: "Sec-WebSocket-Version", value: "13")
-        }
-    }
-
+    /// Request DATA: body bytes, or tunnel bytes on an extended CONNECT. Where they go (upstream, held, dropped) is
+    /// the exchange's decision; bytes it holds stay unconsumed, so flow control stops the client.
     func requestData(_ data: UnsafeRawBufferPointer) {
         requestBodyBytes += data.count
         if let ex = exchange {
-            if isWebSocket {
-                ex.tunnelFromClient(data)
-            } else if requestBodyBytes > loopState.snapshot.config.limits.maxBodyBytes {
-                ex.failBodyTooLarge()
+            if !isWebSocket && requestBodyBytes > loopState.snapshot.config.limits.maxBodyBytes {
+                ex.refuse(.bodyTooLarge)
             } else {
-                ex.requestBody(data)
+                ex.clientBytes(data)
             }
         }
         if bodyPaused && exchange != nil {
@@ -128,14 +89,14 @@ final class HTTP2Stream: HTTP2StreamState {
         requestComplete = true
         let t = pendingTrailers
         pendingTrailers = nil
-        if let ex = exchange, !isWebSocket { ex.requestEnd(trailers: t) }
+        exchange?.requestEnd(trailers: t)
     }
 
     /// The stream is gone: the client reset it, or both sides ended.
     func streamClosed(errorCode: UInt32) {
         if let ex = exchange {
             exchange = nil
-            ex.abort()
+            ex.clientGone()
             if !logged { logExchange(status: ex.status == 0 ? 499 : ex.status, exchange: ex) }
         }
     }
@@ -153,7 +114,7 @@ final class HTTP2Stream: HTTP2StreamState {
 
     private func writeAnswer(_ a: GatewayAnswer, requestId: String, origin: String?) {
         guard let session, !responseEnded else { return }
-        if a.status == 401 || a.status == 403 { logInfo.auth = a.code }
+        logInfo.note(a)
         let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
         let fields = a.http2Fields(requestId: requestId, extraHeaders: cors)
         let noBody = a.body.isEmpty || method == "HEAD"

@@ -9,22 +9,22 @@ extension ProxyExchange {
         let limits = snapshot.parserLimits
         let logger = loopState.server.logger
         UpstreamTLSHandshake.start(channel: channel, context: context, serverName: serverName) { [self] result in
-            guard pendingConnectTimer === timer, phase == .connecting else {
+            guard isConnecting(with: timer) else {
                 if case .success(let t) = result { t.close() }
                 return
             }
-            timer.disarm()
-            pendingConnectTimer = nil
-            switch result {
-            case .success(let transport):
-                loopState.pool.markHealthy(slot: slot)
-                attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: slot, limits: limits,
-                                          loopState: loopState))
-            case .failure(let failure):
-                logger.warning("upstream TLS handshake failed",
-                               metadata: ["upstream": "\(serverKey)", "reason": "\(failure.reason)"])
-                loopState.pool.markFailed(slot: slot)
-                connect()
+            handshakeEnded(timer: timer) {
+                switch result {
+                case .success(let transport):
+                    loopState.pool.markHealthy(slot: slot)
+                    attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: slot, limits: limits,
+                                              loopState: loopState))
+                case .failure(let failure):
+                    logger.warning("upstream TLS handshake failed",
+                                   metadata: ["upstream": "\(serverKey)", "reason": "\(failure.reason)"])
+                    loopState.pool.markFailed(slot: slot)
+                    retryConnect()
+                }
             }
         }
     }

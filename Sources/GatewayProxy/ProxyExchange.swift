@@ -5,9 +5,12 @@ import GatewayLoop
 import GatewayReplay
 
 /// One request forwarded to an upstream and its response carried back, with back-pressure both ways.
+///
+/// Every decision about the exchange's lifecycle is taken by its `ExchangeStateMachine`; this class carries the
+/// machine's answers out on the sockets. It is ended once, by `finish`, and an input that arrives while another
+/// is being carried out (a failed send reported from inside a write, a client gone while an answer is written)
+/// waits until that one is done instead of re-entering it.
 final class ProxyExchange {
-    enum Phase { case admitting, connecting, forwarding, tunnel, finished }
-
     /// Strong: an unowned reference cost a checked retain and a release on each use (six per request). The cycle
     /// (downstream, exchange) is broken by the downstream, which lets go of its exchange when the exchange finishes
     /// and when the client goes.
@@ -19,23 +22,23 @@ final class ProxyExchange {
     let plan: ForwardPlan
     let target: UpstreamTarget
     let method: String
-    private(set) var phase: Phase = .admitting
+    private(set) var machine: ExchangeStateMachine
     private(set) var upstream: UpstreamConnection?
     private var triedServers = TriedServers()
     private var retried = false
     private(set) var serverName: String?
 
-    /// Request body bytes that arrived before the upstream was ready.
-    private var pendingBody = ByteBuffer()
-    private var requestBodyDone = false
+    /// Client bytes held until the machine lets them go: a body that arrived before the upstream was ready, or
+    /// bytes sent behind an upgrade before the upstream switched protocols.
+    private var held = ByteBuffer()
     private var pendingRequestTrailers: HTTPHeaders?
     private let chunkedToUpstream: Bool
     /// Request bytes are kept for a retry only when there is no body.
     private let retryable: Bool
     private var sentExpectContinue = false
+    /// The request's end is queued behind a full upstream socket: the response timer starts when it drains.
+    private var armTimerOnDrain = false
 
-    private(set) var responseStarted = false
-    private(set) var responseDone = false
     private(set) var status = 0
     private(set) var answerCode: String?
     private(set) var bodyBytesIn = 0
@@ -45,6 +48,21 @@ final class ProxyExchange {
     private(set) var upstreamHeadNanos: UInt64 = 0
     private let isHeadRequest: Bool
     private var scratch: [UInt8] = []
+
+    /// Inputs that arrived while another input was being carried out; run in order once it is done.
+    private enum Deferred {
+        case clientGone
+        case refuse(GatewayErrorCode)
+        case upstreamFailed(UpstreamConnection, UpstreamFailure)
+        case upstreamTimedOut(UpstreamConnection)
+    }
+    private var busy = false
+    private var deferred: [Deferred] = []
+
+    private var pendingConnectTimer: LoopTimer?
+    private var tunnelTimer: LoopTimer?
+    /// Loop time of the last tunnel byte either way (the idle timer compares against it when it fires).
+    private var tunnelActivity: UInt64 = 0
 
     init(downstream: any ExchangeDownstream, loopState: LoopState, snapshot: RuntimeSnapshot, plan: ForwardPlan, target: UpstreamTarget) {
         self.downstream = downstream
@@ -56,7 +74,10 @@ final class ProxyExchange {
         startNanos = loopState.loop.now()
         if case .chunked = plan.head.framing { chunkedToUpstream = true } else { chunkedToUpstream = false }
         isHeadRequest = method == "HEAD"
-        if case .none = plan.head.framing { retryable = ProxyExchange.isIdempotent(method) } else { retryable = false }
+        let bodyless: Bool
+        if case .none = plan.head.framing { bodyless = true } else { bodyless = false }
+        retryable = bodyless && ProxyExchange.isIdempotent(method)
+        machine = ExchangeStateMachine(isUpgrade: plan.isWebSocketUpgrade, bodyless: bodyless)
         liveToken = LiveToken(loopState, .exchange)
     }
 
@@ -68,61 +89,97 @@ final class ProxyExchange {
         }
     }
 
+    var responseStarted: Bool { machine.responseStarted }
+    var isFinished: Bool { machine.isFinished }
+
+    // MARK: one input at a time
+
+    /// Runs `body` as the one input in progress. An input that can come from inside another's actions (a failed
+    /// send, a client gone during a write, a timer) describes itself in `deferrable` and is queued while another
+    /// input is on the stack. Socket reads never happen inside an input (resuming a read only schedules it), so
+    /// the others cannot nest.
+    @inline(__always)
+    private func input(_ deferrable: @autoclosure () -> Deferred?, _ body: () -> Void) {
+        loopState.loop.assertInLoop()
+        if busy, let d = deferrable() {
+            deferred.append(d)
+            return
+        }
+        if busy {
+            body()
+            return
+        }
+        busy = true
+        body()
+        busy = false
+        if !deferred.isEmpty { runDeferred() }
+    }
+
+    private func runDeferred() {
+        while !deferred.isEmpty {
+            let d = deferred.removeFirst()
+            switch d {
+            case .clientGone: clientGone()
+            case .refuse(let code): refuse(code)
+            case .upstreamFailed(let c, let f): upstreamFailed(c, error: f)
+            case .upstreamTimedOut(let c): upstreamTimedOut(c)
+            }
+        }
+    }
+
     // MARK: starting
 
     /// Checks the replay store (when the route is single-use), then connects.
     func begin() {
-        guard let ticket = plan.replay else {
-            connect()
-            return
+        input(nil) {
+            switch machine.start(needsAdmission: plan.replay != nil) {
+            case .connect: connect()
+            case .admit: admit()
+            }
         }
+    }
+
+    private func admit() {
+        guard let ticket = plan.replay else { return }
         let loop = loopState.loop
         let me = UnsafeTransfer(self)
-        admissionPending = true
         loopState.replayStore.admit(app: ticket.app, jti: ticket.jti, until: ticket.until) { admission in
             if loop.inLoop {
-                me.value.admitted(admission)
+                me.value.admitted(admission, inline: true)
             } else {
-                loop.execute { me.value.admitted(admission) }
+                loop.execute { me.value.admitted(admission, inline: false) }
             }
         }
-        // Only a store that answers later (Redis) holds the request body back; the in-memory one has answered by now,
-        // and suspending the read source for nothing would cost two epoll_ctl calls per request.
-        if admissionPending {
-            pausedForAdmission = true
-            downstream.downstreamPauseRequestBody()
-        }
+        // Only a store that answers later (Redis) holds the request body back; the in-memory one has answered by
+        // now, and suspending the read source for nothing would cost two epoll_ctl calls per request.
+        if machine.state == .admitting { downstream.downstreamPauseRequestBody() }
     }
 
-    private var admissionPending = false
-    private var pausedForAdmission = false
-
-    private func admitted(_ admission: ReplayAdmission) {
-        admissionPending = false
-        guard phase == .admitting else { return }
-        switch admission {
-        case .fresh:
-            if pausedForAdmission { downstream.downstreamResumeRequestBody() }
-            connect()
-        case .replayed:
-            answer(.failure(.tokenReplayed, hadToken: true))
-        case .full:
-            answer(.error(.replayStoreFull))
-        case .unavailable:
-            if snapshot.config.replay.redis.onUnavailable == .allow {
-                if pausedForAdmission { downstream.downstreamResumeRequestBody() }
-                connect()
-            } else {
-                answer(.error(.replayStoreUnavailable))
+    private func admitted(_ admission: ReplayAdmission, inline: Bool) {
+        let run = {
+            switch self.machine.admitted(admission, allowUnavailable: self.snapshot.config.replay.redis.onUnavailable == .allow) {
+            case .none:
+                // Ended meanwhile: a recorded jti that never reached an upstream goes back.
+                if self.machine.holdsReplayEntry && !self.machine.reachedUpstream { self.releaseToken() }
+            case .connect:
+                self.connect()
+            case .replayed:
+                self.answer(.failure(.tokenReplayed, hadToken: true))
+            case .answer(let code):
+                self.answer(.error(code))
             }
         }
+        // Inline answers come from `begin`, which is the input in progress.
+        if inline { run() } else { input(nil, run) }
     }
 
-    func connect() {
-        phase = .connecting
+    private func connect() {
         if upstreamStartNanos == 0 { upstreamStartNanos = loopState.loop.now() }
         guard let i = loopState.pool.pickServer(target, excluding: triedServers) else {
-            answer(.error(.upstreamUnavailable))
+            if case .answer(let code, let release) = machine.noConnection(.upstreamUnavailable) {
+                if release { releaseToken() }
+                answer(.error(code))
+            }
             return
         }
         triedServers.insert(i)
@@ -143,47 +200,67 @@ final class ProxyExchange {
         connectTimer.arm(after: target.connectTimeout)
         pendingConnectTimer = connectTimer
         Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
-            guard pendingConnectTimer === connectTimer, phase == .connecting else {
+            guard pendingConnectTimer === connectTimer, machine.state == .connecting else {
                 // Timed out already, or the exchange ended: drop the late connection.
                 connectTimer.disarm()
                 if pendingConnectTimer === connectTimer { pendingConnectTimer = nil }
                 if case .success(let ch) = result { ch.close() }
                 return
             }
-            switch result {
-            case .success(let channel):
-                if let tls = target.tls {
-                    // The connect timer keeps running through the handshake.
-                    handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key, slot: slot,
-                                 timer: connectTimer)
-                    return
+            input(nil) {
+                switch result {
+                case .success(let channel):
+                    if let tls = target.tls {
+                        // The connect timer keeps running through the handshake.
+                        handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key,
+                                     slot: slot, timer: connectTimer)
+                        return
+                    }
+                    connectTimer.disarm()
+                    pendingConnectTimer = nil
+                    loopState.pool.markHealthy(slot: slot)
+                    attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key,
+                                              serverSlot: slot, limits: limits, loopState: loopState))
+                case .failure:
+                    connectTimer.disarm()
+                    pendingConnectTimer = nil
+                    loopState.pool.markFailed(slot: slot)
+                    connect()
                 }
-                connectTimer.disarm()
-                pendingConnectTimer = nil
-                loopState.pool.markHealthy(slot: slot)
-                attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key, serverSlot: slot,
-                                          limits: limits, loopState: loopState))
-            case .failure:
-                connectTimer.disarm()
-                pendingConnectTimer = nil
-                loopState.pool.markFailed(slot: slot)
-                connect()
             }
         }
     }
 
-    var pendingConnectTimer: LoopTimer?
-
     private func connectTimedOut(slot: Int) {
-        guard phase == .connecting, pendingConnectTimer != nil else { return }
-        pendingConnectTimer = nil
-        loopState.pool.markFailed(slot: slot)
-        connect()
+        guard machine.state == .connecting, pendingConnectTimer != nil else { return }
+        input(nil) {
+            pendingConnectTimer = nil
+            loopState.pool.markFailed(slot: slot)
+            connect()
+        }
     }
 
+    /// Whether the exchange still waits for the connection attempt that `timer` guards.
+    func isConnecting(with timer: LoopTimer) -> Bool { pendingConnectTimer === timer && machine.state == .connecting }
+
+    /// The TLS handshake of a fresh upstream connection ended (see `handshakeTLS`).
+    func handshakeEnded(timer: LoopTimer, _ outcome: () -> Void) {
+        guard isConnecting(with: timer) else { return }
+        input(nil) {
+            timer.disarm()
+            pendingConnectTimer = nil
+            outcome()
+        }
+    }
+
+    func retryConnect() { connect() }
+
     func attach(_ c: UpstreamConnection) {
+        guard let todo = machine.attached() else {
+            c.close()
+            return
+        }
         upstream = c
-        phase = .forwarding
         c.attach(self, method: method)
         // The loop's buffer, borrowed (moved out and back): the head is copied into the socket or its queue, so
         // one buffer serves every exchange on the loop instead of one allocation each.
@@ -197,7 +274,7 @@ final class ProxyExchange {
             // We answer `Expect` ourselves; the upstream gets the body without waiting.
             var head = plan.head
             head.headers.removeAll(named: "Expect")
-            if !sentExpectContinue && !requestBodyDone && head.version == .http1_1 {
+            if !sentExpectContinue && !machine.clientEnded && head.version == .http1_1 {
                 sentExpectContinue = true
                 var interim = HTTPResponseHead(status: 100, reason: "Continue")
                 interim.framing = .none
@@ -208,44 +285,72 @@ final class ProxyExchange {
             HTTP1Serializer.writeRequestHead(stored: &plan.head, addingFraming: true, into: &headBytes)
         }
         guard c.send(headBytes) else { return }
-        c.timer.arm(after: target.responseTimeout)
-        if !pendingBody.isEmpty {
-            let body = pendingBody
-            pendingBody.clear()
-            body.withReadableBytes { sendBody($0) }
+        if todo.flushHeldBody && !held.isEmpty {
+            let body = held
+            held.clear()
+            body.withReadableBytes { sendBody($0, to: c) }
         }
-        if requestBodyDone { sendBodyEnd() }
-        // Body bytes that arrived while connecting paused the client; only a full upstream socket may keep it paused.
-        if c.hasPendingOutput {
+        if todo.sendBodyEnd { sendBodyEnd(to: c) }
+        if todo.armResponseTimer { armResponseTimer(c) }
+        // Body bytes that arrived while connecting paused the client; only a full upstream socket (or bytes held
+        // behind an upgrade) may keep it paused.
+        if c.hasPendingOutput || !held.isEmpty {
             downstream.downstreamPauseRequestBody()
         } else {
             downstream.downstreamResumeRequestBody()
         }
     }
 
-    // MARK: request body from the client
-
-    func requestBody(_ bytes: UnsafeRawBufferPointer) {
-        bodyBytesIn += bytes.count
-        guard phase == .forwarding, let c = upstream, !c.isClosed else {
-            if phase == .admitting || phase == .connecting {
-                pendingBody.write(bytes)
-                downstream.downstreamPauseRequestBody()
-            }
-            return
+    private func armResponseTimer(_ c: UpstreamConnection) {
+        if c.hasPendingOutput {
+            armTimerOnDrain = true
+        } else {
+            c.timer.arm(after: target.responseTimeout)
         }
-        sendBody(bytes)
-        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+    }
+
+    // MARK: bytes from the client
+
+    /// Request body bytes, or tunnel bytes (HTTP/2 DATA on an extended CONNECT, HTTP/1.1 bytes after a 101).
+    func clientBytes(_ bytes: UnsafeRawBufferPointer) {
+        input(nil) {
+            switch machine.clientBytes() {
+            case .forward:
+                guard let c = upstream else { return }
+                if machine.state == .tunnel {
+                    tunnelActivity = loopState.loop.now()
+                    c.send(bytes)
+                } else {
+                    bodyBytesIn += bytes.count
+                    sendBody(bytes, to: c)
+                }
+                if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
+            case .hold:
+                if !machine.isUpgrade { bodyBytesIn += bytes.count }
+                held.write(bytes)
+                downstream.downstreamPauseRequestBody()
+            case .drop:
+                break
+            }
+        }
     }
 
     func requestEnd(trailers: HTTPHeaders?) {
-        requestBodyDone = true
-        pendingRequestTrailers = trailers.map { TrailerFilter.filtered($0, identity: snapshot.config.identityHeaders) }
-        if phase == .forwarding { sendBodyEnd() }
+        input(nil) {
+            if let trailers { pendingRequestTrailers = TrailerFilter.filtered(trailers, identity: snapshot.config.identityHeaders) }
+            switch machine.clientEnd() {
+            case .none:
+                break
+            case .sendBodyEnd(let arm):
+                guard let c = upstream else { return }
+                sendBodyEnd(to: c)
+                if arm { armResponseTimer(c) }
+            }
+        }
     }
 
-    private func sendBody(_ bytes: UnsafeRawBufferPointer) {
-        guard let c = upstream, !bytes.isEmpty else { return }
+    private func sendBody(_ bytes: UnsafeRawBufferPointer, to c: UpstreamConnection) {
+        guard !bytes.isEmpty else { return }
         if chunkedToUpstream {
             scratch.removeAll(keepingCapacity: true)
             HTTP1Serializer.writeChunkHeader(size: bytes.count, into: &scratch)
@@ -257,19 +362,11 @@ final class ProxyExchange {
         }
     }
 
-    private func sendBodyEnd() {
-        guard chunkedToUpstream, let c = upstream else { return }
+    private func sendBodyEnd(to c: UpstreamConnection) {
+        guard chunkedToUpstream else { return }
         scratch.removeAll(keepingCapacity: true)
         HTTP1Serializer.writeLastChunk(trailers: pendingRequestTrailers, into: &scratch)
         c.send(scratch)
-    }
-
-    // MARK: tunnel bytes from the client
-
-    func tunnelFromClient(_ bytes: UnsafeRawBufferPointer) {
-        guard let c = upstream else { return }
-        c.send(bytes)
-        if c.hasPendingOutput { downstream.downstreamPauseRequestBody() }
     }
 
     // MARK: back-pressure
@@ -281,58 +378,73 @@ final class ProxyExchange {
 
     // MARK: ending
 
-    /// The client went away or broke the request: drop the upstream (it is never reused half-read).
-    func abort() {
-        guard phase != .finished else { return }
-        phase = .finished
-        pendingConnectTimer = nil
-        upstream?.close()
-        upstream = nil
+    /// The client went away (reset, closed, or its connection failed): the upstream is dropped (never reused
+    /// half-read). The downstream that reports it has let go of the exchange already.
+    func clientGone() {
+        input(.clientGone) {
+            guard case .finish(let release) = machine.clientGone() else { return }
+            finish(.close, releaseToken: release, notify: false)
+        }
     }
 
-    /// The gateway answers instead of the upstream (only while nothing of the response went out).
-    func answer(_ a: GatewayAnswer) {
-        guard phase != .finished else { return }
+    /// The request became unacceptable mid-way (body over the limit, a parse error in its body): answered when
+    /// nothing of the response went out yet, cut otherwise.
+    func refuse(_ code: GatewayErrorCode) {
+        input(.refuse(code)) {
+            switch machine.refuse(code) {
+            case .none: break
+            case .answer(let code): answer(.error(code))
+            case .abort:
+                downstream.downstreamAbort()
+                finish(.close, releaseToken: false, notify: true)
+            }
+        }
+    }
+
+    /// Writes an answer of the gateway's own; the machine has already finished the exchange.
+    private func answer(_ a: GatewayAnswer) {
         status = a.status
         answerCode = a.code
-        phase = .finished
-        pendingConnectTimer = nil
-        upstream?.close()
-        upstream = nil
+        closeUpstreamNow()
         downstream.downstreamAnswer(a)
-        downstream.downstreamFinished(self)
+        finish(.close, releaseToken: false, notify: true)
     }
 
-    func failBodyTooLarge() {
-        if responseStarted {
-            abortAfterResponseStarted()
-        } else {
-            answer(.error(.bodyTooLarge))
-        }
-    }
-
-    private func abortAfterResponseStarted() {
-        guard phase != .finished else { return }
-        phase = .finished
-        upstream?.close()
-        upstream = nil
-        downstream.downstreamAbort()
-        downstream.downstreamFinished(self)
-    }
-
-    private func finishResponse(trailers: HTTPHeaders?) {
-        guard let c = upstream else { return }
-        responseDone = true
-        downstream.downstreamEnd(trailers: trailers.map { TrailerFilter.filtered($0, identity: snapshot.config.identityHeaders) })
-        phase = .finished
-        upstream = nil
-        if c.canReuse && requestBodyDone && upstreamKeepAlive {
-            c.timer.disarm()
-            loopState.pool.park(c, maxIdle: target.maxIdleConnections, idleTimeout: target.idleTimeout)
-        } else {
+    private func closeUpstreamNow() {
+        if let c = upstream {
+            upstream = nil
             c.close()
         }
-        downstream.downstreamFinished(self)
+    }
+
+    /// The one end of every exchange: timers stop, the upstream connection is parked or closed, a `jti` that
+    /// never reached an upstream goes back to the store, and the downstream hears of it (unless it reported the
+    /// end itself).
+    private func finish(_ disposal: ExchangeStateMachine.UpstreamDisposal, releaseToken release: Bool, notify: Bool) {
+        if let t = pendingConnectTimer {
+            t.disarm()
+            pendingConnectTimer = nil
+        }
+        tunnelTimer?.disarm()
+        tunnelTimer = nil
+        held.clear()
+        if let c = upstream {
+            upstream = nil
+            if disposal == .park {
+                c.timer.disarm()
+                loopState.pool.park(c, maxIdle: target.maxIdleConnections, idleTimeout: target.idleTimeout)
+            } else {
+                c.close()
+            }
+        }
+        if release { releaseToken() }
+        if notify { downstream.downstreamFinished(self) }
+    }
+
+    /// Gives the `jti` back: the request never reached an upstream, so the client may retry with the same token.
+    private func releaseToken() {
+        guard let ticket = plan.replay else { return }
+        loopState.replayStore.release(app: ticket.app, jti: ticket.jti)
     }
 
     private var upstreamKeepAlive = true
@@ -341,102 +453,154 @@ final class ProxyExchange {
     /// Once finished, moves the forwarded request's fields out (nothing reads them after the exchange), so the
     /// client side can reuse their memory; nil before.
     func takeRequestFields() -> HTTPHeaders? {
-        phase == .finished ? plan.head.headers.take() : nil
+        machine.isFinished ? plan.head.headers.take() : nil
+    }
+
+    // MARK: tunnel
+
+    private func enterTunnel(_ c: UpstreamConnection) {
+        c.becomeTunnel()
+        tunnelActivity = loopState.loop.now()
+        if !held.isEmpty {
+            let early = held
+            held.clear()
+            early.withReadableBytes { _ = c.send($0) }
+        }
+        let idle = snapshot.config.limits.tunnelIdleTimeout
+        let me = UnsafeTransfer(self)
+        let t = LoopTimer(loop: loopState.loop) { me.value.tunnelTimerFired() }
+        t.arm(after: idle)
+        tunnelTimer = t
+    }
+
+    private func tunnelTimerFired() {
+        guard let t = tunnelTimer else { return }
+        let idle = UInt64(max(0, snapshot.config.limits.tunnelIdleTimeout.nanoseconds))
+        let quiet = loopState.loop.now() &- tunnelActivity
+        if quiet < idle {
+            t.arm(afterNanos: idle - quiet)
+            return
+        }
+        input(nil) {
+            guard machine.tunnelIdle() else { return }
+            downstream.downstreamAbort()
+            finish(.close, releaseToken: false, notify: true)
+        }
     }
 }
 
 extension ProxyExchange: UpstreamConnectionDelegate {
     func upstream(_ c: UpstreamConnection, event: consuming HTTP1ResponseEvent, in buffer: UnsafeRawBufferPointer) {
-        guard c === upstream, phase == .forwarding else { return }
+        guard c === upstream else { return }
         // Consumed: the head below is then the only owner of its fields, and the rewrite edits them in place.
         switch consume event {
         case .head(var head):
             if head.isInformational && head.status != 101 {
                 // Our own 100 Continue already went out; other 1xx (103 Early Hints) are passed on.
-                if head.status != 100 {
+                if head.status != 100 && machine.upstreamInterim() == .forward {
                     rewrite(&head)
                     downstream.downstreamInterim(head)
                 }
                 return
             }
-            c.timer.disarm()
-            upstreamHeadNanos = loopState.loop.now()
-            status = head.status
-            upstreamKeepAlive = head.keepAlive
-            responseStarted = true
-            if head.status == 101 {
-                guard plan.isWebSocketUpgrade else {
-                    // An upgrade nobody asked for: the upstream is confused.
-                    responseStarted = false
-                    answer(.error(.badUpstreamResponse))
+            input(nil) {
+                switch machine.upstreamHead(status: head.status) {
+                case .none:
                     return
+                case .answer(let code):
+                    // An upgrade nobody asked for: the upstream is confused.
+                    answer(.error(code))
+                    return
+                case .enterTunnel:
+                    c.timer.disarm()
+                    upstreamHeadNanos = loopState.loop.now()
+                    status = head.status
+                    rewrite(&head)
+                    enterTunnel(c)
+                    downstream.downstreamSwitchProtocols(head)
+                case .forward:
+                    c.timer.disarm()
+                    armTimerOnDrain = false
+                    upstreamHeadNanos = loopState.loop.now()
+                    status = head.status
+                    upstreamKeepAlive = head.keepAlive
+                    // A refused upgrade drops what the client sent behind it.
+                    if machine.isUpgrade { held.clear() }
+                    let framing = head.framing
+                    rewrite(&head)
+                    downstream.downstreamHead(&head, upstreamFraming: framing, isHeadRequest: isHeadRequest)
+                    loopState.fieldsPool.give(head.headers.take())
                 }
-                phase = .tunnel
-                c.becomeTunnel()
-                rewrite(&head)
-                downstream.downstreamSwitchProtocols(head)
-                return
             }
-            let framing = head.framing
-            rewrite(&head)
-            downstream.downstreamHead(&head, upstreamFraming: framing, isHeadRequest: isHeadRequest)
-            loopState.fieldsPool.give(head.headers.take())
         case .body(let range):
+            guard machine.forwardsResponseBody else { return }
             bytesOut += range.count
             downstream.downstreamBody(UnsafeRawBufferPointer(rebasing: buffer[range]))
             if downstream.isDownstreamBlocked { c.pauseReading() }
         case .trailers(let t):
             pendingResponseTrailers = t
         case .end:
-            let t = pendingResponseTrailers
-            pendingResponseTrailers = nil
-            finishResponse(trailers: t)
+            input(nil) {
+                guard case .finish(let disposal) = machine.upstreamEnd(reusable: c.canReuse && upstreamKeepAlive) else { return }
+                let t = pendingResponseTrailers
+                pendingResponseTrailers = nil
+                downstream.downstreamEnd(trailers: t.map { TrailerFilter.filtered($0, identity: snapshot.config.identityHeaders) })
+                finish(disposal, releaseToken: false, notify: true)
+            }
         }
     }
 
     func upstreamTunnelBytes(_ c: UpstreamConnection, _ bytes: UnsafeRawBufferPointer) {
-        guard c === upstream else { return }
+        guard c === upstream, machine.state == .tunnel else { return }
         bytesOut += bytes.count
+        tunnelActivity = loopState.loop.now()
         downstream.downstreamTunnelBytes(bytes)
         if downstream.isDownstreamBlocked { c.pauseReading() }
     }
 
     func upstreamFailed(_ c: UpstreamConnection, error: UpstreamFailure) {
-        guard c === upstream, phase != .finished else { return }
-        upstream = nil
-        if phase == .tunnel {
-            phase = .finished
-            downstream.downstreamAbort()
-            downstream.downstreamFinished(self)
-            return
-        }
-        if responseStarted {
-            abortAfterResponseStarted()
-            return
-        }
-        switch error {
-        case .badResponse:
-            answer(.error(.badUpstreamResponse))
-        case .io, .closedEarly:
-            if c.reused && !c.receivedAny && retryable && !retried {
+        guard c === upstream else { return }
+        input(.upstreamFailed(c, error)) {
+            guard c === upstream else { return }
+            var bad = false
+            if case .badResponse = error { bad = true }
+            let canRetry = c.reused && !c.receivedAny && retryable && !retried
+            switch machine.upstreamFailed(badResponse: bad, retryable: canRetry) {
+            case .none:
+                return
+            case .retry:
                 // A reused keep-alive connection the upstream had already closed: one fresh try.
+                upstream = nil
                 retried = true
                 triedServers.removeAll()
                 connect()
-            } else {
-                answer(.error(.upstreamUnavailable))
+            case .answer(let code):
+                upstream = nil
+                answer(.error(code))
+            case .abort:
+                upstream = nil
+                downstream.downstreamAbort()
+                finish(.close, releaseToken: false, notify: true)
             }
         }
     }
 
     func upstreamDrained(_ c: UpstreamConnection) {
         guard c === upstream else { return }
-        downstream.downstreamResumeRequestBody()
+        if armTimerOnDrain {
+            armTimerOnDrain = false
+            c.timer.arm(after: target.responseTimeout)
+        }
+        // Bytes held behind an upgrade keep the client paused until the tunnel opens.
+        if held.isEmpty { downstream.downstreamResumeRequestBody() }
     }
 
     func upstreamTimedOut(_ c: UpstreamConnection) {
-        guard c === upstream, !responseStarted else { return }
-        answer(.error(.upstreamTimeout))
+        guard c === upstream else { return }
+        input(.upstreamTimedOut(c)) {
+            guard c === upstream, case .answer(let code) = machine.responseTimedOut() else { return }
+            answer(.error(code))
+        }
     }
 
     /// Turns the upstream's response head into the client's, in place (the head owns its fields, nothing is
