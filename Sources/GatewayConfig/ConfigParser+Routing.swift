@@ -139,6 +139,12 @@ extension ConfigParser {
             error(node, path, "must not contain spaces, control characters, '?' or '#'")
             return nil
         }
+        // Matching skips `;` parameters in the request path (servlet containers drop them), so a prefix holding
+        // one would not mean what it says.
+        guard !text.contains(";") else {
+            error(node, path, "must not contain ';' (route matching skips ';' path parameters), found '\(text)'")
+            return nil
+        }
         return text
     }
 

@@ -247,6 +247,14 @@ import Testing
         ])
     }
 
+    /// Matching skips `;` parameters, so a prefix holding one could never mean what it says.
+    @Test func pathPrefixWithSemicolonIsAnError() {
+        let yaml = minimalYAML + "\n  - path_prefix: /admin;x\n    upstream: app\n"
+        #expect(errors(yaml) == [
+            "gateway.yaml:10:18: routes[1].path_prefix: must not contain ';' (route matching skips ';' path parameters), found '/admin;x'",
+        ])
+    }
+
     @Test func redisURL() {
         for bad in ["http://127.0.0.1:6379", "redis://127.0.0.1", "redis://127.0.0.1:6379/x", "redis://:6379", "redis://h:0"] {
             let yaml = minimalYAML + "\nreplay: {redis: {url: \"\(bad)\"}}\n"
