@@ -1,8 +1,14 @@
 /// Reads the token out of an `Authorization` value: `Bearer` (any case), exactly one space, the token.
-enum AuthorizationHeader {
-    /// The token's byte range inside `value`, or the failure (`missing_token` for an empty value).
+public enum AuthorizationHeader {
+    /// True for a value that is empty or only spaces and tabs: it carries no token, so it counts as an absent header
+    /// (an `auth: optional` route forwards the request anonymously, `auth: required` answers `missing_token`).
+    public static func isBlank(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        value.allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+    }
+
+    /// The token's byte range inside `value`, or the failure (`missing_token` for a blank value).
     static func tokenRange(in value: UnsafeBufferPointer<UInt8>) -> Result<Range<Int>, AuthFailure> {
-        if value.isEmpty { return .failure(.missingToken) }
+        if isBlank(value) { return .failure(.missingToken) }
         let scheme: StaticString = "bearer"
         let schemeLength = scheme.utf8CodeUnitCount
         guard value.count > schemeLength + 1 else { return .failure(.malformedToken) }

@@ -35,13 +35,17 @@ extension ConfigParser {
 
     func limits(_ node: Node, _ path: String) -> LimitsConfig {
         var config = LimitsConfig()
-        let keys = ["max_header_bytes", "max_body_bytes", "header_timeout", "keepalive_timeout", "max_connections"]
+        let keys = ["max_header_bytes", "max_body_bytes", "header_timeout", "keepalive_timeout", "max_connections",
+                    "tunnel_idle_timeout"]
         guard let f = fields(node, path, allowed: keys) else { return config }
         if let n = f["max_header_bytes"], let v = size(n, f.child("max_header_bytes")) { config.maxHeaderBytes = v }
         if let n = f["max_body_bytes"], let v = size(n, f.child("max_body_bytes")) { config.maxBodyBytes = v }
         if let n = f["header_timeout"], let v = duration(n, f.child("header_timeout"), positive: true) { config.headerTimeout = v }
         if let n = f["keepalive_timeout"], let v = duration(n, f.child("keepalive_timeout"), positive: true) { config.keepaliveTimeout = v }
         if let n = f["max_connections"], let v = int(n, f.child("max_connections"), minimum: 1) { config.maxConnections = v }
+        if let n = f["tunnel_idle_timeout"], let v = duration(n, f.child("tunnel_idle_timeout"), positive: true) {
+            config.tunnelIdleTimeout = v
+        }
         return config
     }
 

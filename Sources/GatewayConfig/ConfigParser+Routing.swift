@@ -59,7 +59,8 @@ extension ConfigParser {
         guard let items = sequence(node, path) else { return [] }
         var result: [UpstreamConfig] = []
         var seen: [String: Int] = [:]
-        let keys = ["name", "servers", "tls", "connect_timeout", "response_timeout", "idle_timeout", "max_idle_connections"]
+        let keys = ["name", "servers", "tls", "connect_timeout", "response_timeout", "idle_timeout", "max_idle_connections",
+                    "max_connections", "queue_timeout"]
         for (i, item) in items.enumerated() {
             guard let f = fields(item, path.item(i), allowed: keys) else { continue }
             let nameNode = required(f, "name")
@@ -81,6 +82,8 @@ extension ConfigParser {
             if let n = f["max_idle_connections"], let v = int(n, f.child("max_idle_connections"), minimum: 0) {
                 upstream.maxIdleConnections = v
             }
+            if let n = f["max_connections"], let v = int(n, f.child("max_connections"), minimum: 1) { upstream.maxConnections = v }
+            if let n = f["queue_timeout"], let v = duration(n, f.child("queue_timeout"), positive: true) { upstream.queueTimeout = v }
             result.append(upstream)
         }
         return result
@@ -137,6 +140,12 @@ extension ConfigParser {
         }
         guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == "?" || $0 == "#" }) else {
             error(node, path, "must not contain spaces, control characters, '?' or '#'")
+            return nil
+        }
+        // Matching skips `;` parameters in the request path (servlet containers drop them), so a prefix holding
+        // one would not mean what it says.
+        guard !text.contains(";") else {
+            error(node, path, "must not contain ';' (route matching skips ';' path parameters), found '\(text)'")
             return nil
         }
         return text

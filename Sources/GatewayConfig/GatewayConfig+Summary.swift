@@ -35,6 +35,7 @@ extension GatewayConfig {
             }
             line += "; connect \(upstream.connectTimeout), response \(upstream.responseTimeout)"
                 + ", idle \(upstream.idleTimeout), pool \(upstream.maxIdleConnections)"
+                + ", max_connections \(upstream.maxConnections), queue_timeout \(upstream.queueTimeout)"
             lines.append(line)
         }
         lines.append("routes (first match wins):")
@@ -55,7 +56,7 @@ extension GatewayConfig {
             ? "origins \(cors.allowOrigins.joined(separator: ", ")), max_age \(cors.maxAge)" : "disabled"))
         lines.append("limits: header \(ByteSize.format(limits.maxHeaderBytes)), body \(ByteSize.format(limits.maxBodyBytes))"
             + ", header_timeout \(limits.headerTimeout), keepalive \(limits.keepaliveTimeout)"
-            + ", max_connections \(limits.maxConnections)")
+            + ", max_connections \(limits.maxConnections), tunnel_idle_timeout \(limits.tunnelIdleTimeout)")
         lines.append("shutdown: drain_timeout \(shutdown.drainTimeout)")
         lines.append("logging: \(logging.level.rawValue), \(logging.format.rawValue)")
         return lines.joined(separator: "\n")

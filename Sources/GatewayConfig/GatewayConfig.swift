@@ -153,6 +153,11 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var responseTimeout: TimeSpan = .seconds(30)
     public var idleTimeout: TimeSpan = .seconds(60)
     public var maxIdleConnections: Int = 64
+    /// Bounds the open connections (idle and busy) to each server, per gateway process, so a slow backend is not
+    /// buried under new connections; requests beyond it wait for one. At least 1.
+    public var maxConnections: Int = 512
+    /// How long a request may wait for a connection under `maxConnections` before it is answered `503 upstream_busy`.
+    public var queueTimeout: TimeSpan = .seconds(2)
 
     public init(name: String, servers: [String]) {
         self.name = name
@@ -212,6 +217,9 @@ public struct LimitsConfig: Sendable, Equatable {
     public var headerTimeout: TimeSpan = .seconds(10)
     public var keepaliveTimeout: TimeSpan = .seconds(75)
     public var maxConnections: Int = 10_000
+    /// How long a WebSocket tunnel (HTTP/1.1 or HTTP/2) may pass no bytes either way before it is closed, so dead
+    /// peers do not hold connections forever.
+    public var tunnelIdleTimeout: TimeSpan = .seconds(60)
     public init() {}
 }
 

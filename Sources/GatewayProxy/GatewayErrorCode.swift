@@ -14,6 +14,8 @@ public enum GatewayErrorCode: String, Sendable, CaseIterable {
     case replayStoreUnavailable = "replay_store_unavailable"
     case replayStoreFull = "replay_store_full"
     case draining = "draining"
+    /// 503: no upstream connection came free under `max_connections` within `queue_timeout`.
+    case upstreamBusy = "upstream_busy"
     case upstreamTimeout = "upstream_timeout"
 
     /// The HTTP status the gateway answers with.
@@ -27,7 +29,7 @@ public enum GatewayErrorCode: String, Sendable, CaseIterable {
         case .headersTooLarge: return 431
         case .notImplemented: return 501
         case .upstreamUnavailable, .badUpstreamResponse: return 502
-        case .replayStoreUnavailable, .replayStoreFull, .draining: return 503
+        case .replayStoreUnavailable, .replayStoreFull, .draining, .upstreamBusy: return 503
         case .upstreamTimeout: return 504
         }
     }
@@ -47,6 +49,7 @@ public enum GatewayErrorCode: String, Sendable, CaseIterable {
         case .replayStoreUnavailable: return "The replay store is unavailable."
         case .replayStoreFull: return "The replay store is full."
         case .draining: return "The gateway is shutting down."
+        case .upstreamBusy: return "The upstream has no free connection; try again shortly."
         case .upstreamTimeout: return "The upstream did not answer in time."
         }
     }

@@ -1,3 +1,4 @@
+import GatewayAuth
 import GatewayCore
 
 /// What only the access-log line of a finished exchange needs, beyond what the metrics use.
@@ -31,10 +32,9 @@ extension LoopState {
         if let ex, ex.upstreamStartNanos > 0, ex.upstreamHeadNanos > ex.upstreamStartNanos {
             upstreamNanos = ex.upstreamHeadNanos - ex.upstreamStartNanos
         }
-        let rejected = status == 401 || status == 403
         // The route's label is looked up only when a counter is made: the metrics cache counters by index.
         metrics.request(routeIndex: matched, config: snap, status: status, durationNanos: now &- startNanos,
-                        upstreamNanos: upstreamNanos, rejection: rejected ? auth : nil) {
+                        upstreamNanos: upstreamNanos, rejection: LoopState.authRejection(status: status, auth: auth)) {
             matched.map { snap.config.routes[$0].pathPrefix } ?? "none"
         }
         guard accessLogEnabled else { return }
@@ -56,6 +56,17 @@ extension LoopState {
             bytesIn: r.bytesIn,
             bytesOut: r.bytesOut,
             protocol: r.protocolName))
+    }
+
+    /// The `gateway_auth_rejections_total` reason for an exchange, or nil when it is not the gateway's own auth
+    /// rejection.
+    ///
+    /// The status alone does not tell: an upstream's own 401 or 403 passes through with `auth` still `accepted`,
+    /// `anonymous` or `none`, and counting it would charge the gateway's token checks with the backend's decisions.
+    /// Only a 401 or 403 whose `auth` is a contract rejection code is the gateway's.
+    static func authRejection(status: Int, auth: String) -> String? {
+        guard status == 401 || status == 403, AuthFailure(rawValue: auth) != nil else { return nil }
+        return auth
     }
 
     /// `target` without its query.

@@ -25,7 +25,9 @@ public struct NormalizedTarget: Sendable, Equatable {
 ///   and `/%61dmin` are routed as `/admin`; other escapes stay, with upper-case hex.
 /// - `%2F` and `%5C` (encoded `/` and `\`) are refused: some backends decode them into separators after the
 ///   gateway has routed, which would let `/public/..%2Fadmin` reach `/admin` through the `/public` route.
-/// - a dot segment carrying `;` parameters (`..;`, `.;x`) is refused: servlet containers treat it as `..`.
+/// - a dot segment carrying `;` parameters (`..;`, `.;x`), also with the `;` escaped (`..%3B`, `.%3bx`), is refused:
+///   servlet containers treat it as `..` or `.`, and a backend or filter that decodes before dropping parameters
+///   reads `%3B` as `;`. A `;` elsewhere is kept: the path is forwarded with its parameters (the router ignores them).
 /// - dot segments are removed (RFC 3986 5.2.4) and never climb above `/`; empty segments (`//`) are kept.
 /// - refused (nil, answered `400 bad_request`): a target not starting with `/` (also `*` and absolute-form),
 ///   a backslash, `#`, a byte that is not visible ASCII, `%00`, or a `%` not followed by two hex digits
@@ -154,17 +156,23 @@ public enum PathNormalizer {
 
     private enum SegmentKind { case normal, current, parent, parameterizedDot }
 
+    /// Classifies the segment `s[r]` of a decoded path (escapes that remain have upper-case hex).
     private static func classify(_ s: [UInt8], _ r: Range<Int>) -> SegmentKind {
         let dot = UInt8(ascii: ".")
-        let semicolon = UInt8(ascii: ";")
         let count = r.count
         if count == 1 && s[r.lowerBound] == dot { return .current }
         if count == 2 && s[r.lowerBound] == dot && s[r.lowerBound + 1] == dot { return .parent }
-        if count >= 2 && s[r.lowerBound] == dot {
-            if s[r.lowerBound + 1] == semicolon { return .parameterizedDot }
-            if count >= 3 && s[r.lowerBound + 1] == dot && s[r.lowerBound + 2] == semicolon { return .parameterizedDot }
-        }
-        return .normal
+        guard count >= 2 && s[r.lowerBound] == dot else { return .normal }
+        let afterDots = s[r.lowerBound + 1] == dot ? r.lowerBound + 2 : r.lowerBound + 1
+        return startsParameters(s, at: afterDots, end: r.upperBound) ? .parameterizedDot : .normal
+    }
+
+    /// True when `s[i..<end]` begins with `;` or `%3B`, where path parameters start.
+    private static func startsParameters(_ s: [UInt8], at i: Int, end: Int) -> Bool {
+        guard i < end else { return false }
+        if s[i] == UInt8(ascii: ";") { return true }
+        // `rewrite` has upper-cased the hex digits, so `%3b` arrives here as `%3B`.
+        return i + 3 <= end && s[i] == UInt8(ascii: "%") && s[i + 1] == UInt8(ascii: "3") && s[i + 2] == UInt8(ascii: "B")
     }
 
     @inline(__always)

@@ -95,11 +95,16 @@ public final class RequestGate: Sendable {
                 // Two tokens: the backend might read the one the gateway did not check.
                 return .answer(.error(.badRequest), requestId: requestId, origin: origin, routeIndex: routeIndex)
             }
+            var presented: Result<TokenVerdict, AuthFailure>? = nil
             if let index = scan.authorization {
                 let range = head.headers.valueRange(index)
-                let result = head.headers.storage.withUnsafeBufferPointer { all in
-                    verify(UnsafeBufferPointer(rebasing: all[range]), cache: tokenCache)
+                presented = head.headers.storage.withUnsafeBufferPointer { all -> Result<TokenVerdict, AuthFailure>? in
+                    let value = UnsafeBufferPointer(rebasing: all[range])
+                    // A blank value carries no token: it counts as no header, not as a malformed token.
+                    return AuthorizationHeader.isBlank(value) ? nil : verify(value, cache: tokenCache)
                 }
+            }
+            if let result = presented {
                 switch result {
                 case .failure(let failure):
                     return .answer(.failure(failure, hadToken: true), requestId: requestId, origin: origin,

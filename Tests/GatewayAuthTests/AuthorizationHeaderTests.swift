@@ -30,6 +30,20 @@ import Testing
         #expect(verifier.verify(authorization: "").failure == .missingToken)
     }
 
+    /// Only blanks carry no token either: the gate treats them as an absent header.
+    @Test(arguments: [" ", "   ", "\t", " \t "])
+    func blankValueIsMissingToken(_ value: String) {
+        #expect(verifier.verify(authorization: value).failure == .missingToken)
+        var bytes = value
+        #expect(bytes.withUTF8 { AuthorizationHeader.isBlank($0) })
+    }
+
+    @Test(arguments: ["Bearer", " x", "x ", "\u{0B}", "Bearer " + Fixtures.token()])
+    func valueWithAnythingElseIsNotBlank(_ value: String) {
+        var bytes = value
+        #expect(!bytes.withUTF8 { AuthorizationHeader.isBlank($0) })
+    }
+
     @Test func bytesEntryPointMatchesStringOne() {
         let value = Array(("Bearer " + token).utf8)
         let r = value.withUnsafeBufferPointer { verifier.verify(authorizationBytes: $0) }

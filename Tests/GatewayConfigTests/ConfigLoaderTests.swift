@@ -26,6 +26,8 @@ import Testing
         #expect(upstream.responseTimeout == .seconds(30))
         #expect(upstream.idleTimeout == .seconds(60))
         #expect(upstream.maxIdleConnections == 64)
+        #expect(upstream.maxConnections == 512)
+        #expect(upstream.queueTimeout == .seconds(2))
         #expect(upstream.tls == nil)
         let route = try #require(config.routes.first)
         #expect(route.auth == .required)
@@ -39,6 +41,7 @@ import Testing
         #expect(config.limits.headerTimeout == .seconds(10))
         #expect(config.limits.keepaliveTimeout == .seconds(75))
         #expect(config.limits.maxConnections == 10_000)
+        #expect(config.limits.tunnelIdleTimeout == .seconds(60))
         #expect(config.shutdown.drainTimeout == .seconds(20))
         #expect(config.logging == LoggingConfig())
     }
@@ -67,6 +70,8 @@ import Testing
             response_timeout: 1m
             idle_timeout: 2h
             max_idle_connections: 0
+            max_connections: 3
+            queue_timeout: 500ms
         routes:
           - path_prefix: /api
             methods: [get, Post]
@@ -76,7 +81,8 @@ import Testing
             upstream: app
         identity_headers: {shop_domain: X-Shop, customer_id: X-Cust, customer_id_format: numeric, staff_user_id: X-Staff, forward_token: false}
         cors: {enabled: false, allow_origins: ["null"], allow_headers: [Authorization], expose_headers: [], max_age: 0s}
-        limits: {max_header_bytes: 16KiB, max_body_bytes: 512, header_timeout: 5s, keepalive_timeout: 1m, max_connections: 7}
+        limits: {max_header_bytes: 16KiB, max_body_bytes: 512, header_timeout: 5s, keepalive_timeout: 1m, max_connections: 7,
+                 tunnel_idle_timeout: 5m}
         shutdown: {drain_timeout: 0s}
         logging: {level: debug, format: text}
         """
@@ -94,6 +100,9 @@ import Testing
         #expect(config.upstreams.first?.tls == UpstreamTLSConfig(serverName: "backend.local", caFile: nil, verify: false))
         #expect(config.upstreams.first?.maxIdleConnections == 0)
         #expect(config.upstreams.first?.idleTimeout == .hours(2))
+        #expect(config.upstreams.first?.maxConnections == 3)
+        #expect(config.upstreams.first?.queueTimeout == .milliseconds(500))
+        #expect(config.limits.tunnelIdleTimeout == .minutes(5))
         let route = try #require(config.routes.first)
         #expect(route.methods == ["GET", "POST"])
         #expect(route.auth == .optional && route.requireCustomer && route.replay == .off)
@@ -104,6 +113,18 @@ import Testing
         #expect(report.warnings.map(\.description) == [
             "gateway.yaml:7:38: apps[0].secrets[1].value: warning: secret written in the config file; prefer {env: NAME} or {file: PATH}",
         ])
+    }
+
+    /// `check` prints the connection bounds and the tunnel timeout, defaults included.
+    @Test func summaryShowsConnectionBoundsAndTunnelTimeout() throws {
+        let defaults = try #require(parse(minimalYAML).config).summary()
+        #expect(defaults.contains("pool 64, max_connections 512, queue_timeout 2s"))
+        #expect(defaults.contains("max_connections 10000, tunnel_idle_timeout 1m"))
+        let yaml = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_connections: 8\n    queue_timeout: 250ms\n    servers:")
+            + "\nlimits: {tunnel_idle_timeout: 90s}\n"
+        let set = try #require(parse(yaml).config).summary()
+        #expect(set.contains("max_connections 8, queue_timeout 250ms"))
+        #expect(set.contains("tunnel_idle_timeout 90s"))
     }
 
     @Test func bareOffMeansReplayOff() throws {

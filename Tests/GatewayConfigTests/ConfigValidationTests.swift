@@ -247,6 +247,38 @@ import Testing
         ])
     }
 
+    @Test func upstreamConnectionBoundsAndTunnelTimeout() {
+        let zero = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_connections: 0\n    queue_timeout: 0s\n    servers:")
+            + "\nlimits: {tunnel_idle_timeout: 0ms}\n"
+        #expect(errors(zero) == [
+            "gateway.yaml:6:22: upstreams[0].max_connections: must be at least 1, found 0",
+            "gateway.yaml:7:20: upstreams[0].queue_timeout: must be greater than zero",
+            "gateway.yaml:12:31: limits.tunnel_idle_timeout: must be greater than zero",
+        ])
+        let wrong = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_connections: many\n    queue_timeout: 2\n    servers:")
+            + "\nlimits: {tunnel_idle_timeout: 1.5s}\n"
+        #expect(errors(wrong) == [
+            "gateway.yaml:6:22: upstreams[0].max_connections: expected an integer, found 'many'",
+            "gateway.yaml:7:20: upstreams[0].queue_timeout: invalid duration '2' (expected digits and a unit: 250ms, 10s, 5m, 2h)",
+            "gateway.yaml:12:31: limits.tunnel_idle_timeout: invalid duration '1.5s' (expected digits and a unit: 250ms, 10s, 5m, 2h)",
+        ])
+        let negative = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_connections: -1\n    servers:")
+        #expect(errors(negative) == ["gateway.yaml:6:22: upstreams[0].max_connections: must be at least 1, found -1"])
+        let misspelt = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_conns: 5\n    servers:")
+        #expect(errors(misspelt) == [
+            "gateway.yaml:6:5: upstreams[0].max_conns: unknown key 'max_conns' (expected one of: name, servers, tls, "
+                + "connect_timeout, response_timeout, idle_timeout, max_idle_connections, max_connections, queue_timeout)",
+        ])
+    }
+
+    /// Matching skips `;` parameters, so a prefix holding one could never mean what it says.
+    @Test func pathPrefixWithSemicolonIsAnError() {
+        let yaml = minimalYAML + "\n  - path_prefix: /admin;x\n    upstream: app\n"
+        #expect(errors(yaml) == [
+            "gateway.yaml:10:18: routes[1].path_prefix: must not contain ';' (route matching skips ';' path parameters), found '/admin;x'",
+        ])
+    }
+
     @Test func redisURL() {
         for bad in ["http://127.0.0.1:6379", "redis://127.0.0.1", "redis://127.0.0.1:6379/x", "redis://:6379", "redis://h:0"] {
             let yaml = minimalYAML + "\nreplay: {redis: {url: \"\(bad)\"}}\n"

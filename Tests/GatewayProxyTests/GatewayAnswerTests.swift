@@ -46,9 +46,28 @@ struct ParsedResponse {
         let expected: [GatewayErrorCode: Int] = [
             .badRequest: 400, .noRoute: 404, .requestTimeout: 408, .bodyTooLarge: 413, .uriTooLong: 414,
             .headersTooLarge: 431, .notImplemented: 501, .upstreamUnavailable: 502, .badUpstreamResponse: 502,
-            .replayStoreUnavailable: 503, .replayStoreFull: 503, .draining: 503, .upstreamTimeout: 504,
+            .replayStoreUnavailable: 503, .replayStoreFull: 503, .draining: 503, .upstreamBusy: 503, .upstreamTimeout: 504,
         ]
+        #expect(Set(expected.keys) == Set(GatewayErrorCode.allCases))
         for (code, status) in expected { #expect(code.status == status, "\(code)") }
+    }
+
+    /// `503 upstream_busy` (no upstream connection within `queue_timeout`), as the contract's answers look.
+    @Test func upstreamBusyWireForm() {
+        let answer = GatewayAnswer.error(.upstreamBusy)
+        #expect(answer.status == 503 && answer.code == "upstream_busy")
+        let r = ParsedResponse(answer.serializeHTTP1(requestId: "rid-9", extraHeaders: [("Access-Control-Allow-Origin", "*")],
+                                                     keepAlive: true))
+        #expect(r.statusLine == "HTTP/1.1 503 Service Unavailable")
+        #expect(r.value("Content-Type") == "application/json")
+        #expect(r.value("X-Request-Id") == "rid-9")
+        #expect(r.value("Access-Control-Allow-Origin") == "*")
+        #expect(r.body == #"{"error":"upstream_busy","message":"The upstream has no free connection; try again shortly."}"#)
+        #expect(r.value("Content-Length") == String(r.body.utf8.count))
+        #expect(r.value("WWW-Authenticate") == nil)
+        let fields = answer.http2Fields(requestId: "rid-9")
+        #expect(fields.contains { $0 == ("content-type", "application/json") })
+        #expect(fields.contains { $0 == ("x-request-id", "rid-9") })
     }
 
     @Test(arguments: AuthFailure.allCases)

@@ -56,6 +56,24 @@ import Testing
         #expect(PathNormalizer.normalize(input) == nil)
     }
 
+    /// `..%3B` is `..;` to a backend or filter that decodes before it drops path parameters.
+    @Test(arguments: [
+        "/public/..%3B/admin", "/public/..%3b/admin", "/a/.%3B/b", "/a/.%3bx/b", "/..%3B", "/a/%2e%2e%3b/b",
+        "/a/.%2e%3Bx", "/a/%2E%3B", "/public/..%3B?x=1",
+    ])
+    func refusesDotSegmentsWithEscapedSemicolon(_ input: String) {
+        #expect(PathNormalizer.normalize(input) == nil)
+    }
+
+    /// Only matching skips `;` parameters: the backend receives them, so it acts on the path that was routed.
+    @Test func semicolonParametersAreForwarded() {
+        #expect(PathNormalizer.normalize("/admin;x")?.path == "/admin;x")
+        #expect(PathNormalizer.normalize("/admin;jsessionid=1/users;v=2?q=1")?.originForm == "/admin;jsessionid=1/users;v=2?q=1")
+        #expect(PathNormalizer.normalize("/a/%3B/b")?.path == "/a/%3B/b")
+        #expect(PathNormalizer.normalize("/a/x%3b/../b")?.path == "/a/b")
+        #expect(PathNormalizer.normalize("/a/...%3B")?.path == "/a/...%3B")
+    }
+
     @Test func segmentsMerelyContainingDotsAndSemicolonsPass() {
         #expect(PathNormalizer.normalize("/a;b/.x;y")?.path == "/a;b/.x;y")
         #expect(PathNormalizer.normalize("/a/..b")?.path == "/a/..b")

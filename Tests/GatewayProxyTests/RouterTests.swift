@@ -44,6 +44,46 @@ import Testing
         #expect(router.matchIgnoringMethods(path: "/a/b") == 0)
     }
 
+    /// Servlet containers drop `;` parameters before mapping, so `/admin;x` is `/admin` to them.
+    @Test func semicolonEndsASegmentName() {
+        let router = Router(routes: [route("/admin"), route("/")])
+        #expect(router.match(path: "/admin;x", method: "GET") == 0)
+        #expect(router.match(path: "/admin;", method: "GET") == 0)
+        #expect(router.match(path: "/admin;x/users", method: "GET") == 0)
+        #expect(router.match(path: "/admin/;x", method: "GET") == 0)
+        #expect(router.match(path: "/adminx;y", method: "GET") == 1)
+        #expect(router.match(path: "/adm;in", method: "GET") == 1)
+        #expect(router.match(path: "/;x/admin", method: "GET") == 1)
+        #expect(router.matchIgnoringMethods(path: "/admin;x") == 0)
+    }
+
+    /// Parameters anywhere in the path cannot steer a request past the more specific route, from either side of it.
+    @Test func semicolonCannotSlipPastAMoreSpecificRoute() {
+        let router = Router(routes: [route("/admin/users"), route("/admin"), route("/api/"), route("/")])
+        #expect(router.match(path: "/admin;x/users", method: "GET") == 0)
+        #expect(router.match(path: "/admin;x/users;y", method: "GET") == 0)
+        #expect(router.match(path: "/admin;a;b/users/1", method: "GET") == 0)
+        #expect(router.match(path: "/admin/users;y/1", method: "GET") == 0)
+        #expect(router.match(path: "/admin;x/usersx", method: "GET") == 1)
+        #expect(router.match(path: "/admin;x/other", method: "GET") == 1)
+        #expect(router.match(path: "/api;x/", method: "GET") == 2)
+        #expect(router.match(path: "/api;x/v1", method: "GET") == 2)
+        #expect(router.match(path: "/api;x", method: "GET") == 3)
+    }
+
+    /// An escaped `;` is decoded by servlet containers only after the parameters are dropped: a plain byte here.
+    @Test func escapedSemicolonIsNotASegmentEnd() {
+        let router = Router(routes: [route("/admin"), route("/")])
+        #expect(router.match(path: "/admin%3Bx", method: "GET") == 1)
+    }
+
+    @Test func prefixParametersAreIgnoredToo() {
+        let router = Router(routes: [route("/a;p/b")])
+        #expect(router.match(path: "/a/b", method: "GET") == 0)
+        #expect(router.match(path: "/a;q/b/c", method: "GET") == 0)
+        #expect(Router.withoutParameters(Array("/a;p/b;q".utf8)) == Array("/a/b".utf8))
+    }
+
     @Test func noRoutesMatchesNothing() {
         #expect(Router(routes: []).match(path: "/", method: "GET") == nil)
     }
