@@ -1,7 +1,0 @@
-import GatewayConfig
-import GatewayCore
-
-// TEMPORARY until the config keys land from the small-fixes branch.
-extension LimitsConfig {
-    var tunnelIdleTimeout: TimeSpan { .seconds(60) }
-}
