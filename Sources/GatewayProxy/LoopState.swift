@@ -39,6 +39,22 @@ final class LoopState: @unchecked Sendable {
     let live = LiveObjects()
     #endif
 
+    /// Gives a unit of a server's connection budget back and, when exchanges wait for it, wakes every loop's queue.
+    func releaseBudget(_ budget: ServerBudget, slot: Int) {
+        guard budget.release() else { return }
+        for state in server.loopStates {
+            if state === self { pool.scheduleServe(slot: slot) } else { state.loop.execute { state.pool.scheduleServe(slot: slot) } }
+        }
+    }
+
+    /// A server's budget is spent and an exchange here waits: idle connections of other loops may be what holds it,
+    /// so each other loop closes one (a loop whose own exchanges wait keeps its connections for them).
+    func trimIdleElsewhere(slot: Int) {
+        for state in server.loopStates where state !== self {
+            state.loop.execute { state.pool.closeOneIdle(slot: slot) }
+        }
+    }
+
     /// Where an exchange serializes the request head it sends upstream; see `ProxyExchange.attach`.
     var headScratch: [UInt8] = []
     /// Field arrays of heads this loop is done with (request heads forwarded, response heads passed on), for the

@@ -5,7 +5,7 @@ extension ProxyExchange {
     /// Runs the TLS handshake on a fresh upstream socket, then attaches it; a failure (wrong CA, name mismatch)
     /// rests the server and tries the next, ending in `502 upstream_unavailable`.
     func handshakeTLS(_ channel: SocketChannel, context: TLSContext, serverName: String, serverKey: String, slot: Int,
-                      timer: LoopTimer) {
+                      budget: ServerBudget, timer: LoopTimer) {
         let limits = snapshot.parserLimits
         let logger = loopState.server.logger
         UpstreamTLSHandshake.start(channel: channel, context: context, serverName: serverName) { [self] result in
@@ -16,10 +16,12 @@ extension ProxyExchange {
             handshakeEnded(timer: timer) {
                 switch result {
                 case .success(let transport):
+                    endAttempt(keepingBudget: true)
                     loopState.pool.markHealthy(slot: slot)
-                    attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: slot, limits: limits,
-                                              loopState: loopState))
+                    attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: slot,
+                                              budget: budget, limits: limits, loopState: loopState))
                 case .failure(let failure):
+                    endAttempt(keepingBudget: false)
                     logger.warning("upstream TLS handshake failed",
                                    metadata: ["upstream": "\(serverKey)", "reason": "\(failure.reason)"])
                     loopState.pool.markFailed(slot: slot)

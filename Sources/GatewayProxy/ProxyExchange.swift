@@ -176,10 +176,7 @@ final class ProxyExchange {
     private func connect() {
         if upstreamStartNanos == 0 { upstreamStartNanos = loopState.loop.now() }
         guard let i = loopState.pool.pickServer(target, excluding: triedServers) else {
-            if case .answer(let code, let release) = machine.noConnection(.upstreamUnavailable) {
-                if release { releaseToken() }
-                answer(.error(code))
-            }
+            noConnection(.upstreamUnavailable)
             return
         }
         triedServers.insert(i)
@@ -193,17 +190,31 @@ final class ProxyExchange {
             attach(idle)
             return
         }
+        guard target.budgets[i].tryAcquire(limit: target.maxConnections) else {
+            // Every connection this server may have is open: wait for one (`queue_timeout`).
+            queuedSlot = slot
+            loopState.pool.enqueue(self, target: target, server: i)
+            loopState.trimIdleElsewhere(slot: slot)
+            return
+        }
+        open(server: i)
+    }
+
+    /// Opens a new connection to server `i`, holding the unit of its budget already taken.
+    private func open(server i: Int) {
+        let slot = target.poolSlots[i]
         let key = target.poolKeys[i]
+        let budget = target.budgets[i]
         let limits = snapshot.parserLimits
         let me = UnsafeTransfer(self)
         let connectTimer = LoopTimer(loop: loopState.loop) { me.value.connectTimedOut(slot: slot) }
         connectTimer.arm(after: target.connectTimeout)
         pendingConnectTimer = connectTimer
+        pendingBudget = (budget, slot)
         Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
             guard pendingConnectTimer === connectTimer, machine.state == .connecting else {
-                // Timed out already, or the exchange ended: drop the late connection.
+                // Timed out already, or the exchange ended (either gave the budget's unit back): drop it.
                 connectTimer.disarm()
-                if pendingConnectTimer === connectTimer { pendingConnectTimer = nil }
                 if case .success(let ch) = result { ch.close() }
                 return
             }
@@ -213,17 +224,15 @@ final class ProxyExchange {
                     if let tls = target.tls {
                         // The connect timer keeps running through the handshake.
                         handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key,
-                                     slot: slot, timer: connectTimer)
+                                     slot: slot, budget: budget, timer: connectTimer)
                         return
                     }
-                    connectTimer.disarm()
-                    pendingConnectTimer = nil
+                    endAttempt(keepingBudget: true)
                     loopState.pool.markHealthy(slot: slot)
                     attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key,
-                                              serverSlot: slot, limits: limits, loopState: loopState))
+                                              serverSlot: slot, budget: budget, limits: limits, loopState: loopState))
                 case .failure:
-                    connectTimer.disarm()
-                    pendingConnectTimer = nil
+                    endAttempt(keepingBudget: false)
                     loopState.pool.markFailed(slot: slot)
                     connect()
                 }
@@ -231,10 +240,50 @@ final class ProxyExchange {
         }
     }
 
+    /// The unit of budget held by the connect in flight, and its slot.
+    private var pendingBudget: (ServerBudget, Int)?
+    /// The pool slot this exchange waits on, while queued.
+    private var queuedSlot: Int?
+
+    /// The connect in flight is over: its timer stops, and its unit of budget goes to the new connection or back.
+    func endAttempt(keepingBudget: Bool) {
+        pendingConnectTimer?.disarm()
+        pendingConnectTimer = nil
+        if let (budget, slot) = pendingBudget {
+            pendingBudget = nil
+            if !keepingBudget { loopState.releaseBudget(budget, slot: slot) }
+        }
+    }
+
+    /// The pool's answer to a wait: an idle connection, or a unit of the budget to open one with.
+    func waitEnded(server i: Int, idle: UpstreamConnection?) {
+        queuedSlot = nil
+        input(nil) {
+            guard machine.state == .connecting else {
+                // Cannot happen (a finished exchange leaves the queue); never leak the unit if it does.
+                if let idle { idle.close() } else { loopState.releaseBudget(target.budgets[i], slot: target.poolSlots[i]) }
+                return
+            }
+            if let idle { attach(idle) } else { open(server: i) }
+        }
+    }
+
+    /// No connection came within `queue_timeout`.
+    func queueTimedOut() {
+        queuedSlot = nil
+        input(nil) { noConnection(.upstreamBusy) }
+    }
+
+    private func noConnection(_ code: GatewayErrorCode) {
+        guard case .answer(let code, let release) = machine.noConnection(code) else { return }
+        if release { releaseToken() }
+        answer(.error(code))
+    }
+
     private func connectTimedOut(slot: Int) {
         guard machine.state == .connecting, pendingConnectTimer != nil else { return }
         input(nil) {
-            pendingConnectTimer = nil
+            endAttempt(keepingBudget: false)
             loopState.pool.markFailed(slot: slot)
             connect()
         }
@@ -243,14 +292,10 @@ final class ProxyExchange {
     /// Whether the exchange still waits for the connection attempt that `timer` guards.
     func isConnecting(with timer: LoopTimer) -> Bool { pendingConnectTimer === timer && machine.state == .connecting }
 
-    /// The TLS handshake of a fresh upstream connection ended (see `handshakeTLS`).
+    /// The TLS handshake of a fresh upstream connection ended (see `handshakeTLS`); `outcome` ends the attempt.
     func handshakeEnded(timer: LoopTimer, _ outcome: () -> Void) {
         guard isConnecting(with: timer) else { return }
-        input(nil) {
-            timer.disarm()
-            pendingConnectTimer = nil
-            outcome()
-        }
+        input(nil) { outcome() }
     }
 
     func retryConnect() { connect() }
@@ -421,9 +466,10 @@ final class ProxyExchange {
     /// never reached an upstream goes back to the store, and the downstream hears of it (unless it reported the
     /// end itself).
     private func finish(_ disposal: ExchangeStateMachine.UpstreamDisposal, releaseToken release: Bool, notify: Bool) {
-        if let t = pendingConnectTimer {
-            t.disarm()
-            pendingConnectTimer = nil
+        endAttempt(keepingBudget: false)
+        if let slot = queuedSlot {
+            queuedSlot = nil
+            loopState.pool.cancelWait(self, slot: slot)
         }
         tunnelTimer?.disarm()
         tunnelTimer = nil

@@ -36,19 +36,28 @@ public final class UpstreamTarget: Sendable {
     public let responseTimeout: TimeSpan
     public let idleTimeout: TimeSpan
     public let maxIdleConnections: Int
+    /// `max_connections`: open connections per server in this process, counted in `budgets`.
+    public let maxConnections: Int
+    /// `queue_timeout`: how long an exchange waits for a connection under `maxConnections`.
+    public let queueTimeout: TimeSpan
+    /// Per server: its process-wide connection count (shared with every other target naming the same pool key).
+    let budgets: [ServerBudget]
     /// `upstreams[].tls`: the client context (CA, verify) shared by every connection to this upstream.
     public let tls: TLSContext?
     /// Per server: the name sent as SNI and checked against its certificate (`server_name`, else the host).
     public let tlsServerNames: [String]
 
     public init(name: String, servers: [SocketAddress], serverNames: [String], poolKeys: [String], connectTimeout: TimeSpan,
-                responseTimeout: TimeSpan, idleTimeout: TimeSpan, maxIdleConnections: Int,
-                tls: TLSContext? = nil, tlsServerNames: [String] = []) {
+                responseTimeout: TimeSpan, idleTimeout: TimeSpan, maxIdleConnections: Int, maxConnections: Int = 512,
+                queueTimeout: TimeSpan = .seconds(2), tls: TLSContext? = nil, tlsServerNames: [String] = []) {
         self.name = name
         self.servers = servers
         self.serverNames = serverNames
         self.poolKeys = poolKeys
         poolSlots = poolKeys.map(PoolSlots.slot(for:))
+        budgets = poolSlots.map(ServerBudgets.budget(forSlot:))
+        self.maxConnections = max(1, maxConnections)
+        self.queueTimeout = queueTimeout
         self.connectTimeout = connectTimeout
         self.responseTimeout = responseTimeout
         self.idleTimeout = idleTimeout
@@ -120,7 +129,7 @@ public final class RuntimeSnapshot: Sendable {
             targets.append(UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers, poolKeys: poolKeys,
                                           connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
                                           idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections,
-                                          tls: tls, tlsServerNames: tlsServerNames))
+                                          maxConnections: u.maxConnections, queueTimeout: u.queueTimeout, tls: tls, tlsServerNames: tlsServerNames))
         }
         var listenerContexts: [TLSContext?] = []
         for l in config.listeners {

@@ -26,6 +26,8 @@ final class UpstreamConnection {
     let serverKey: String
     /// The pool's number for `serverKey`.
     let serverSlot: Int
+    /// The server's process-wide connection count: this connection holds one unit until it closes.
+    let budget: ServerBudget
     private(set) var state: State = .active
     private var parser: HTTP1ResponseParser
     private(set) var timer: LoopTimer!
@@ -52,8 +54,11 @@ final class UpstreamConnection {
     private let liveToken: LiveToken
     private var isCorked = false
 
-    init(transport: TransportChannel, serverKey: String, serverSlot: Int, limits: HTTP1Limits, loopState: LoopState) {
+    /// `budget`: the unit taken for this connection, given back at `close()`.
+    init(transport: TransportChannel, serverKey: String, serverSlot: Int, budget: ServerBudget, limits: HTTP1Limits,
+         loopState: LoopState) {
         self.loopState = loopState
+        self.budget = budget
         liveToken = LiveToken(loopState, .upstreamConnection)
         self.transport = transport
         self.serverKey = serverKey
@@ -126,6 +131,7 @@ final class UpstreamConnection {
         delegate = nil
         if let p = pool { pool = nil; p.evict(self) }
         transport.close()
+        loopState.releaseBudget(budget, slot: serverSlot)
     }
 
     fileprivate func fail(_ f: UpstreamFailure) {

@@ -1,11 +1,21 @@
 import GatewayCore
 import GatewayLoop
 
-/// Per loop: keep-alive connections to each upstream server, round robin over servers, resting failed ones.
+/// Per loop: keep-alive connections to each upstream server, round robin over servers, resting failed ones, and
+/// the exchanges of this loop waiting for a connection under a server's `max_connections`.
 final class UpstreamPool {
+    /// An exchange queued for a connection to one server of its target.
+    private struct Waiter {
+        let exchange: ProxyExchange
+        let target: UpstreamTarget
+        let server: Int
+        let timer: LoopTimer
+    }
+
     private struct ServerState {
         var idle: [UpstreamConnection] = []
         var restingUntil: UInt64 = 0
+        var waiters: [Waiter] = []
     }
 
     unowned let loop: EventLoop
@@ -69,7 +79,11 @@ final class UpstreamPool {
     func park(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
         // The exchange that just finished is still attached here, so `isUsableIdle` (meant for taking) does not apply.
         let slot = c.serverSlot
-        guard (slot < servers.count ? servers[slot].idle.count : 0) < maxIdle, c.canReuse else {
+        let localWaiters = slot < servers.count && !servers[slot].waiters.isEmpty
+        // Exchanges of other loops wait for this server and none here: an idle connection kept here would hold their
+        // unit of the budget, so it closes and lets one of them connect.
+        let othersWait = !localWaiters && c.budget.waitingCount > 0
+        guard (slot < servers.count ? servers[slot].idle.count : 0) < maxIdle, c.canReuse, !othersWait else {
             c.close()
             return
         }
@@ -77,6 +91,72 @@ final class UpstreamPool {
         // Mutated in place: a copied-out state would copy the whole idle array on every park.
         servers[slot].idle.append(c)
         c.becomeIdle(pool: self, timeout: idleTimeout)
+        if localWaiters { scheduleServe(slot: slot) }
+    }
+
+    // MARK: waiting for a connection
+
+    /// Queues `exchange` until a connection to `server` of `target` frees up (here, or a unit of its budget
+    /// anywhere), or `queue_timeout` passes.
+    func enqueue(_ exchange: ProxyExchange, target: UpstreamTarget, server: Int) {
+        let slot = target.poolSlots[server]
+        ensure(slot)
+        let me = UnsafeTransfer(self)
+        let ex = UnsafeTransfer(exchange)
+        let timer = LoopTimer(loop: loop) { me.value.waitTimedOut(ex.value, slot: slot) }
+        timer.arm(after: target.queueTimeout)
+        servers[slot].waiters.append(Waiter(exchange: exchange, target: target, server: server, timer: timer))
+        target.budgets[server].waiterAdded()
+    }
+
+    /// Takes `exchange` out of the queue (it ended while waiting).
+    func cancelWait(_ exchange: ProxyExchange, slot: Int) {
+        guard slot < servers.count, let i = servers[slot].waiters.firstIndex(where: { $0.exchange === exchange }) else { return }
+        let w = servers[slot].waiters.remove(at: i)
+        w.timer.disarm()
+        w.target.budgets[w.server].waiterRemoved()
+    }
+
+    private func waitTimedOut(_ exchange: ProxyExchange, slot: Int) {
+        guard slot < servers.count, let i = servers[slot].waiters.firstIndex(where: { $0.exchange === exchange }) else { return }
+        let w = servers[slot].waiters.remove(at: i)
+        w.target.budgets[w.server].waiterRemoved()
+        exchange.queueTimedOut()
+    }
+
+    private var serveScheduled = Set<Int>()
+
+    /// Serves the slot's waiters on a later turn of the loop (never inside the exchange that freed a connection).
+    func scheduleServe(slot: Int) {
+        guard serveScheduled.insert(slot).inserted else { return }
+        let me = UnsafeTransfer(self)
+        loop.execute { me.value.serveWaiters(slot: slot) }
+    }
+
+    /// Hands idle connections, then free units of the budget, to the slot's waiters in arrival order.
+    func serveWaiters(slot: Int) {
+        serveScheduled.remove(slot)
+        while slot < servers.count, let w = servers[slot].waiters.first {
+            if let c = takeIdle(slot: slot) {
+                servers[slot].waiters.removeFirst()
+                w.timer.disarm()
+                w.target.budgets[w.server].waiterRemoved()
+                w.exchange.waitEnded(server: w.server, idle: c)
+            } else if w.target.budgets[w.server].tryAcquire(limit: w.target.maxConnections) {
+                servers[slot].waiters.removeFirst()
+                w.timer.disarm()
+                w.target.budgets[w.server].waiterRemoved()
+                w.exchange.waitEnded(server: w.server, idle: nil)
+            } else {
+                return
+            }
+        }
+    }
+
+    /// Closes one idle connection to the slot, giving its unit of the budget to a waiter of another loop.
+    func closeOneIdle(slot: Int) {
+        guard slot < servers.count, servers[slot].waiters.isEmpty, let c = servers[slot].idle.popLast() else { return }
+        c.close()
     }
 
     /// Forgets an idle connection that closed or timed out.
