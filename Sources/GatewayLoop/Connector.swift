@@ -6,13 +6,16 @@ import GatewayCore
 /// Opens outgoing TCP connections without blocking the loop.
 public enum Connector {
     /// Starts connecting to `address` on `loop`; `completion` runs on the loop with the channel or the error.
+    /// Returns the socket while the connect is still pending (nil when `completion` already ran): closing it after
+    /// clearing its `onWritable` cancels the connect, and `completion` then never runs.
+    @discardableResult
     public static func connect(to address: SocketAddress, loop: EventLoop,
-                               completion: @escaping (Result<SocketChannel, IOError>) -> Void) {
+                               completion: @escaping (Result<SocketChannel, IOError>) -> Void) -> SocketChannel? {
         loop.assertInLoop()
         let fd: Int32
         do { fd = try Socket.makeTCP(family: address.family) } catch {
             completion(.failure(error))
-            return
+            return nil
         }
         Socket.setNoDelay(fd)
         let channel = SocketChannel(fd: fd, loop: loop)
@@ -20,11 +23,11 @@ public enum Connector {
         do { connected = try Socket.connect(fd, to: address) } catch {
             channel.close()
             completion(.failure(error))
-            return
+            return nil
         }
         if connected {
             completion(.success(channel))
-            return
+            return nil
         }
         // The callback holds the channel until the connect resolves (nothing else does yet).
         channel.onWritable = {
@@ -39,5 +42,6 @@ public enum Connector {
             }
         }
         channel.waitForWritable()
+        return channel
     }
 }

@@ -4,31 +4,34 @@ import GatewayTLS
 extension ProxyExchange {
     /// Runs the TLS handshake on a fresh upstream socket, then attaches it; a failure (wrong CA, name mismatch)
     /// rests the server and tries the next, ending in `502 upstream_unavailable`.
-    func handshakeTLS(_ channel: SocketChannel, context: TLSContext, serverName: String, serverKey: String, slot: Int,
-                      budget: ServerBudget, timer: LoopTimer) {
+    func handshakeTLS(_ channel: SocketChannel, context: TLSContext, serverName: String, serverKey: String,
+                      attempt: ConnectAttempt) {
         let limits = snapshot.parserLimits
         let logger = loopState.server.logger
-        UpstreamTLSHandshake.start(channel: channel, context: context, serverName: serverName) { [self] result in
-            guard isConnecting(with: timer) else {
+        let transport = UpstreamTLSHandshake.start(channel: channel, context: context, serverName: serverName) { [self] result in
+            guard isCurrent(attempt) else {
+                // Orphaned and cancelled handshakes never call back; this is only a guard.
                 if case .success(let t) = result { t.close() }
+                attempt.failed()
                 return
             }
-            handshakeEnded(timer: timer) {
+            handshakeEnded(attempt) {
                 switch result {
                 case .success(let transport):
-                    endAttempt(keepingBudget: true)
-                    loopState.pool.markHealthy(slot: slot)
-                    attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: slot,
-                                              budget: budget, limits: limits, loopState: loopState))
+                    attempt.succeeded()
+                    loopState.pool.markHealthy(slot: attempt.slot)
+                    attach(UpstreamConnection(transport: transport, serverKey: serverKey, serverSlot: attempt.slot,
+                                              budget: attempt.budget, limits: limits, loopState: loopState))
                 case .failure(let failure):
-                    endAttempt(keepingBudget: false)
+                    attempt.failed()
                     logger.warning("upstream TLS handshake failed",
                                    metadata: ["upstream": "\(serverKey)", "reason": "\(failure.reason)"])
-                    loopState.pool.markFailed(slot: slot)
+                    loopState.pool.markFailed(slot: attempt.slot)
                     retryConnect()
                 }
             }
         }
+        if !attempt.ended { attempt.handshaking(transport) }
     }
 }
 
@@ -37,13 +40,16 @@ enum UpstreamTLSHandshake {
     struct Failure: Error { let reason: String }
 
     /// Starts the handshake; `completion` runs once on the loop with the ready transport or the reason it failed.
+    /// Returns the transport while the handshake is pending: closing it after clearing its handlers cancels the
+    /// handshake, and `completion` then never runs.
+    @discardableResult
     static func start(channel: SocketChannel, context: TLSContext, serverName: String,
-                      completion: @escaping (Result<TransportChannel, Failure>) -> Void) {
+                      completion: @escaping (Result<TransportChannel, Failure>) -> Void) -> TransportChannel? {
         let tls: TLSConnection
         do { tls = try TLSConnection(context: context, serverName: serverName) } catch {
             channel.close()
             completion(.failure(Failure(reason: error.reason)))
-            return
+            return nil
         }
         let transport = TransportChannel(channel: channel, tls: tls)
         let buffer = channel.loop.readBuffer
@@ -68,5 +74,6 @@ enum UpstreamTLSHandshake {
         transport.onWritable = { _ = try? transport.flush() }
         transport.resumeReading()
         step()
+        return transport
     }
 }

@@ -59,7 +59,6 @@ final class ProxyExchange {
     private var busy = false
     private var deferred: [Deferred] = []
 
-    private var pendingConnectTimer: LoopTimer?
     private var tunnelTimer: LoopTimer?
     /// Loop time of the last tunnel byte either way (the idle timer compares against it when it fires).
     private var tunnelActivity: UInt64 = 0
@@ -204,18 +203,23 @@ final class ProxyExchange {
     private func open(server i: Int) {
         let slot = target.poolSlots[i]
         let key = target.poolKeys[i]
-        let budget = target.budgets[i]
         let limits = snapshot.parserLimits
+        let attempt = ConnectAttempt(target: target, server: i, loopState: loopState)
         let me = UnsafeTransfer(self)
-        let connectTimer = LoopTimer(loop: loopState.loop) { me.value.connectTimedOut(slot: slot) }
-        connectTimer.arm(after: target.connectTimeout)
-        pendingConnectTimer = connectTimer
-        pendingBudget = (budget, slot)
-        Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
-            guard pendingConnectTimer === connectTimer, machine.state == .connecting else {
-                // Timed out already, or the exchange ended (either gave the budget's unit back): drop it.
-                connectTimer.disarm()
-                if case .success(let ch) = result { ch.close() }
+        attempt.onTimeout = { me.value.connectTimedOut() }
+        pendingAttempt = attempt
+        let socket = Connector.connect(to: target.servers[i], loop: loopState.loop) { [self] result in
+            guard pendingAttempt === attempt, !attempt.ended else {
+                // The exchange went away meanwhile: a connection still serves the next request.
+                switch result {
+                case .success(let channel):
+                    if target.tls == nil { attempt.adopt(channel, serverKey: key, limits: limits) } else {
+                        channel.close()
+                        attempt.failed()
+                    }
+                case .failure:
+                    attempt.failed()
+                }
                 return
             }
             input(nil) {
@@ -224,34 +228,48 @@ final class ProxyExchange {
                     if let tls = target.tls {
                         // The connect timer keeps running through the handshake.
                         handshakeTLS(channel, context: tls, serverName: target.tlsServerNames[i], serverKey: key,
-                                     slot: slot, budget: budget, timer: connectTimer)
+                                     attempt: attempt)
                         return
                     }
-                    endAttempt(keepingBudget: true)
+                    pendingAttempt = nil
+                    attempt.succeeded()
                     loopState.pool.markHealthy(slot: slot)
                     attach(UpstreamConnection(transport: TransportChannel(channel: channel), serverKey: key,
-                                              serverSlot: slot, budget: budget, limits: limits, loopState: loopState))
+                                              serverSlot: slot, budget: attempt.budget, limits: limits,
+                                              loopState: loopState))
                 case .failure:
-                    endAttempt(keepingBudget: false)
+                    pendingAttempt = nil
+                    attempt.failed()
                     loopState.pool.markFailed(slot: slot)
                     connect()
                 }
             }
         }
+        if !attempt.ended { attempt.connecting(socket) }
     }
 
-    /// The unit of budget held by the connect in flight, and its slot.
-    private var pendingBudget: (ServerBudget, Int)?
+    /// The connect (and TLS handshake) in flight.
+    private var pendingAttempt: ConnectAttempt?
     /// The pool slot this exchange waits on, while queued.
     private var queuedSlot: Int?
 
-    /// The connect in flight is over: its timer stops, and its unit of budget goes to the new connection or back.
-    func endAttempt(keepingBudget: Bool) {
-        pendingConnectTimer?.disarm()
-        pendingConnectTimer = nil
-        if let (budget, slot) = pendingBudget {
-            pendingBudget = nil
-            if !keepingBudget { loopState.releaseBudget(budget, slot: slot) }
+    /// Lets go of the connect in flight, if any: it finishes on its own (see `ConnectAttempt`).
+    private func orphanAttempt() {
+        guard let a = pendingAttempt else { return }
+        pendingAttempt = nil
+        a.orphan()
+    }
+
+    /// Whether `attempt` is still the one this exchange waits for.
+    func isCurrent(_ attempt: ConnectAttempt) -> Bool {
+        pendingAttempt === attempt && !attempt.ended && machine.state == .connecting
+    }
+
+    /// The TLS handshake of `attempt` ended; `outcome` carries it out (see `handshakeTLS`).
+    func handshakeEnded(_ attempt: ConnectAttempt, _ outcome: () -> Void) {
+        input(nil) {
+            pendingAttempt = nil
+            outcome()
         }
     }
 
@@ -280,22 +298,14 @@ final class ProxyExchange {
         answer(.error(code))
     }
 
-    private func connectTimedOut(slot: Int) {
-        guard machine.state == .connecting, pendingConnectTimer != nil else { return }
+    private func connectTimedOut() {
+        guard let a = pendingAttempt, machine.state == .connecting else { return }
         input(nil) {
-            endAttempt(keepingBudget: false)
-            loopState.pool.markFailed(slot: slot)
+            pendingAttempt = nil
+            a.cancel()
+            loopState.pool.markFailed(slot: a.slot)
             connect()
         }
-    }
-
-    /// Whether the exchange still waits for the connection attempt that `timer` guards.
-    func isConnecting(with timer: LoopTimer) -> Bool { pendingConnectTimer === timer && machine.state == .connecting }
-
-    /// The TLS handshake of a fresh upstream connection ended (see `handshakeTLS`); `outcome` ends the attempt.
-    func handshakeEnded(timer: LoopTimer, _ outcome: () -> Void) {
-        guard isConnecting(with: timer) else { return }
-        input(nil) { outcome() }
     }
 
     func retryConnect() { connect() }
@@ -466,7 +476,7 @@ final class ProxyExchange {
     /// never reached an upstream goes back to the store, and the downstream hears of it (unless it reported the
     /// end itself).
     private func finish(_ disposal: ExchangeStateMachine.UpstreamDisposal, releaseToken release: Bool, notify: Bool) {
-        endAttempt(keepingBudget: false)
+        orphanAttempt()
         if let slot = queuedSlot {
             queuedSlot = nil
             loopState.pool.cancelWait(self, slot: slot)

@@ -73,6 +73,9 @@ final class UpstreamConnection {
     }
 
     var isClosed: Bool { state == .closed }
+
+    /// A connection that never served a request is as clean as one whose response was read to the end.
+    func markFresh() { responseComplete = true }
     var isUsableIdle: Bool { state == .idle }
     var hasPendingOutput: Bool { transport.isBlocked }
 

@@ -94,6 +94,13 @@ final class UpstreamPool {
         if localWaiters { scheduleServe(slot: slot) }
     }
 
+    /// Takes in a fresh connection nobody waits for any more (its exchange ended during the connect): idle, for
+    /// the next exchange, under the same rules as a parked one.
+    func adopt(_ c: UpstreamConnection, maxIdle: Int, idleTimeout: TimeSpan) {
+        c.markFresh()
+        park(c, maxIdle: maxIdle, idleTimeout: idleTimeout)
+    }
+
     // MARK: waiting for a connection
 
     /// Queues `exchange` until a connection to `server` of `target` frees up (here, or a unit of its budget
