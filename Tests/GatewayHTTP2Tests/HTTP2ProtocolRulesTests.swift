@@ -1,5 +1,6 @@
 @testable import GatewayHTTP2
 import GatewayCore
+import HTTP2TestSupport
 import Testing
 
 @Suite struct HTTP2ProtocolRulesTests {
