@@ -51,6 +51,8 @@ public final class HTTP2TestClient {
     var outgoing: [Int32: Outgoing] = [:]
     public var goAways: [(lastStreamID: Int32, errorCode: UInt32)] = []
     var unconsumed: [Int32: Int] = [:]
+    /// Hand-made frames (`sendRaw`) that go out after nghttp2's own on the next `produce`.
+    private var rawQueue: [UInt8] = []
 
     /// `peerMaxConcurrentStreams` replaces nghttp2's assumed limit of 100 until the server's SETTINGS arrive, so a test
     /// can open more streams in its first flight than the server will allow.
@@ -131,10 +133,17 @@ public final class HTTP2TestClient {
     }
 
     /// Sends an RFC 7540 PRIORITY frame for `streamID` (which may be idle), making it depend on `dependsOn`.
-    public func prioritize(streamID: Int32, dependsOn: Int32, weight: Int32 = 16) {
-        var spec = nghttp2_priority_spec()
-        nghttp2_priority_spec_init(&spec, dependsOn, weight, 0)
-        _ = nghttp2_submit_priority(handle, 0, streamID, &spec)
+    ///
+    /// Written by hand: nghttp2's `nghttp2_submit_priority` sends nothing once the server's
+    /// SETTINGS_NO_RFC7540_PRIORITIES = 1 has arrived, and refuses a stream that depends on itself.
+    public func prioritize(streamID: Int32, dependsOn: Int32, weight: UInt8 = 16) {
+        sendRaw(HTTP2RawFrame.priority(streamID: streamID, dependsOn: dependsOn, weight: weight))
+    }
+
+    /// Queues bytes that go to the server after nghttp2's own output on the next `produce`: for frames a
+    /// well-behaved client never sends. Nothing in them may change HPACK or stream state the session relies on.
+    public func sendRaw(_ bytes: [UInt8]) {
+        rawQueue += bytes
     }
 
     public func reset(streamID: Int32, errorCode: UInt32) {
@@ -155,7 +164,7 @@ public final class HTTP2TestClient {
         if n < 0 { throw HTTP2TestClientError(Int32(truncatingIfNeeded: n), "client mem_recv") }
     }
 
-    /// The bytes nghttp2 has queued for the server.
+    /// The bytes for the server: nghttp2's frames, then any queued by `sendRaw`.
     public func produce() -> [UInt8] {
         var out: [UInt8] = []
         while true {
@@ -164,6 +173,8 @@ public final class HTTP2TestClient {
             guard n > 0, let p else { break }
             out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
         }
+        out += rawQueue
+        rawQueue.removeAll()
         return out
     }
 
