@@ -18,6 +18,7 @@ import Testing
         ("space in a name", Harness.get + [("x evil", "1")]),
         ("duplicate :path", Harness.get + [(":path", "/other")]),
         ("pseudo after regular", [(":method", "GET"), ("x-a", "1"), (":scheme", "https"), (":path", "/"), (":authority", "s")]),
+        ("CONNECT with :path and no :protocol", [(":method", "CONNECT"), (":authority", "s:443"), (":path", "/")]),
     ]
 
     @Test(arguments: malformed)
@@ -118,6 +119,20 @@ import Testing
         try h.pump()
         #expect(h.client.responses[id]?.status == 200)
         #expect(h.client.responses[id]?.body == Array("pong".utf8))
+    }
+
+    /// What nghttp2 lets through and leaves to the gate (RequestGateHTTP2Tests): a plain CONNECT, a CONNECT with a
+    /// `:protocol` other than websocket.
+    @Test func headsLeftToTheGateReachTheDelegate() throws {
+        let h = try Harness()
+        let plain = h.client.request([(":method", "CONNECT"), (":authority", "upstream.example:443")], keepOpen: true)
+        let other = h.client.request([(":method", "CONNECT"), (":protocol", "webtransport"), (":scheme", "https"),
+                                      (":path", "/wt"), (":authority", "shop.example")], keepOpen: true)
+        try h.pump()
+        let p = try #require(h.recorder.heads[plain])
+        #expect(p.method == "CONNECT" && p.target.isEmpty && p.extendedProtocol == nil)
+        #expect(p.authority == "upstream.example:443")
+        #expect(h.recorder.heads[other]?.extendedProtocol == "webtransport")
     }
 
     @Test func extendedConnectRefusedWhenDisabled() throws {

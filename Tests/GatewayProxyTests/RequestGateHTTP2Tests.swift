@@ -1,0 +1,55 @@
+import GatewayAuth
+import GatewayConfig
+import GatewayCore
+import Testing
+@testable import GatewayProxy
+
+/// The contract's HTTP/2 rules the gate enforces, on heads shaped as HTTP2ServerSession delivers them: pseudo-headers
+/// in `method`/`target`/`authority`/`extendedProtocol`, lower-case regular fields in `headers`.
+@Suite struct RequestGateHTTP2Tests {
+    let gate = Fixture.gate([
+        Fixture.route("/public", auth: .none),
+        Fixture.route("/", methods: ["GET", "POST", "CONNECT"]),
+    ])
+
+    /// A head as the HTTP/2 session builds it (no `host` field unless given, `:path` absent when `target` is empty).
+    static func h2(_ method: String = "GET", _ target: String = "/public", _ fields: [(String, String)] = [],
+                   authority: String? = "gw.example", protocol proto: String? = nil) -> HTTPRequestHead {
+        HTTPRequestHead(method: method, target: target, version: .http2, headers: HTTPHeaders(fields),
+                        authority: authority, extendedProtocol: proto)
+    }
+
+    // MARK: CONNECT
+
+    /// nghttp2 lets a plain CONNECT through (`:method` and `:authority` only, RFC 9113 8.5).
+    @Test func plainConnectIsBadRequest() {
+        let d = gate.evaluate(Self.h2("CONNECT", "", authority: "upstream.example:443"), client: Fixture.client)
+        #expect(d.answer?.status == 400)
+        #expect(d.answer?.code == "bad_request")
+        #expect(d.plan == nil)
+    }
+
+    @Test(arguments: ["/public/chat", "/chat"])
+    func connectWithAnotherProtocolIsBadRequest(_ path: String) {
+        for proto in ["webtransport", "connect-udp", "websocket2"] {
+            let d = gate.evaluate(Self.h2("CONNECT", path, [("authorization", "Bearer customer")], protocol: proto),
+                                  client: Fixture.client)
+            #expect(d.answer?.code == "bad_request", "\(proto) on \(path)")
+        }
+    }
+
+    /// A CONNECT with a path but no `:protocol` never reaches the session (nghttp2 resets it); the gate refuses it
+    /// too, so the rule does not depend on the library.
+    @Test func connectWithAPathButNoProtocolIsBadRequest() {
+        let d = gate.evaluate(Self.h2("CONNECT", "/public/x"), client: Fixture.client)
+        #expect(d.answer?.code == "bad_request")
+    }
+
+    @Test func extendedConnectWebsocketStillForwards() throws {
+        for proto in ["websocket", "WebSocket"] {
+            let plan = try #require(gate.evaluate(Self.h2("CONNECT", "/public/chat", protocol: proto),
+                                                  client: Fixture.client).plan)
+            #expect(plan.isWebSocketUpgrade)
+        }
+    }
+}
