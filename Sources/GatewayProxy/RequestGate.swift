@@ -164,8 +164,15 @@ public final class RequestGate: Sendable {
     /// - a `CONNECT` that is not HTTP/2 extended CONNECT for `websocket` (nghttp2 lets a plain CONNECT and any
     ///   `:protocol` through): forwarded, it would reach the backend as a `CONNECT` over HTTP/1.1, a tunnel request
     ///   it never expects from a reverse proxy. HTTP/1.1's parser already refuses every `CONNECT`.
+    /// - on HTTP/2, several `host` fields, or one naming another authority than `:authority` (RFC 9113 8.3.1 lets
+    ///   both be sent, then they must agree): the gate fills `X-Forwarded-Host` from `:authority` while the backend,
+    ///   which gets the client's `host`, might act on the other name.
     private func isRefusedOutright(_ head: borrowing HTTPRequestHead, scan: borrowing HeaderScan) -> Bool {
-        head.method == "CONNECT" && !isExtendedWebSocketConnect(head)
+        if head.method == "CONNECT" && !isExtendedWebSocketConnect(head) { return true }
+        guard head.version == .http2, let hostIndex = scan.host else { return false }
+        if scan.hostCount > 1 { return true }
+        guard let authority = head.authority else { return false }
+        return !ASCII.equalsIgnoringCase(head.headers.valueBytes(hostIndex), authority.utf8)
     }
 
     /// HTTP/2 `CONNECT` with `:protocol websocket` (RFC 8441).

@@ -18,6 +18,8 @@ import Testing
         ("space in a name", Harness.get + [("x evil", "1")]),
         ("duplicate :path", Harness.get + [(":path", "/other")]),
         ("pseudo after regular", [(":method", "GET"), ("x-a", "1"), (":scheme", "https"), (":path", "/"), (":authority", "s")]),
+        // The gate refuses several `host` fields too; nghttp2 does it first.
+        ("duplicate host", Harness.get + [("host", "shop.example"), ("host", "shop.example")]),
         ("CONNECT with :path and no :protocol", [(":method", "CONNECT"), (":authority", "s:443"), (":path", "/")]),
     ]
 
@@ -122,17 +124,20 @@ import Testing
     }
 
     /// What nghttp2 lets through and leaves to the gate (RequestGateHTTP2Tests): a plain CONNECT, a CONNECT with a
-    /// `:protocol` other than websocket.
+    /// `:protocol` other than websocket, and a `host` naming another authority.
     @Test func headsLeftToTheGateReachTheDelegate() throws {
         let h = try Harness()
         let plain = h.client.request([(":method", "CONNECT"), (":authority", "upstream.example:443")], keepOpen: true)
         let other = h.client.request([(":method", "CONNECT"), (":protocol", "webtransport"), (":scheme", "https"),
                                       (":path", "/wt"), (":authority", "shop.example")], keepOpen: true)
+        let host = h.client.request(Harness.get + [("host", "other.example")])
         try h.pump()
         let p = try #require(h.recorder.heads[plain])
         #expect(p.method == "CONNECT" && p.target.isEmpty && p.extendedProtocol == nil)
         #expect(p.authority == "upstream.example:443")
         #expect(h.recorder.heads[other]?.extendedProtocol == "webtransport")
+        #expect(h.recorder.heads[host]?.authority == "shop.example")
+        #expect(h.recorder.heads[host]?.headers.all(named: "host") == ["other.example"])
     }
 
     @Test func extendedConnectRefusedWhenDisabled() throws {

@@ -52,4 +52,33 @@ import Testing
             #expect(plan.isWebSocketUpgrade)
         }
     }
+
+    // MARK: host and :authority
+
+    @Test func hostDifferingFromAuthorityIsBadRequest() {
+        let d = gate.evaluate(Self.h2("GET", "/public", [("host", "other.example")]), client: Fixture.client)
+        #expect(d.answer?.code == "bad_request")
+        let port = gate.evaluate(Self.h2("GET", "/public", [("host", "gw.example:8443")]), client: Fixture.client)
+        #expect(port.answer?.code == "bad_request")
+    }
+
+    @Test func hostEqualToAuthorityIgnoringCaseIsForwardedOnce() throws {
+        let plan = try #require(gate.evaluate(Self.h2("GET", "/public", [("host", "GW.Example")]), client: Fixture.client).plan)
+        #expect(plan.values("Host") == ["GW.Example"])
+        #expect(plan.values("X-Forwarded-Host") == ["gw.example"])
+    }
+
+    @Test func hostWithoutAuthorityIsForwarded() throws {
+        let plan = try #require(gate.evaluate(Self.h2("GET", "/public", [("host", "gw.example")], authority: nil),
+                                              client: Fixture.client).plan)
+        #expect(plan.values("Host") == ["gw.example"])
+    }
+
+    /// Two `host` fields are ambiguous whatever `:authority` says (HTTP/1.1 refuses a repeated `Host` too).
+    @Test func severalHostFieldsAreBadRequest() {
+        let same = [("host", "gw.example"), ("host", "gw.example")]
+        #expect(gate.evaluate(Self.h2("GET", "/public", same), client: Fixture.client).answer?.code == "bad_request")
+        #expect(gate.evaluate(Self.h2("GET", "/public", same, authority: nil), client: Fixture.client).answer?.code
+                == "bad_request")
+    }
 }
