@@ -12,6 +12,8 @@ struct HeaderScan {
     var host: Int?
     var hostCount = 0
     var hasHost: Bool { host != nil }
+    /// How many `cookie` fields there are: HTTP/2 clients may split the cookie into several (RFC 9113 8.2.3).
+    var cookieCount = 0
     var hasForwardedFor = false
     /// An `Expect` field is present (rare: only then does the exchange look for it again).
     var hasExpect = false
@@ -37,6 +39,8 @@ struct HeaderScan {
             case 6:
                 if headers.nameEquals(i, "origin") {
                     if origin == nil { origin = i }
+                } else if headers.nameEquals(i, "cookie") {
+                    cookieCount += 1
                 } else if headers.nameEquals(i, "expect") {
                     hasExpect = true
                 }

@@ -124,13 +124,14 @@ import Testing
     }
 
     /// What nghttp2 lets through and leaves to the gate (RequestGateHTTP2Tests): a plain CONNECT, a CONNECT with a
-    /// `:protocol` other than websocket, and a `host` naming another authority.
+    /// `:protocol` other than websocket, a `host` naming another authority, and cookie crumbs, unjoined.
     @Test func headsLeftToTheGateReachTheDelegate() throws {
         let h = try Harness()
         let plain = h.client.request([(":method", "CONNECT"), (":authority", "upstream.example:443")], keepOpen: true)
         let other = h.client.request([(":method", "CONNECT"), (":protocol", "webtransport"), (":scheme", "https"),
                                       (":path", "/wt"), (":authority", "shop.example")], keepOpen: true)
         let host = h.client.request(Harness.get + [("host", "other.example")])
+        let cookies = h.client.request(Harness.get + [("cookie", "a=1"), ("x-a", "1"), ("cookie", "b=2")])
         try h.pump()
         let p = try #require(h.recorder.heads[plain])
         #expect(p.method == "CONNECT" && p.target.isEmpty && p.extendedProtocol == nil)
@@ -138,6 +139,7 @@ import Testing
         #expect(h.recorder.heads[other]?.extendedProtocol == "webtransport")
         #expect(h.recorder.heads[host]?.authority == "shop.example")
         #expect(h.recorder.heads[host]?.headers.all(named: "host") == ["other.example"])
+        #expect(h.recorder.heads[cookies]?.headers.all(named: "cookie") == ["a=1", "b=2"])
     }
 
     @Test func extendedConnectRefusedWhenDisabled() throws {

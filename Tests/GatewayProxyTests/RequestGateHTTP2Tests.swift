@@ -81,4 +81,33 @@ import Testing
         #expect(gate.evaluate(Self.h2("GET", "/public", same, authority: nil), client: Fixture.client).answer?.code
                 == "bad_request")
     }
+
+    // MARK: cookie
+
+    @Test func severalCookieFieldsAreJoinedIntoOne() throws {
+        let fields = [("cookie", "a=1"), ("accept", "*/*"), ("cookie", "b=2"), ("cookie", "c=3; d=4")]
+        let plan = try #require(gate.evaluate(Self.h2("GET", "/public", fields), client: Fixture.client).plan)
+        #expect(plan.values("Cookie") == ["a=1; b=2; c=3; d=4"])
+        #expect(plan.values("accept") == ["*/*"])
+    }
+
+    @Test func emptyCookieCrumbsAddNoSeparator() throws {
+        let fields = [("cookie", ""), ("cookie", "a=1"), ("cookie", ""), ("cookie", "b=2")]
+        let plan = try #require(gate.evaluate(Self.h2("GET", "/public", fields), client: Fixture.client).plan)
+        #expect(plan.values("Cookie") == ["a=1; b=2"])
+    }
+
+    @Test func oneCookieFieldIsLeftAsItIs() throws {
+        let plan = try #require(gate.evaluate(Self.h2("GET", "/public", [("cookie", "a=1;b=2")]), client: Fixture.client).plan)
+        #expect(plan.values("Cookie") == ["a=1;b=2"])
+        let none = try #require(gate.evaluate(Self.h2("GET", "/public"), client: Fixture.client).plan)
+        #expect(none.values("Cookie").isEmpty)
+    }
+
+    /// RFC 9113 8.2.3 is about HTTP/2 crumbs; an HTTP/1.1 head is forwarded with its fields as sent.
+    @Test func http1CookieFieldsAreNotTouched() throws {
+        let head = Fixture.head("GET", "/public", [("Cookie", "a=1"), ("Cookie", "b=2")])
+        let plan = try #require(gate.evaluate(head, client: Fixture.client).plan)
+        #expect(plan.values("Cookie") == ["a=1", "b=2"])
+    }
 }
