@@ -2,7 +2,9 @@ internal import CNghttp2
 
 /// What went wrong inside the test client: an nghttp2 error code and where.
 public struct HTTP2TestClientError: Error, CustomStringConvertible {
+    /// The nghttp2 library error code (negative).
     public let code: Int32
+    /// The failing call and nghttp2's text for the code.
     public let message: String
 
     init(_ code: Int32, _ function: String) {
@@ -47,8 +49,10 @@ public final class HTTP2TestClient {
     let handle: OpaquePointer
     /// When false, received DATA keeps the window closed until `consume` (a slow reader).
     public var autoConsume: Bool
+    /// Per stream id, what the server sent (and whether it reset or closed the stream).
     public var responses: [Int32: Response] = [:]
     var outgoing: [Int32: Outgoing] = [:]
+    /// Every GOAWAY received, in order.
     public var goAways: [(lastStreamID: Int32, errorCode: UInt32)] = []
     var unconsumed: [Int32: Int] = [:]
     /// Hand-made frames (`sendRaw`) that go out after nghttp2's own on the next `produce`.
@@ -146,6 +150,7 @@ public final class HTTP2TestClient {
         rawQueue += bytes
     }
 
+    /// Sends RST_STREAM for the stream.
     public func reset(streamID: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(handle, 0, streamID, errorCode)
     }
@@ -158,6 +163,7 @@ public final class HTTP2TestClient {
         _ = nghttp2_session_consume(handle, streamID, n)
     }
 
+    /// Feeds bytes from the server; throws on a fatal session error.
     public func receive(_ bytes: [UInt8]) throws(HTTP2TestClientError) {
         guard !bytes.isEmpty else { return }
         let n = bytes.withUnsafeBufferPointer { nghttp2_session_mem_recv(handle, $0.baseAddress, $0.count) }
@@ -188,6 +194,7 @@ public final class HTTP2TestClient {
         nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES) == 1
     }
 
+    /// SETTINGS_MAX_CONCURRENT_STREAMS as advertised by the server.
     public var serverMaxConcurrentStreams: UInt32 {
         nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
     }
