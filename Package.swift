@@ -57,15 +57,17 @@ let package = Package(
         .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayCore"]),
         .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "GatewayHTTP2Tests", dependencies: ["GatewayHTTP2", "GatewayCore"]),
+        .testTarget(name: "GatewayHTTP2Tests", dependencies: ["GatewayHTTP2", "GatewayCore", "HTTP2TestSupport"]),
         .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayCore"]),
         .testTarget(name: "GatewayLoopTests", dependencies: ["GatewayLoop", "GatewayCore"]),
         // Helpers for more than one test target (a test target cannot import another's files).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // A real nghttp2 client for the HTTP/2 tests, kept out of GatewayHTTP2 so production code never ships it.
+        .target(name: "HTTP2TestSupport", dependencies: ["CNghttp2"], path: "Tests/HTTP2TestSupport"),
         .testTarget(name: "GatewayReplayTests", dependencies: ["GatewayReplay", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayProxyTests", dependencies: ["GatewayProxy", "GatewayCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP2",
-                                                    "TestSupport"]),
+                                                    "TestSupport", "HTTP2TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,13 @@ struct HeaderScan {
     var authorization: Int?
     var authorizationCount = 0
     var hasPreflightMethod = false
-    var hasHost = false
+    /// The first `host` field, and how many there are (HTTP/2 refuses more than one, and one that contradicts
+    /// `:authority`).
+    var host: Int?
+    var hostCount = 0
+    var hasHost: Bool { host != nil }
+    /// How many `cookie` fields there are: HTTP/2 clients may split the cookie into several (RFC 9113 8.2.3).
+    var cookieCount = 0
     var hasForwardedFor = false
     /// An `Expect` field is present (rare: only then does the exchange look for it again).
     var hasExpect = false
@@ -26,10 +32,15 @@ struct HeaderScan {
         for i in 0..<headers.count {
             switch headers.nameRange(i).count {
             case 4:
-                if headers.nameEquals(i, "host") { hasHost = true }
+                if headers.nameEquals(i, "host") {
+                    if host == nil { host = i }
+                    hostCount += 1
+                }
             case 6:
                 if headers.nameEquals(i, "origin") {
                     if origin == nil { origin = i }
+                } else if headers.nameEquals(i, "cookie") {
+                    cookieCount += 1
                 } else if headers.nameEquals(i, "expect") {
                     hasExpect = true
                 }

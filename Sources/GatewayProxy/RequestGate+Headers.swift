@@ -108,12 +108,28 @@ extension RequestGate {
         return joined.isEmpty ? nil : joined
     }
 
+    /// Replaces the `cookie` fields of an HTTP/2 head with one, values joined by `; ` (RFC 9113 8.2.3): HTTP/2
+    /// clients split the cookie into crumbs for HPACK, but the upstream hop is HTTP/1.1, where a second `Cookie` line
+    /// is not allowed (RFC 6265 5.4) and many servers read only the first. Empty crumbs add no separator.
+    func joinCookies(_ headers: inout HTTPHeaders) {
+        var joined: [UInt8] = []
+        for i in 0..<headers.count where headers.nameEquals(i, "cookie") {
+            let crumb = headers.valueBytes(i)
+            guard !crumb.isEmpty else { continue }
+            if !joined.isEmpty { joined += [UInt8(ascii: ";"), UInt8(ascii: " ")] }
+            joined += crumb
+        }
+        headers.removeAll(named: "cookie")
+        if !joined.isEmpty { headers.append(nameBytes: "cookie".utf8, valueBytes: joined) }
+    }
+
     /// Adds what the gateway vouches for, after all removals so no client field can take it away.
     func injectHeaders(_ head: inout HTTPRequestHead, verdict: TokenVerdict?, webSocket: Bool, scan: HeaderScan,
                        client: ClientInfo, requestId: String) {
         let prior = priorForwardedFor(head.headers, scan: scan)
         let hostValue = scan.hasHost ? head.headers.first(named: "host") : nil
         rewriteHeaders(&head.headers, scan: scan)
+        if head.version == .http2 && scan.cookieCount > 1 { joinCookies(&head.headers) }
 
         if webSocket && head.version != .http2 {
             head.headers.append(name: "Connection", value: "upgrade")

@@ -71,7 +71,7 @@ public final class RequestGate: Sendable {
         let origin = scan.origin.map { head.headers.value($0) }
         let requestId = RequestId.sanitized(scan.requestId.map { head.headers.value($0) }) ?? RequestId.generate()
 
-        guard let target = PathNormalizer.normalize(head.target) else {
+        guard !isRefusedOutright(head, scan: scan), let target = PathNormalizer.normalize(head.target) else {
             return .answer(.error(.badRequest), requestId: requestId, origin: origin, routeIndex: nil)
         }
 
@@ -165,13 +165,31 @@ public final class RequestGate: Sendable {
         return nil
     }
 
+    /// True for a head answered `400 bad_request` on any route, before routing:
+    /// - a `CONNECT` that is not HTTP/2 extended CONNECT for `websocket` (nghttp2 lets a plain CONNECT and any
+    ///   `:protocol` through): forwarded, it would reach the backend as a `CONNECT` over HTTP/1.1, a tunnel request
+    ///   it never expects from a reverse proxy. HTTP/1.1's parser already refuses every `CONNECT`.
+    /// - on HTTP/2, several `host` fields, or one naming another authority than `:authority` (RFC 9113 8.3.1 lets
+    ///   both be sent, then they must agree): the gate fills `X-Forwarded-Host` from `:authority` while the backend,
+    ///   which gets the client's `host`, might act on the other name.
+    private func isRefusedOutright(_ head: borrowing HTTPRequestHead, scan: borrowing HeaderScan) -> Bool {
+        if head.method == "CONNECT" && !isExtendedWebSocketConnect(head) { return true }
+        guard head.version == .http2, let hostIndex = scan.host else { return false }
+        if scan.hostCount > 1 { return true }
+        guard let authority = head.authority else { return false }
+        return !ASCII.equalsIgnoringCase(head.headers.valueBytes(hostIndex), authority.utf8)
+    }
+
+    /// HTTP/2 `CONNECT` with `:protocol websocket` (RFC 8441).
+    private func isExtendedWebSocketConnect(_ head: borrowing HTTPRequestHead) -> Bool {
+        guard head.version == .http2, head.method == "CONNECT", let proto = head.extendedProtocol else { return false }
+        return ASCII.equalsIgnoringCase(proto.utf8, "websocket".utf8)
+    }
+
     /// True for HTTP/1.1 `GET` with `Connection: upgrade` and an `Upgrade` listing `websocket`, or HTTP/2
     /// extended CONNECT with `:protocol websocket`.
     private func isWebSocketRequest(_ head: borrowing HTTPRequestHead, scan: HeaderScan) -> Bool {
-        if head.version == .http2 {
-            guard head.method == "CONNECT", let proto = head.extendedProtocol else { return false }
-            return ASCII.equalsIgnoringCase(proto.utf8, "websocket".utf8)
-        }
+        if head.version == .http2 { return isExtendedWebSocketConnect(head) }
         guard head.version == .http1_1, head.method == "GET", scan.connectionUpgrade, scan.upgradeWebSocket else {
             return false
         }

@@ -1,5 +1,6 @@
 @testable import GatewayHTTP2
 import GatewayCore
+import HTTP2TestSupport
 
 /// Records every delegate event; optionally answers heads and reports consumed bytes.
 final class Recorder: HTTP2ServerSessionDelegate {

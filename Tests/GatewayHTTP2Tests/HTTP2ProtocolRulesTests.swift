@@ -1,5 +1,6 @@
 @testable import GatewayHTTP2
 import GatewayCore
+import HTTP2TestSupport
 import Testing
 
 @Suite struct HTTP2ProtocolRulesTests {
@@ -17,6 +18,9 @@ import Testing
         ("space in a name", Harness.get + [("x evil", "1")]),
         ("duplicate :path", Harness.get + [(":path", "/other")]),
         ("pseudo after regular", [(":method", "GET"), ("x-a", "1"), (":scheme", "https"), (":path", "/"), (":authority", "s")]),
+        // The gate refuses several `host` fields too; nghttp2 does it first.
+        ("duplicate host", Harness.get + [("host", "shop.example"), ("host", "shop.example")]),
+        ("CONNECT with :path and no :protocol", [(":method", "CONNECT"), (":authority", "s:443"), (":path", "/")]),
     ]
 
     @Test(arguments: malformed)
@@ -71,7 +75,9 @@ import Testing
         #expect(h.recorder.closed[id] == HTTP2ErrorCode.enhanceYourCalm)
     }
 
-    @Test func rfc7540PrioritySignalsAreIgnoredAndClosedStreamsAreNotKept() throws {
+    /// Valid RFC 7540 signals from a client that did not opt out itself are accepted (nghttp2's minimal fallback, as
+    /// in nghttpx); a closed stream is still dropped at once, whatever the signals said.
+    @Test func rfc7540PrioritySignalsAreAcceptedAndClosedStreamsAreNotKept() throws {
         let h = try Harness()
         #expect(h.client.serverDisablesRFC7540Priorities)
         h.recorder.onHead = { s, head, id in s.respond(id, [("x-path", head.target)], body: Array("\(id)".utf8)) }
@@ -80,6 +86,7 @@ import Testing
         h.client.prioritize(streamID: second, dependsOn: first, weight: 200)
         h.client.prioritize(streamID: 101, dependsOn: second)
         try h.pump()
+        #expect(h.client.goAways.isEmpty)
         #expect(h.client.responses[first]?.body == Array("\(first)".utf8))
         #expect(h.client.responses[second]?.body == Array("\(second)".utf8))
         // Streams are dropped as they close: more of them one after another than may be open at once still work.
@@ -114,6 +121,25 @@ import Testing
         try h.pump()
         #expect(h.client.responses[id]?.status == 200)
         #expect(h.client.responses[id]?.body == Array("pong".utf8))
+    }
+
+    /// What nghttp2 lets through and leaves to the gate (RequestGateHTTP2Tests): a plain CONNECT, a CONNECT with a
+    /// `:protocol` other than websocket, a `host` naming another authority, and cookie crumbs, unjoined.
+    @Test func headsLeftToTheGateReachTheDelegate() throws {
+        let h = try Harness()
+        let plain = h.client.request([(":method", "CONNECT"), (":authority", "upstream.example:443")], keepOpen: true)
+        let other = h.client.request([(":method", "CONNECT"), (":protocol", "webtransport"), (":scheme", "https"),
+                                      (":path", "/wt"), (":authority", "shop.example")], keepOpen: true)
+        let host = h.client.request(Harness.get + [("host", "other.example")])
+        let cookies = h.client.request(Harness.get + [("cookie", "a=1"), ("x-a", "1"), ("cookie", "b=2")])
+        try h.pump()
+        let p = try #require(h.recorder.heads[plain])
+        #expect(p.method == "CONNECT" && p.target.isEmpty && p.extendedProtocol == nil)
+        #expect(p.authority == "upstream.example:443")
+        #expect(h.recorder.heads[other]?.extendedProtocol == "webtransport")
+        #expect(h.recorder.heads[host]?.authority == "shop.example")
+        #expect(h.recorder.heads[host]?.headers.all(named: "host") == ["other.example"])
+        #expect(h.recorder.heads[cookies]?.headers.all(named: "cookie") == ["a=1", "b=2"])
     }
 
     @Test func extendedConnectRefusedWhenDisabled() throws {

@@ -4,6 +4,7 @@ import GatewayConfig
 import GatewayCore
 import Synchronization
 @testable import GatewayHTTP2
+import HTTP2TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,21 +1,41 @@
 internal import CNghttp2
 
-/// A real nghttp2 client session for tests: submits requests and records what the server sent. Not for production use.
-final class HTTP2TestClient {
-    /// What the client saw on one stream.
-    struct Response {
-        var status: Int?
-        var headers: [(name: String, value: String)] = []
-        var body: [UInt8] = []
-        var trailers: [(name: String, value: String)] = []
-        var closed = false
-        var closeErrorCode: UInt32?
-        var resetReceived: UInt32?
-        var endStreamReceived = false
-        /// Set once the final response HEADERS frame is complete; later fields are trailers.
-        var headersDone = false
+/// What went wrong inside the test client: an nghttp2 error code and where.
+public struct HTTP2TestClientError: Error, CustomStringConvertible {
+    /// The nghttp2 library error code (negative).
+    public let code: Int32
+    /// The failing call and nghttp2's text for the code.
+    public let message: String
+
+    init(_ code: Int32, _ function: String) {
+        self.code = code
+        message = "\(function): " + (nghttp2_strerror(code).map { String(cString: $0) } ?? "unknown")
     }
 
+    public var description: String { "HTTP/2 test client error \(code): \(message)" }
+}
+
+/// A real nghttp2 client session for tests: submits requests and records what the server sent.
+///
+/// Lives in a test-only target so the production modules never ship it.
+public final class HTTP2TestClient {
+    /// What the client saw on one stream.
+    public struct Response {
+        public var status: Int?
+        public var headers: [(name: String, value: String)] = []
+        public var body: [UInt8] = []
+        public var trailers: [(name: String, value: String)] = []
+        public var closed = false
+        public var closeErrorCode: UInt32?
+        public var resetReceived: UInt32?
+        public var endStreamReceived = false
+        /// Set once the final response HEADERS frame is complete; later fields are trailers.
+        public var headersDone = false
+
+        public init() {}
+    }
+
+    /// A request body still being handed to nghttp2.
     final class Outgoing {
         var body: [UInt8]
         var offset = 0
@@ -28,27 +48,38 @@ final class HTTP2TestClient {
 
     let handle: OpaquePointer
     /// When false, received DATA keeps the window closed until `consume` (a slow reader).
-    var autoConsume: Bool
-    var responses: [Int32: Response] = [:]
+    public var autoConsume: Bool
+    /// Per stream id, what the server sent (and whether it reset or closed the stream).
+    public var responses: [Int32: Response] = [:]
     var outgoing: [Int32: Outgoing] = [:]
-    var goAways: [(lastStreamID: Int32, errorCode: UInt32)] = []
+    /// Every GOAWAY received, in order.
+    public var goAways: [(lastStreamID: Int32, errorCode: UInt32)] = []
     var unconsumed: [Int32: Int] = [:]
+    /// Hand-made frames (`sendRaw`) that go out after nghttp2's own on the next `produce`.
+    private var rawQueue: [UInt8] = []
 
     /// `peerMaxConcurrentStreams` replaces nghttp2's assumed limit of 100 until the server's SETTINGS arrive, so a test
     /// can open more streams in its first flight than the server will allow.
-    init(autoConsume: Bool = true, peerMaxConcurrentStreams: UInt32? = nil) throws(HTTP2Error) {
+    public init(autoConsume: Bool = true, peerMaxConcurrentStreams: UInt32? = nil) throws(HTTP2TestClientError) {
         self.autoConsume = autoConsume
-        let cb = try NGSessionCallbacks()
-        nghttp2_session_callbacks_set_on_header_callback(cb.handle, clientOnHeader)
-        nghttp2_session_callbacks_set_on_frame_recv_callback(cb.handle, clientOnFrameRecv)
-        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb.handle, clientOnData)
-        nghttp2_session_callbacks_set_on_stream_close_callback(cb.handle, clientOnClose)
-        let opt = try NGOption()
-        nghttp2_option_set_no_auto_window_update(opt.handle, 1)
-        if let peerMaxConcurrentStreams { nghttp2_option_set_peer_max_concurrent_streams(opt.handle, peerMaxConcurrentStreams) }
+        // nghttp2 copies both into the session, so they are freed once it exists.
+        var cbp: OpaquePointer?
+        let crv = nghttp2_session_callbacks_new(&cbp)
+        guard crv == 0, let cb = cbp else { throw HTTP2TestClientError(crv, "nghttp2_session_callbacks_new") }
+        defer { nghttp2_session_callbacks_del(cb) }
+        nghttp2_session_callbacks_set_on_header_callback(cb, clientOnHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(cb, clientOnFrameRecv)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, clientOnData)
+        nghttp2_session_callbacks_set_on_stream_close_callback(cb, clientOnClose)
+        var optp: OpaquePointer?
+        let orv = nghttp2_option_new(&optp)
+        guard orv == 0, let opt = optp else { throw HTTP2TestClientError(orv, "nghttp2_option_new") }
+        defer { nghttp2_option_del(opt) }
+        nghttp2_option_set_no_auto_window_update(opt, 1)
+        if let peerMaxConcurrentStreams { nghttp2_option_set_peer_max_concurrent_streams(opt, peerMaxConcurrentStreams) }
         var p: OpaquePointer?
-        let rv = nghttp2_session_client_new2(&p, cb.handle, nil, opt.handle)
-        guard rv == 0, let p else { throw HTTP2Error(nghttp2: rv, "nghttp2_session_client_new2") }
+        let rv = nghttp2_session_client_new2(&p, cb, nil, opt)
+        guard rv == 0, let p else { throw HTTP2TestClientError(rv, "nghttp2_session_client_new2") }
         handle = p
         nghttp2_session_set_user_data(handle, Unmanaged.passUnretained(self).toOpaque())
         _ = nghttp2_submit_settings(handle, 0, nil, 0)
@@ -80,7 +111,7 @@ final class HTTP2TestClient {
 
     /// Submits a request with the given fields in order (pseudo-headers included, bytes as given).
     @discardableResult
-    func request(_ fields: [(String, String)], body: [UInt8]? = nil, trailers: [(String, String)]? = nil,
+    public func request(_ fields: [(String, String)], body: [UInt8]? = nil, trailers: [(String, String)]? = nil,
                  keepOpen: Bool = false) -> Int32 {
         let block = pinnedBlock(fields)
         let hasBody = body != nil || trailers != nil || keepOpen
@@ -98,7 +129,7 @@ final class HTTP2TestClient {
     }
 
     /// Appends body bytes to a `keepOpen` request.
-    func send(streamID: Int32, _ bytes: [UInt8], end: Bool) {
+    public func send(streamID: Int32, _ bytes: [UInt8], end: Bool) {
         guard let o = outgoing[streamID] else { return }
         o.body += bytes
         if end { o.keepOpen = false }
@@ -106,31 +137,41 @@ final class HTTP2TestClient {
     }
 
     /// Sends an RFC 7540 PRIORITY frame for `streamID` (which may be idle), making it depend on `dependsOn`.
-    func prioritize(streamID: Int32, dependsOn: Int32, weight: Int32 = 16) {
-        var spec = nghttp2_priority_spec()
-        nghttp2_priority_spec_init(&spec, dependsOn, weight, 0)
-        _ = nghttp2_submit_priority(handle, 0, streamID, &spec)
+    ///
+    /// Written by hand: nghttp2's `nghttp2_submit_priority` sends nothing once the server's
+    /// SETTINGS_NO_RFC7540_PRIORITIES = 1 has arrived, and refuses a stream that depends on itself.
+    public func prioritize(streamID: Int32, dependsOn: Int32, weight: UInt8 = 16) {
+        sendRaw(HTTP2RawFrame.priority(streamID: streamID, dependsOn: dependsOn, weight: weight))
     }
 
-    func reset(streamID: Int32, errorCode: UInt32) {
+    /// Queues bytes that go to the server after nghttp2's own output on the next `produce`: for frames a
+    /// well-behaved client never sends. Nothing in them may change HPACK or stream state the session relies on.
+    public func sendRaw(_ bytes: [UInt8]) {
+        rawQueue += bytes
+    }
+
+    /// Sends RST_STREAM for the stream.
+    public func reset(streamID: Int32, errorCode: UInt32) {
         _ = nghttp2_submit_rst_stream(handle, 0, streamID, errorCode)
     }
 
     /// Reopens the window for `count` received bytes of the stream (slow-reader mode).
-    func consume(streamID: Int32, count: Int) {
+    public func consume(streamID: Int32, count: Int) {
         let n = min(count, unconsumed[streamID] ?? 0)
         guard n > 0 else { return }
         unconsumed[streamID, default: 0] -= n
         _ = nghttp2_session_consume(handle, streamID, n)
     }
 
-    func receive(_ bytes: [UInt8]) throws(HTTP2Error) {
+    /// Feeds bytes from the server; throws on a fatal session error.
+    public func receive(_ bytes: [UInt8]) throws(HTTP2TestClientError) {
         guard !bytes.isEmpty else { return }
         let n = bytes.withUnsafeBufferPointer { nghttp2_session_mem_recv(handle, $0.baseAddress, $0.count) }
-        if n < 0 { throw HTTP2Error(nghttp2: Int32(truncatingIfNeeded: n), "client mem_recv") }
+        if n < 0 { throw HTTP2TestClientError(Int32(truncatingIfNeeded: n), "client mem_recv") }
     }
 
-    func produce() -> [UInt8] {
+    /// The bytes for the server: nghttp2's frames, then any queued by `sendRaw`.
+    public func produce() -> [UInt8] {
         var out: [UInt8] = []
         while true {
             var p: UnsafePointer<UInt8>?
@@ -138,20 +179,23 @@ final class HTTP2TestClient {
             guard n > 0, let p else { break }
             out.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
         }
+        out += rawQueue
+        rawQueue.removeAll()
         return out
     }
 
     /// SETTINGS_ENABLE_CONNECT_PROTOCOL as advertised by the server.
-    var serverEnablesConnectProtocol: Bool {
+    public var serverEnablesConnectProtocol: Bool {
         nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) == 1
     }
 
     /// SETTINGS_NO_RFC7540_PRIORITIES as advertised by the server (RFC 9218 2.1).
-    var serverDisablesRFC7540Priorities: Bool {
+    public var serverDisablesRFC7540Priorities: Bool {
         nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES) == 1
     }
 
-    var serverMaxConcurrentStreams: UInt32 {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS as advertised by the server.
+    public var serverMaxConcurrentStreams: UInt32 {
         nghttp2_session_get_remote_settings(handle, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
     }
 
