@@ -62,16 +62,28 @@ public final class GatewayServer: @unchecked Sendable {
             adminListener = try Listener(address: try SocketAddress.resolve(admin.address), group: group)
         }
         let states = loopStates
+        let onPause = acceptPauseReporter()
         for (index, listener) in listeners.enumerated() {
             // A reload may bring new certificates; the start-time context serves if it drops this listener.
             let startTLS = loopStates[0].snapshot.listenerTLS[index]
-            listener.start { [weak self] fd, peer, loop in
+            listener.start(onAccept: { [weak self] fd, peer, loop in
                 self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states,
                                tlsIndex: startTLS == nil ? nil : index, startTLS: startTLS)
-            }
+            }, onPause: onPause)
         }
-        adminListener?.start { [weak self] fd, peer, loop in
+        adminListener?.start(onAccept: { [weak self] fd, peer, loop in
             self?.accepted(fd: fd, peer: peer, loop: loop, kind: .admin, states: states)
+        }, onPause: onPause)
+    }
+
+    /// Logs a listener's accept pause (out of descriptors or memory); the listener already limits it to once a second.
+    private func acceptPauseReporter() -> Listener.PauseHandler {
+        let logger = self.logger
+        return { pause in
+            logger.warning("accept paused", metadata: [
+                "listener": "\(pause.address)", "error": "\(pause.error)",
+                "pause_ms": "\(pause.nanos / 1_000_000)", "pauses": "\(pause.pauses)",
+            ])
         }
     }
 
