@@ -26,7 +26,8 @@ public final class GatewayServer: @unchecked Sendable {
     private let generation = Atomic<Int>(1)
     private let connectionsGauge = Gauge(label: "gateway_connections_open")
     private let replayGauge = Gauge(label: "gateway_replay_entries")
-    private var maxConnections: Int
+    /// `limits.max_connections`: written by a reload (signal queue), read by every accept (the loops).
+    private let maxConnections: Atomic<Int>
     private let control = DispatchQueue(label: "session-gateway.control")
 
     /// Builds loops and the first snapshot; nothing listens until `start()`.
@@ -40,7 +41,7 @@ public final class GatewayServer: @unchecked Sendable {
         self.accessLogWriter = accessLogWriter
         self.metricsRenderer = metricsRenderer
         accessLogEnabled = kind == .gateway && [LogLevel.trace, .debug, .info].contains(config.logging.level)
-        maxConnections = config.limits.maxConnections
+        maxConnections = Atomic(config.limits.maxConnections)
         group = EventLoopGroup(loopCount: loopCount)
         let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1)
         self.replayStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock)
@@ -62,16 +63,28 @@ public final class GatewayServer: @unchecked Sendable {
             adminListener = try Listener(address: try SocketAddress.resolve(admin.address), group: group)
         }
         let states = loopStates
+        let onPause = acceptPauseReporter()
         for (index, listener) in listeners.enumerated() {
             // A reload may bring new certificates; the start-time context serves if it drops this listener.
             let startTLS = loopStates[0].snapshot.listenerTLS[index]
-            listener.start { [weak self] fd, peer, loop in
+            listener.start(onAccept: { [weak self] fd, peer, loop in
                 self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states,
                                tlsIndex: startTLS == nil ? nil : index, startTLS: startTLS)
-            }
+            }, onPause: onPause)
         }
-        adminListener?.start { [weak self] fd, peer, loop in
+        adminListener?.start(onAccept: { [weak self] fd, peer, loop in
             self?.accepted(fd: fd, peer: peer, loop: loop, kind: .admin, states: states)
+        }, onPause: onPause)
+    }
+
+    /// Logs a listener's accept pause (out of descriptors or memory); the listener already limits it to once a second.
+    private func acceptPauseReporter() -> Listener.PauseHandler {
+        let logger = self.logger
+        return { pause in
+            logger.warning("accept paused", metadata: [
+                "listener": "\(pause.address)", "error": "\(pause.error)",
+                "pause_ms": "\(pause.nanos / 1_000_000)", "pauses": "\(pause.pauses)",
+            ])
         }
     }
 
@@ -85,7 +98,7 @@ public final class GatewayServer: @unchecked Sendable {
                           tlsIndex: Int? = nil, startTLS: TLSContext? = nil) {
         let state = states[loop.index]
         let n = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
-        if (n > maxConnections && kind != .admin) || (state.draining && kind != .admin) {
+        if (n > maxConnections.load(ordering: .relaxed) && kind != .admin) || (state.draining && kind != .admin) {
             openConnections.wrappingSubtract(1, ordering: .relaxed)
             let ch = SocketChannel(fd: fd, loop: loop)
             ch.close()
@@ -126,7 +139,8 @@ public final class GatewayServer: @unchecked Sendable {
     public func reload(_ config: GatewayConfig) throws {
         let g = generation.wrappingAdd(1, ordering: .relaxed).newValue
         let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: g)
-        maxConnections = config.limits.maxConnections
+        // Relaxed: the limit is a bound on its own, ordered with nothing else a loop reads.
+        maxConnections.store(config.limits.maxConnections, ordering: .relaxed)
         for state in loopStates {
             state.loop.execute { state.snapshot = snapshot }
         }
