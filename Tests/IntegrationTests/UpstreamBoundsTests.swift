@@ -1,6 +1,6 @@
 import Foundation
 import GatewayConfig
-@testable import GatewayHTTP2
+import HTTP2TestSupport
 import Synchronization
 #if canImport(Glibc)
 import Glibc
