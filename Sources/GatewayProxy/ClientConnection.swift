@@ -99,6 +99,7 @@ final class ClientConnection {
     }
 
     private func readable() {
+        loopState.loop.assertInLoop()
         loopState.beginBatch()
         defer { loopState.endBatch() }
         let buf = loopState.loop.readBuffer
@@ -258,6 +259,7 @@ final class ClientConnection {
     func write(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { write($0) } }
 
     private func writable() {
+        loopState.loop.assertInLoop()
         loopState.beginBatch()
         defer { loopState.endBatch() }
         do {
@@ -279,6 +281,7 @@ final class ClientConnection {
     // MARK: lifecycle
 
     private func timerFired() {
+        loopState.loop.assertInLoop()
         switch state {
         case .awaitingHead:
             if parser.hasPartialHead {

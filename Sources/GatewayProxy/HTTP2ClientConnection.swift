@@ -57,6 +57,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     // MARK: input
 
     private func readable() {
+        loopState.loop.assertInLoop()
         // Requests of one read that go to the same upstream connection leave in one send.
         loopState.beginBatch()
         defer { loopState.endBatch() }
@@ -108,6 +109,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
 
     /// The scheduled flush: frames from every event of this wake-up leave together.
     func finishBatch() {
+        loopState.loop.assertInLoop()
         flushScheduled = false
         flushOutput()
     }
@@ -141,6 +143,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     }
 
     private func writable() {
+        loopState.loop.assertInLoop()
         do {
             guard try transport.flush() else { return }
         } catch {
@@ -158,6 +161,7 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     }
 
     private func timerFired() {
+        loopState.loop.assertInLoop()
         guard !closed else { return }
         if openStreamCount == 0 {
             session?.goAway(graceful: false)

@@ -40,6 +40,7 @@ final class ProtocolDetector: GatewayClient {
     }
 
     private func readable() {
+        loopState.loop.assertInLoop()
         guard !done else { return }
         let buf = loopState.loop.readBuffer
         if transport.isTLS {

@@ -144,6 +144,7 @@ final class UpstreamConnection {
     }
 
     private func timerFired() {
+        loopState.loop.assertInLoop()
         switch state {
         case .idle: close()
         case .active: delegate?.upstreamTimedOut(self)
@@ -152,6 +153,7 @@ final class UpstreamConnection {
     }
 
     private func writable() {
+        loopState.loop.assertInLoop()
         loopState.beginBatch()
         defer { loopState.endBatch() }
         do {
@@ -162,6 +164,7 @@ final class UpstreamConnection {
     }
 
     private func readable() {
+        loopState.loop.assertInLoop()
         loopState.beginBatch()
         defer { loopState.endBatch() }
         let buf = transport.loop.readBuffer
