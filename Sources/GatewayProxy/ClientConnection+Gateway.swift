@@ -32,25 +32,21 @@ extension ClientConnection {
         }
     }
 
-    /// Writes an answer of the gateway's own and ends the exchange.
+    /// Writes an answer of the gateway's own and ends the exchange. `close`: the answer leaves the connection
+    /// unusable (a body left unread, a broken request).
     func answerDirect(_ a: GatewayAnswer, requestId: String, origin: String?, close: Bool) {
-        if close { keepAlive = false }
-        if currentHead == nil { keepAlive = false }
+        let hadRequest = currentHead != nil
+        if hadRequest { _ = machine.answering(close: close) } else { machine.answeringWithoutRequest() }
         logInfo.requestId = requestId
         writeAnswer(a, requestId: requestId, origin: origin)
-        if currentHead == nil {
-            logExchange(status: a.status, exchange: nil)
-            closeAfterFlush()
-            return
-        }
         logExchange(status: a.status, exchange: nil)
-        endExchangeState()
+        if hadRequest { endExchangeState() } else { closeAfterFlush() }
     }
 
     private func writeAnswer(_ a: GatewayAnswer, requestId: String, origin: String?) {
         logInfo.note(a)
         let cors = loopState.snapshot.cors.responseHeaders(origin: origin)
-        let bytes = a.serializeHTTP1(requestId: requestId, extraHeaders: cors, keepAlive: keepAlive,
+        let bytes = a.serializeHTTP1(requestId: requestId, extraHeaders: cors, keepAlive: machine.keepAlive,
                                      headOnly: currentHead?.method == "HEAD")
         write(bytes)
     }
@@ -82,26 +78,16 @@ extension ClientConnection: ExchangeDownstream {
     func downstreamHead(_ h: inout HTTPResponseHead, upstreamFraming: BodyFraming, isHeadRequest: Bool) {
         h.version = .http1_1
         let bodyless = isHeadRequest || h.status == 204 || h.status == 304 || h.isInformational
-        if !bodyless {
-            switch upstreamFraming {
-            case .contentLength(let n):
-                h.headers.append(name: "Content-Length", value: String(n))
-            case .chunked, .untilClose:
-                if clientVersion == .http1_1 {
-                    h.headers.append(name: "Transfer-Encoding", value: "chunked")
-                    responseChunked = true
-                } else {
-                    responseCloseDelimited = true
-                    keepAlive = false
-                }
-            case .none:
-                h.headers.append(name: "Content-Length", value: "0")
-            }
+        let framing = machine.responseHead(upstream: upstreamFraming, bodyless: bodyless,
+                                           clientIsHTTP10: clientVersion == .http1_0, draining: loopState.draining)
+        switch framing.length {
+        case .contentLength(let n): h.headers.append(name: "Content-Length", value: String(n))
+        case .chunked: h.headers.append(name: "Transfer-Encoding", value: "chunked")
+        case .none, .untilClose: break
         }
-        if loopState.draining { keepAlive = false }
-        if !keepAlive {
+        if framing.close {
             h.headers.append(name: "Connection", value: "close")
-        } else if clientVersion == .http1_0 {
+        } else if framing.keepAliveField {
             h.headers.append(name: "Connection", value: "keep-alive")
         }
         var bytes: [UInt8] = []
@@ -112,7 +98,7 @@ extension ClientConnection: ExchangeDownstream {
 
     func downstreamBody(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        if responseChunked {
+        if machine.responseChunked {
             var chunk: [UInt8] = []
             chunk.reserveCapacity(bytes.count + 16)
             HTTP1Serializer.writeChunkHeader(size: bytes.count, into: &chunk)
@@ -125,7 +111,7 @@ extension ClientConnection: ExchangeDownstream {
     }
 
     func downstreamEnd(trailers: HTTPHeaders?) {
-        if responseChunked {
+        if machine.responseChunked {
             var end: [UInt8] = []
             HTTP1Serializer.writeLastChunk(trailers: trailers, into: &end)
             write(end)
@@ -147,7 +133,7 @@ extension ClientConnection: ExchangeDownstream {
     }
 
     func downstreamAnswer(_ answer: GatewayAnswer) {
-        if !requestComplete, currentHead?.framing != BodyFraming.none { keepAlive = false }
+        _ = machine.answering(close: false)
         writeAnswer(answer, requestId: exchange?.plan.requestId ?? RequestId.generate(), origin: exchange?.plan.origin)
     }
 
@@ -160,7 +146,7 @@ extension ClientConnection: ExchangeDownstream {
 
     func downstreamFinished(_ ex: ProxyExchange) {
         guard exchange === ex else { return }
-        if state != .tunnel { logExchange(status: ex.status, exchange: ex) }
+        if machine.state != .tunnel { logExchange(status: ex.status, exchange: ex) }
         endExchangeState()
     }
 }

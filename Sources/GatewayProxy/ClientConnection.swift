@@ -10,19 +10,9 @@ public enum ListenerKind: Sendable {
 }
 
 /// One HTTP/1.1 client connection: parses requests strictly, runs one exchange at a time, answers in order.
+///
+/// Its lifecycle decisions are `HTTP1ConnectionStateMachine`'s; this class carries them out on the socket.
 final class ClientConnection {
-    enum State { case awaitingHead, exchange, tunnel, closing, closed }
-
-    struct PauseReason: OptionSet {
-        let rawValue: UInt8
-        /// Waiting for the current response before parsing the next request (pipelining).
-        static let pipeline = PauseReason(rawValue: 1)
-        /// The upstream (or replay store) is not taking request bytes yet.
-        static let backPressure = PauseReason(rawValue: 2)
-        /// Our own output is queued and the connection is closing after it.
-        static let closing = PauseReason(rawValue: 4)
-    }
-
     let transport: TransportChannel
     let loopState: LoopState
     /// Counted among the loop's live objects (debug builds).
@@ -30,29 +20,23 @@ final class ClientConnection {
     let kind: ListenerKind
     let peerIP: String
     var isTLS: Bool { transport.isTLS }
-    private(set) var state: State = .awaitingHead
+    /// Only this file and its `+Gateway` extension drive it.
+    var machine = HTTP1ConnectionStateMachine()
     var parser: HTTP1RequestParser
     private(set) var timer: LoopTimer!
-    /// Bytes read past the end of the current request (pipelined requests, tunnel bytes).
+    /// Bytes read past the end of the current request (pipelined requests, bytes behind an upgrade).
     var stash: [UInt8] = []
-    private var paused: PauseReason = []
 
     var exchange: ProxyExchange?
     var local: LocalExchange?
     /// The head of the request in progress.
     var currentHead: HTTPRequestHead?
-    var requestComplete = false
     var requestBodyBytes = 0
-    var keepAlive = true
     var requestStartNanos: UInt64 = 0
     var bytesWritten = 0
-    /// Framing of the response being written (chunk-encode or not).
-    var responseChunked = false
-    var responseCloseDelimited = false
     var logInfo = ExchangeLogInfo()
     var isCorked = false
-    /// The exchange ended before the parser saw the end of a bodiless request; swallow that end.
-    private var skipNextEnd = false
+    var pendingTrailers: HTTPHeaders?
 
     init(transport: TransportChannel, peerIP: String, loopState: LoopState, kind: ListenerKind) {
         self.loopState = loopState
@@ -75,7 +59,7 @@ final class ClientConnection {
             loopState.beginBatch()
             process(initial)
             loopState.endBatch()
-            if paused.isEmpty && state != .closed && state != .closing { transport.resumeReading() }
+            if machine.paused.isEmpty && machine.isOpen { transport.resumeReading() }
         } else {
             transport.resumeReading()
         }
@@ -88,14 +72,13 @@ final class ClientConnection {
 
     // MARK: reading
 
-    func pause(_ r: PauseReason) {
-        paused.insert(r)
+    func pause(_ r: HTTP1ConnectionStateMachine.PauseReasons) {
+        machine.pause(r)
         transport.pauseReading()
     }
 
-    func unpause(_ r: PauseReason) {
-        paused.remove(r)
-        if paused.isEmpty && state != .closed && state != .closing { transport.resumeReading() }
+    func unpause(_ r: HTTP1ConnectionStateMachine.PauseReasons) {
+        if machine.unpause(r) { transport.resumeReading() }
     }
 
     private func readable() {
@@ -103,7 +86,7 @@ final class ClientConnection {
         loopState.beginBatch()
         defer { loopState.endBatch() }
         let buf = loopState.loop.readBuffer
-        while state != .closed && paused.isEmpty {
+        while machine.state != .closed && machine.paused.isEmpty {
             let r: ReadResult
             do { r = try transport.read(into: buf) } catch {
                 forceClose()
@@ -123,25 +106,26 @@ final class ClientConnection {
         }
     }
 
-    /// Feeds bytes to the parser (or the tunnel) until they run out or the connection must wait.
+    /// Feeds bytes to the parser (or the tunnel, or the stash) until they run out or the connection must wait.
     func process(_ input: UnsafeRawBufferPointer) {
-        if state == .tunnel {
-            exchange?.clientBytes(input)
-            return
-        }
-        if state == .awaitingHead && parser.isIdle && !input.isEmpty {
+        if machine.startsHead(parserIdle: parser.isIdle, hasBytes: !input.isEmpty) {
             timer.arm(after: limits.headerTimeout)
         }
         var offset = 0
-        // The parser may report `.end` without consuming bytes, so it is asked again even at the end of input.
         while true {
-            if state == .closing || state == .closed { return }
-            if offset >= input.count && (requestComplete || state == .tunnel || parser.isIdle) { return }
-            if requestComplete || state == .tunnel {
-                // The next request (or tunnel data) waits until this exchange is over.
+            switch machine.nextBytes(atEnd: offset >= input.count, parserIdle: parser.isIdle) {
+            case .stop:
+                return
+            case .tunnel:
+                exchange?.clientBytes(UnsafeRawBufferPointer(rebasing: input[offset...]))
+                return
+            case .stash:
+                // The next request (or bytes behind an upgrade) waits until this exchange is over.
                 stash.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[offset...]))
                 pause(.pipeline)
                 return
+            case .parse:
+                break
             }
             let slice = UnsafeRawBufferPointer(rebasing: input[offset...])
             let step: (consumed: Int, event: HTTP1RequestEvent?)
@@ -163,13 +147,11 @@ final class ClientConnection {
         }
     }
 
-    var pendingTrailers: HTTPHeaders?
-
     private func handleBody(_ bytes: UnsafeRawBufferPointer) {
         requestBodyBytes += bytes.count
         if requestBodyBytes > limits.maxBody {
+            machine.bodyTooLarge()
             if let ex = exchange {
-                keepAlive = false
                 ex.refuse(.bodyTooLarge)
             } else if local != nil {
                 local = nil
@@ -181,11 +163,7 @@ final class ClientConnection {
     }
 
     private func handleEnd() {
-        if skipNextEnd {
-            skipNextEnd = false
-            return
-        }
-        requestComplete = true
+        guard machine.requestEnded() else { return }
         let t = pendingTrailers
         pendingTrailers = nil
         if let ex = exchange {
@@ -203,33 +181,32 @@ final class ClientConnection {
         case .uriTooLong: code = .uriTooLong
         case .notImplemented: code = .notImplemented
         }
-        if let ex = exchange {
-            keepAlive = false
-            ex.refuse(code)
-            return
+        switch machine.parseFailed(hasExchange: exchange != nil) {
+        case .refuseExchange:
+            exchange?.refuse(code)
+        case .answerAndClose:
+            answerDirect(.error(code), requestId: RequestId.generate(), origin: nil, close: true)
         }
-        answerDirect(.error(code), requestId: RequestId.generate(), origin: nil, close: true)
     }
 
     private func clientClosed() {
-        switch state {
-        case .awaitingHead, .closing, .closed:
+        switch machine.clientEOF() {
+        case .close:
             forceClose()
-        case .tunnel:
-            exchange?.clientGone()
+        case .abortAndClose:
+            dropExchange()
             forceClose()
-        case .exchange:
-            if requestComplete {
-                // Half-close after a complete request: finish the response, then close.
-                keepAlive = false
-                transport.pauseReading()
-                paused.insert(.closing)
-            } else {
-                exchange?.clientGone()
-                exchange = nil
-                forceClose()
-            }
+        case .finishThenClose:
+            // Half-close after a complete request: finish the response, then close.
+            transport.pauseReading()
         }
+    }
+
+    /// The client is gone: the exchange hears it once, and this connection lets go of it.
+    private func dropExchange() {
+        guard let ex = exchange else { return }
+        exchange = nil
+        ex.clientGone()
     }
 
     // MARK: writing
@@ -237,7 +214,7 @@ final class ClientConnection {
     /// Queues or sends bytes to the client; false when the client is gone.
     @discardableResult
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard state != .closed else { return false }
+        guard machine.state != .closed else { return false }
         bytesWritten += bytes.count
         if !isCorked && loopState.isBatching {
             isCorked = true
@@ -246,11 +223,10 @@ final class ClientConnection {
         }
         if transport.write(bytes) {
             // A client that stops reading must not hold the exchange (and its upstream) forever.
-            if transport.isBlocked && !timer.isArmed && (state == .exchange || state == .tunnel) { timer.arm(after: limits.keepalive) }
+            if transport.isBlocked && machine.outputBlocked(timerArmed: timer.isArmed) { timer.arm(after: limits.keepalive) }
             return true
         }
-        exchange?.clientGone()
-        exchange = nil
+        dropExchange()
         forceClose()
         return false
     }
@@ -265,96 +241,74 @@ final class ClientConnection {
         do {
             guard try transport.flush() else { return }
         } catch {
-            exchange?.clientGone()
-            exchange = nil
+            dropExchange()
             forceClose()
             return
         }
-        if state == .closing {
+        switch machine.outputDrained() {
+        case .close:
             forceClose()
-            return
+        case .resumeUpstream:
+            timer.disarm()
+            exchange?.downstreamDrained()
+        case .none:
+            break
         }
-        if state == .exchange || state == .tunnel { timer.disarm() }
-        exchange?.downstreamDrained()
     }
 
     // MARK: lifecycle
 
     private func timerFired() {
         loopState.loop.assertInLoop()
-        switch state {
-        case .awaitingHead:
-            if parser.hasPartialHead {
-                answerDirect(.error(.requestTimeout), requestId: RequestId.generate(), origin: nil, close: true)
-            } else {
-                forceClose()
-            }
-        case .closing:
-            forceClose()
-        case .exchange, .tunnel:
-            // Armed only while our output is blocked: the client stopped reading for keepalive_timeout.
-            if transport.isBlocked {
-                exchange?.clientGone()
-                exchange = nil
-                forceClose()
-            }
-        case .closed:
+        switch machine.timerFired(partialHead: parser.hasPartialHead, outputBlocked: transport.isBlocked) {
+        case .none:
             break
+        case .close:
+            forceClose()
+        case .requestTimeout:
+            answerDirect(.error(.requestTimeout), requestId: RequestId.generate(), origin: nil, close: true)
+        case .abortAndClose:
+            dropExchange()
+            forceClose()
         }
     }
 
     /// Begins a request's processing; called with the parsed head.
     func beginExchangeState(_ head: HTTPRequestHead) {
         timer.disarm()
-        state = .exchange
+        machine.requestHead(keepAlive: head.keepAlive, bodyless: head.framing == .none)
         currentHead = head
-        requestComplete = false
         requestBodyBytes = 0
-        keepAlive = head.keepAlive
         requestStartNanos = loopState.loop.now()
         bytesWritten = 0
-        responseChunked = false
-        responseCloseDelimited = false
     }
 
-    /// The exchange is over: log it, then read the next request or close.
+    /// The exchange is over: read the next request or close.
     func endExchangeState() {
         exchange = nil
         local = nil
-        if !requestComplete {
-            if let h = currentHead, h.framing == .none, state == .exchange {
-                skipNextEnd = true
-            } else {
-                keepAlive = false
-            }
-        }
         currentHead = nil
-        if loopState.draining { keepAlive = false }
-        if state == .closed { return }
-        if state == .tunnel || !keepAlive || responseCloseDelimited {
+        switch machine.exchangeEnded(draining: loopState.draining) {
+        case .closeAfterFlush:
             closeAfterFlush()
-            return
-        }
-        state = .awaitingHead
-        requestComplete = false
-        timer.arm(after: limits.keepalive)
-        paused.remove(.backPressure)
-        if !stash.isEmpty {
-            let pending = stash
-            stash = []
-            paused.remove(.pipeline)
-            pending.withUnsafeBytes { process($0) }
-            if state == .awaitingHead && !requestComplete { unpause(.pipeline) }
-        } else {
-            unpause(.pipeline)
+        case .readNext:
+            timer.arm(after: limits.keepalive)
+            if !stash.isEmpty {
+                let pending = stash
+                stash = []
+                // Not resumed yet: the stashed bytes may start an exchange that must wait again.
+                _ = machine.unpause(.pipeline)
+                pending.withUnsafeBytes { process($0) }
+                if machine.state == .awaitingHead && !machine.requestComplete { unpause(.pipeline) }
+            } else {
+                unpause(.pipeline)
+            }
         }
     }
 
     /// Closes once everything queued is written (bounded by the header timeout).
     func closeAfterFlush() {
-        guard state != .closed else { return }
-        state = .closing
-        paused.insert(.closing)
+        guard machine.state != .closed else { return }
         transport.pauseReading()
         if isCorked {
             isCorked = false
@@ -363,19 +317,16 @@ final class ClientConnection {
                 return
             }
         }
-        if !transport.hasQueuedOutput {
-            forceClose()
-        } else {
-            timer.arm(after: limits.headerTimeout)
+        switch machine.closeAfterFlush(outputQueued: transport.hasQueuedOutput) {
+        case .closeNow: forceClose()
+        case .waitForFlush: timer.arm(after: limits.headerTimeout)
         }
     }
 
     func forceClose() {
-        guard state != .closed else { return }
-        state = .closed
+        guard machine.closed() else { return }
         timer.disarm()
-        exchange?.clientGone()
-        exchange = nil
+        dropExchange()
         transport.close()
         loopState.unregister(self)
         // Callers up the stack (the transport callback running now) still use this object after this returns.
@@ -384,26 +335,19 @@ final class ClientConnection {
 
     /// Draining: idle connections close now; busy ones answer with `Connection: close`.
     func drain() {
-        switch state {
-        case .awaitingHead:
-            if parser.hasPartialHead { keepAlive = false } else { forceClose() }
-        case .exchange:
-            keepAlive = false
-        case .tunnel, .closing, .closed:
-            break
-        }
+        if machine.drain(partialHead: parser.hasPartialHead) == .close { forceClose() }
     }
 
+    /// `101` went to the client: bytes behind the upgrade request, held until now, are the tunnel's first.
     func enterTunnel() {
-        state = .tunnel
         timer.disarm()
+        machine.enterTunnel()
         if !stash.isEmpty {
             let pending = stash
             stash = []
             pending.withUnsafeBytes { exchange?.clientBytes($0) }
         }
-        paused.remove(.pipeline)
-        unpause(.pipeline)
+        unpause([])
     }
 }
 
@@ -411,12 +355,11 @@ extension ClientConnection: Corkable {
     func uncork() {
         guard isCorked else { return }
         isCorked = false
-        if state == .closed { return }
+        if machine.state == .closed { return }
         if !transport.uncork() {
-            exchange?.clientGone()
-            exchange = nil
+            dropExchange()
             forceClose()
-        } else if state == .closing && !transport.hasQueuedOutput {
+        } else if machine.state == .closing && !transport.hasQueuedOutput {
             forceClose()
         }
     }

@@ -91,7 +91,7 @@ extension ClientConnection {
             var h = HTTPResponseHead(status: status, reason: HTTPStatus.reason(status))
             h.headers.append(name: "Content-Type", value: contentType)
             h.headers.append(name: "Content-Length", value: String(body.count))
-            if !self.keepAlive { h.headers.append(name: "Connection", value: "close") }
+            if !self.machine.keepAlive { h.headers.append(name: "Connection", value: "close") }
             var bytes: [UInt8] = []
             HTTP1Serializer.writeResponseHead(h, into: &bytes)
             if l.head.method != "HEAD" { bytes.append(contentsOf: body) }
