@@ -25,15 +25,19 @@ struct HTTP2TunnelHoldTests {
 
     // MARK: 1. refused upgrade: the early bytes are dropped, the upstream connection closed
 
-    /// `/public/ws` is `auth: none`, `/ws` needs the token: both must hold the early DATA the same way.
-    @Test(arguments: [false, true])
-    func earlyBytesBehindARefusedUpgradeNeverReachTheUpstream(authenticated: Bool) throws {
+    /// `/public/ws` is `auth: none`, `/ws/...` needs the token: both must hold the early DATA the same way.
+    /// `pooled`: a keep-alive connection to the upstream is idle in the pool, so the upgrade is written before the
+    /// gateway even reads the DATA behind it (the case the smuggling needed); otherwise the DATA arrives while the
+    /// gateway is still connecting.
+    @Test(arguments: [false, true], [false, true])
+    func earlyBytesBehindARefusedUpgradeNeverReachTheUpstream(authenticated: Bool, pooled: Bool) throws {
         let probe = TunnelProbe()
         let upstream = try RawUpstream.refusingUpgrades(probe) { conn in conn.send(Self.refusal) }
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }
         let d = try H2Driver(port: stack.port)
+        if pooled { try d.warmPool() }
         let path = authenticated ? "/ws/chat" : "/public/ws"
         let id = try d.openTunnel(connectFields(path: path, token: authenticated ? H2Tokens.good() : nil),
                                   early: [Self.smuggled])
@@ -46,15 +50,18 @@ struct HTTP2TunnelHoldTests {
         #expect(r?.resetReceived == HTTP2ErrorCode.noError, "\(String(describing: r))")
 
         #expect(probe.waitFinished(), "the upstream handler never finished")
+        #expect(probe.plainRequestsBeforeUpgrade == (pooled ? 1 : 0),
+                "precondition: the upgrade \(pooled ? "should reuse" : "should open") a connection")
         let heads = upstream.receivedHeads
-        #expect(heads.count == 1, "\(heads)")
-        #expect(heads.first?.hasPrefix("GET \(path) HTTP/1.1\r\n") == true, "\(heads)")
-        #expect(heads.first?.lowercased().contains("\r\nupgrade: websocket") == true, "\(heads)")
-        #expect(heads.first?.lowercased().contains("victim") == false, "\(heads)")
+        #expect(heads.count == (pooled ? 2 : 1), "\(heads)")
+        let upgrade = heads.last ?? ""
+        #expect(upgrade.hasPrefix("GET \(path) HTTP/1.1\r\n"), "\(heads)")
+        #expect(upgrade.lowercased().contains("\r\nupgrade: websocket"), "\(heads)")
+        #expect(!heads.contains { $0.lowercased().contains("victim") }, "\(heads)")
         if authenticated {
-            #expect(heads.first?.lowercased().contains("\r\nx-shop-domain: shop.myshopify.com") == true, "\(heads)")
+            #expect(upgrade.lowercased().contains("\r\nx-shop-domain: shop.myshopify.com"), "\(heads)")
         }
-        #expect(probe.afterHead.isEmpty, "smuggled bytes reached the upstream: \(probe.afterHeadText)")
+        #expect(probe.afterHeadCount == 0, "smuggled bytes reached the upstream: \(probe.afterHeadText)")
         #expect(probe.closedByGateway, "the refused upgrade's upstream connection was not closed")
 
         // The HTTP/2 connection goes on, and the next request gets a connection of its own (the refused one was
@@ -69,7 +76,8 @@ struct HTTP2TunnelHoldTests {
 
     /// The smuggled request sent early (split over three DATA frames in the HEADERS' write), again while the upstream
     /// holds its answer, and twice more once the response head reached the client: none of it may reach the upstream.
-    @Test func earlyLateTwiceAndSplitBytesAreAllDropped() throws {
+    @Test(arguments: [false, true])
+    func earlyLateTwiceAndSplitBytesAreAllDropped(pooled: Bool) throws {
         let probe = TunnelProbe()
         let midSent = Atomic<Bool>(false)
         let lateSent = Atomic<Bool>(false)
@@ -86,11 +94,12 @@ struct HTTP2TunnelHoldTests {
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }
         let d = try H2Driver(port: stack.port)
+        if pooled { try d.warmPool() }
         let s = Self.smuggled
         let id = try d.openTunnel(connectFields(path: "/ws/split", token: H2Tokens.good()),
                                   early: [Array(s[0..<5]), Array(s[5..<40]), Array(s[40...])])
         // Mid: the upgrade went upstream and no answer came yet.
-        #expect(d.pump { upstream.requests >= 1 })
+        #expect(d.pump { probe.upgradeSeen })
         d.client.send(streamID: id, s, end: false)
         d.pump(seconds: 0.1)
         midSent.store(true, ordering: .relaxed)
@@ -108,18 +117,19 @@ struct HTTP2TunnelHoldTests {
         #expect(r?.resetReceived == HTTP2ErrorCode.noError, "\(String(describing: r))")
 
         #expect(probe.waitFinished(), "the upstream handler never finished")
-        #expect(upstream.receivedHeads.count == 1, "\(upstream.receivedHeads)")
-        #expect(probe.afterHead.isEmpty, "smuggled bytes reached the upstream: \(probe.afterHeadText)")
+        #expect(probe.plainRequestsBeforeUpgrade == (pooled ? 1 : 0))
+        #expect(upstream.receivedHeads.count == (pooled ? 2 : 1), "\(upstream.receivedHeads)")
+        #expect(probe.afterHeadCount == 0, "smuggled bytes reached the upstream: \(probe.afterHeadText)")
         #expect(probe.closedByGateway, "the refused upgrade's upstream connection was not closed")
         #expect(!d.peerClosed)
     }
 
     // MARK: 2. accepted upgrade: the early bytes go after the 101, byte-exact
 
-    @Test func earlyBytesAreHeldUntilThe101ThenDeliveredByteExact() throws {
+    @Test(arguments: [false, true])
+    func earlyBytesAreHeldUntilThe101ThenDeliveredByteExact(pooled: Bool) throws {
         let probe = TunnelProbe()
-        let upstream = try RawUpstream { conn in
-            guard conn.readHead() != nil else { return probe.finish(closed: false) }
+        let upstream = try RawUpstream.upgrades(probe) { conn in
             // The 300 ms before the 101: anything readable now was sent ahead of the switch.
             conn.setReadTimeout(milliseconds: 50)
             var early: [UInt8] = []
@@ -140,29 +150,35 @@ struct HTTP2TunnelHoldTests {
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }
         let d = try H2Driver(port: stack.port)
+        if pooled { try d.warmPool() }
         // More than one DATA frame's worth (16 KiB), so the held bytes span frames too.
         let early = Self.smuggled + patternBytes(20_000)
         let id = try d.openTunnel(connectFields(path: "/ws/echo", token: H2Tokens.good()), early: [early])
         #expect(d.pump { (d.client.responses[id]?.body.count ?? 0) >= early.count })
         #expect(d.client.responses[id]?.status == 200)
         let got = d.client.responses[id]?.body ?? []
-        #expect(got.count == early.count)
-        #expect(got == early, "echoed bytes differ from the early bytes")
-        #expect(probe.beforeSwitch.isEmpty, "\(probe.beforeSwitch.count) bytes reached the upstream before its 101")
-        #expect(upstream.receivedHeads.count == 1, "\(upstream.receivedHeads)")
+        let echoedExactly = got == early
+        #expect(echoedExactly, "echoed \(got.count) bytes, sent \(early.count) early bytes")
+        #expect(probe.beforeSwitchCount == 0, "\(probe.beforeSwitchCount) bytes reached the upstream before its 101")
+        #expect(probe.plainRequestsBeforeUpgrade == (pooled ? 1 : 0))
+        #expect(upstream.receivedHeads.count == (pooled ? 2 : 1), "\(upstream.receivedHeads)")
 
         // The tunnel carries later bytes both ways too.
         let later = Array("after the switch".utf8)
         d.client.send(streamID: id, later, end: false)
         #expect(d.pump { (d.client.responses[id]?.body.count ?? 0) >= early.count + later.count })
-        #expect(Array(d.client.responses[id]?.body.suffix(later.count) ?? []) == later)
-        #expect(probe.afterHead == early + later)
+        let all = d.client.responses[id]?.body ?? []
+        let allExact = all == early + later
+        #expect(allExact, "client has \(all.count) bytes, expected \(early.count + later.count)")
+        let upstreamExact = probe.afterHead == early + later
+        #expect(upstreamExact, "upstream read \(probe.afterHead.count) bytes after the head, expected \(early.count + later.count)")
         #expect(d.client.responses[id]?.resetReceived == nil)
     }
 
     // MARK: 3. client reset while the upgrade is pending
 
-    @Test func clientResetBeforeThe101ClosesTheUpstreamAndForwardsNothingHeld() throws {
+    @Test(arguments: [false, true])
+    func clientResetBeforeThe101ClosesTheUpstreamAndForwardsNothingHeld(pooled: Bool) throws {
         let probe = TunnelProbe()
         // The upgrade is never answered: the handler just watches what arrives until the gateway closes.
         let upstream = try RawUpstream.refusingUpgrades(probe) { _ in }
@@ -170,15 +186,19 @@ struct HTTP2TunnelHoldTests {
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }
         let d = try H2Driver(port: stack.port)
+        if pooled { try d.warmPool() }
         let id = try d.openTunnel(connectFields(path: "/ws/reset", token: H2Tokens.good()),
                                   early: [Self.smuggled, patternBytes(3000)])
-        #expect(d.pump { upstream.requests >= 1 })
+        #expect(d.pump { probe.upgradeSeen })
+        // Let the DATA reach the gateway before the reset (it was in the HEADERS' write; this is only margin).
+        d.pump(seconds: 0.1)
         d.client.reset(streamID: id, errorCode: HTTP2ErrorCode.cancel)
         #expect(d.pump { probe.isFinished })
         #expect(probe.waitFinished(), "the upstream handler never finished")
         #expect(probe.closedByGateway, "the upstream connection of a reset upgrade stayed open")
-        #expect(probe.afterHead.isEmpty, "held bytes reached the upstream: \(probe.afterHeadText)")
-        #expect(upstream.receivedHeads.count == 1, "\(upstream.receivedHeads)")
+        #expect(probe.afterHeadCount == 0, "held bytes reached the upstream: \(probe.afterHeadText)")
+        #expect(probe.plainRequestsBeforeUpgrade == (pooled ? 1 : 0))
+        #expect(upstream.receivedHeads.count == (pooled ? 2 : 1), "\(upstream.receivedHeads)")
         #expect(d.client.responses[id]?.status == nil)
 
         let next = d.client.request(getFields(path: "/public/after-reset"))
@@ -208,7 +228,7 @@ struct HTTP2TunnelHoldTests {
         // The smuggled bytes were the client's own next request: /admin/orders needs a token.
         expectAnswer(c.readResponse(timeout: 10), status: 401, code: "missing_token")
         #expect(probe.waitFinished(), "the upstream handler never finished")
-        #expect(probe.afterHead.isEmpty, "smuggled bytes reached the upstream: \(probe.afterHeadText)")
+        #expect(probe.afterHeadCount == 0, "smuggled bytes reached the upstream: \(probe.afterHeadText)")
         #expect(probe.closedByGateway, "the refused upgrade's upstream connection was not closed")
         #expect(!upstream.receivedHeads.contains { $0.lowercased().contains("victim") }, "\(upstream.receivedHeads)")
     }
@@ -261,7 +281,9 @@ struct HTTP2TunnelHoldTests {
         let r = c.readResponse(timeout: 10)
         #expect(r?.status == 200, "\(r?.bodyText ?? "no response")")
         #expect(r?.bodyText == "ok")
-        #expect(bodies.withLock { $0 } == [pieces.flatMap { $0 }])
+        let received = bodies.withLock { $0 }
+        let bodyExact = received == [pieces.flatMap { $0 }]
+        #expect(bodyExact, "upstream bodies: \(received.map(\.count))")
     }
 
     @Test func slowHTTP2UploadOutlivesResponseTimeout() throws {
@@ -289,7 +311,9 @@ struct HTTP2TunnelHoldTests {
         let r = d.client.responses[id]
         #expect(r?.status == 200, "\(String(decoding: r?.body ?? [], as: UTF8.self))")
         #expect(r?.body == Array("ok".utf8))
-        #expect(bodies.withLock { $0 } == [pieces.flatMap { $0 }])
+        let received = bodies.withLock { $0 }
+        let bodyExact = received == [pieces.flatMap { $0 }]
+        #expect(bodyExact, "upstream bodies: \(received.map(\.count))")
     }
 
     /// The control for the two above: once the request is out, a silent upstream still gets its 504, and not
@@ -399,13 +423,31 @@ final class TunnelProbe: @unchecked Sendable {
     private let before = Mutex<[UInt8]>([])
     private let closed = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
+    private let upgrade = Atomic<Bool>(false)
+    private let plainBefore = Atomic<Int>(0)
 
     var afterHead: [UInt8] { after.withLock { $0 } }
-    var afterHeadText: String { String(decoding: afterHead, as: UTF8.self) }
+    /// For failure messages: how much, and how it starts.
+    var afterHeadText: String {
+        let b = afterHead
+        return "\(b.count) bytes: \(String(decoding: b.prefix(120), as: UTF8.self).debugDescription)"
+    }
     var beforeSwitch: [UInt8] { before.withLock { $0 } }
+    /// Counts, for expectations: an expectation on the arrays would print every byte when it fails.
+    var afterHeadCount: Int { after.withLock { $0.count } }
+    var beforeSwitchCount: Int { before.withLock { $0.count } }
     /// The connection ended because the gateway closed it (EOF or reset), not because the read timed out.
     var closedByGateway: Bool { closed.load(ordering: .relaxed) }
     var isFinished: Bool { finished.load(ordering: .relaxed) }
+    /// The upgrade's head reached the upstream.
+    var upgradeSeen: Bool { upgrade.load(ordering: .relaxed) }
+    /// Plain requests served on the upgrade's connection before it: 1 means the upgrade came over a pooled one.
+    var plainRequestsBeforeUpgrade: Int { plainBefore.load(ordering: .relaxed) }
+
+    func noteUpgrade(plainBefore n: Int) {
+        plainBefore.store(n, ordering: .relaxed)
+        upgrade.store(true, ordering: .relaxed)
+    }
 
     func appendAfterHead(_ b: [UInt8]) { after.withLock { $0 += b } }
     func setBeforeSwitch(_ b: [UInt8]) { before.withLock { $0 = b } }
@@ -441,23 +483,42 @@ extension RawConn {
 }
 
 extension RawUpstream {
-    /// An upstream whose upgrade requests get `respond` (which may answer, wait, or say nothing), after which the
-    /// connection is only watched until the gateway closes it; plain requests get `200 ok`.
-    static func refusingUpgrades(_ probe: TunnelProbe, respond: @escaping @Sendable (RawConn) -> Void) throws -> RawUpstream {
+    /// An upstream that answers plain requests `200 ok` (keep-alive) and hands the connection of an upgrade request
+    /// to `onUpgrade`, noting on `probe` how many plain requests that connection served first.
+    static func upgrades(_ probe: TunnelProbe, onUpgrade: @escaping @Sendable (RawConn) -> Void) throws -> RawUpstream {
         try RawUpstream { conn in
+            var plain = 0
             while let head = conn.readHead() {
                 if head.lowercased().contains("\r\nupgrade: websocket") {
-                    respond(conn)
-                    probe.watchUntilClosed(conn)
+                    probe.noteUpgrade(plainBefore: plain)
+                    onUpgrade(conn)
                     return
                 }
+                plain += 1
                 conn.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             }
+        }
+    }
+
+    /// Like `upgrades`, but after `respond` (which may answer, wait, or say nothing) the upgrade's connection is
+    /// only watched until the gateway closes it.
+    static func refusingUpgrades(_ probe: TunnelProbe, respond: @escaping @Sendable (RawConn) -> Void) throws -> RawUpstream {
+        try upgrades(probe) { conn in
+            respond(conn)
+            probe.watchUntilClosed(conn)
         }
     }
 }
 
 extension H2Driver {
+    /// One plain request through the gateway, so this connection's loop keeps an idle upstream connection.
+    func warmPool() throws {
+        let id = client.request([(":method", "GET"), (":scheme", "http"), (":authority", "127.0.0.1"), (":path", "/public/warm")])
+        guard pump(until: { client.responses[id]?.endStreamReceived == true }), client.responses[id]?.status == 200 else {
+            throw TestFailure("the warm-up request failed: \(String(describing: client.responses[id]))")
+        }
+    }
+
     /// Exchanges frames for `seconds` (or until the peer closes).
     func pump(seconds: Double) {
         let until = Date().addingTimeInterval(seconds)
