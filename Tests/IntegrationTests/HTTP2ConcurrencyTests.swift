@@ -1,5 +1,6 @@
 import Foundation
 @testable import GatewayHTTP2
+import HTTP2TestSupport
 import Testing
 
 /// SETTINGS_MAX_CONCURRENT_STREAMS (HTTP2Settings, 100) against a client that ignores it. nghttp2 1.52 refuses excess
@@ -73,7 +74,7 @@ struct HTTP2ConcurrencyTests {
         let lastAdmitted = try #require(ids.last)
 
         // nghttp2's client would queue this one; it goes out by hand.
-        d.raw.send(H2RawFrame.headers(streamID: lastAdmitted + 2, fields: h2Get("/public/excess"), endStream: true))
+        d.raw.send(HTTP2RawFrame.headers(streamID: lastAdmitted + 2, fields: h2Get("/public/excess"), endStream: true))
         #expect(d.pump { !d.client.goAways.isEmpty })
         #expect(d.client.goAways.first?.errorCode == HTTP2ErrorCode.protocolError)
         #expect(d.client.goAways.first?.lastStreamID == lastAdmitted)

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GatewayHTTP2
+import HTTP2TestSupport
 import Testing
 
 /// SIGTERM drain as an HTTP/2 client sees it: GOAWAY, in-flight streams finish, new ones are not taken.
@@ -37,7 +38,7 @@ struct HTTP2DrainTests {
 
         // A stream opened after the final GOAWAY: nghttp2's client would refuse it locally, so it goes out by hand.
         let late = id + 2
-        d.raw.send(H2RawFrame.headers(streamID: late, fields: h2Get("/public/late"), endStream: true))
+        d.raw.send(HTTP2RawFrame.headers(streamID: late, fields: h2Get("/public/late"), endStream: true))
 
         gate.open()
         #expect(d.pump { d.client.responses[id]?.endStreamReceived == true })
