@@ -75,15 +75,6 @@ struct ExchangeStateMachine {
 
     var isFinished: Bool { if case .finished = state { return true } else { return false } }
 
-    /// A final response head reached the client (a gateway answer is no longer possible).
-    var responseStarted: Bool {
-        switch state {
-        case .responding, .tunnel: return true
-        case .finished(let r): return r == .completed || r == .upstreamBroke || r == .tunnelClosed
-        default: return false
-        }
-    }
-
     // MARK: starting
 
     enum Start: Equatable { case admit, connect }
@@ -160,20 +151,12 @@ struct ExchangeStateMachine {
 
     enum ConnectFailed: Equatable {
         case none
-        /// Try another server (or the same one again).
-        case retry
-        /// No server is left: answer, giving the `jti` back when the store holds it.
+        /// Answer, giving the `jti` back when the store holds it.
         case answer(GatewayErrorCode, releaseToken: Bool)
     }
 
-    /// A connect was refused or timed out; `serverLeft` says whether the pool still has a server to try.
-    mutating func connectFailed(serverLeft: Bool) -> ConnectFailed {
-        guard state == .connecting else { return .none }
-        if serverLeft { return .retry }
-        return noConnection(.upstreamUnavailable)
-    }
-
-    /// No connection came in time (`queue_timeout`) or none could be had: the request never reached an upstream.
+    /// No connection could be had (every server refused, or none came free within `queue_timeout`): the request
+    /// never reached an upstream.
     mutating func noConnection(_ code: GatewayErrorCode) -> ConnectFailed {
         guard state == .connecting || state == .admitting else { return .none }
         state = .finished(.answered(code.status))

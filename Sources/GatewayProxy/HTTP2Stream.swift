@@ -17,7 +17,6 @@ final class HTTP2Stream: HTTP2StreamState {
     var exchange: ProxyExchange?
     var pendingTrailers: HTTPHeaders?
     var logInfo = ExchangeLogInfo()
-    private(set) var requestComplete = false
     private var requestBodyBytes = 0
     private var bytesWritten = 0
     private let startNanos: UInt64
@@ -86,7 +85,6 @@ final class HTTP2Stream: HTTP2StreamState {
     }
 
     func requestEnded() {
-        requestComplete = true
         let t = pendingTrailers
         pendingTrailers = nil
         exchange?.requestEnd(trailers: t)

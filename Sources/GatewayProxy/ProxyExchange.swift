@@ -88,9 +88,6 @@ final class ProxyExchange {
         }
     }
 
-    var responseStarted: Bool { machine.responseStarted }
-    var isFinished: Bool { machine.isFinished }
-
     // MARK: one input at a time
 
     /// Runs `body` as the one input in progress. An input that can come from inside another's actions (a failed

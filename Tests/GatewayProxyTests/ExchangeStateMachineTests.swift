@@ -187,7 +187,7 @@ import Testing
 
         var busy = Reach.admitting.make()
         _ = busy.admitted(.fresh, allowUnavailable: false)
-        #expect(busy.noConnection(.upstreamTimeout) == .answer(.upstreamTimeout, releaseToken: true))
+        #expect(busy.noConnection(.upstreamBusy) == .answer(.upstreamBusy, releaseToken: true))
 
         // A client gone before any connection gives it back too: nothing reached an upstream.
         var gone = Reach.admitting.make()
@@ -228,12 +228,11 @@ import Testing
         #expect(ended.state == .forwarding(requestSent: true))
     }
 
-    @Test func connectFailuresRetryWhileAServerIsLeft() {
+    @Test func noServerLeftAnswersUnavailable() {
         var m = Reach.connecting.make()
-        #expect(m.connectFailed(serverLeft: true) == .retry)
-        #expect(m.state == .connecting)
-        #expect(m.connectFailed(serverLeft: false) == .answer(.upstreamUnavailable, releaseToken: false))
+        #expect(m.noConnection(.upstreamUnavailable) == .answer(.upstreamUnavailable, releaseToken: false))
         #expect(m.state == .finished(.answered(502)))
+        #expect(m.noConnection(.upstreamBusy) == .none)
     }
 
     // MARK: the response timer follows the request
@@ -337,15 +336,5 @@ import Testing
         #expect(m.clientGone() == .none)
         #expect(m.upstreamFailed(badResponse: false, retryable: true) == .none)
         #expect(m.state == .finished(.answered(504)))
-    }
-
-    @Test func responseStartedFollowsTheHeadNotTheAnswer() {
-        #expect(!Reach.forwardingSent.make().responseStarted)
-        #expect(Reach.respondingSent.make().responseStarted)
-        #expect(Reach.tunnel.make().responseStarted)
-        #expect(Reach.finished.make().responseStarted)
-        var answered = Reach.forwardingSent.make()
-        _ = answered.responseTimedOut()
-        #expect(!answered.responseStarted)
     }
 }
