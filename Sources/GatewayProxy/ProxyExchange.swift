@@ -159,21 +159,22 @@ final class ProxyExchange {
     }
 
     func admitted(_ admission: ReplayAdmission, inline: Bool) {
-        let run = {
-            switch self.machine.admitted(admission, allowUnavailable: self.snapshot.config.replay.redis.onUnavailable == .allow) {
-            case .none:
-                // Ended meanwhile: a recorded jti that never reached an upstream goes back.
-                if self.machine.holdsReplayEntry && !self.machine.reachedUpstream { self.releaseToken() }
-            case .connect:
-                self.connect()
-            case .replayed:
-                self.answer(.failure(.tokenReplayed, hadToken: true))
-            case .answer(let code):
-                self.answer(.error(code))
-            }
-        }
         // Inline answers come from `begin`, which is the input in progress.
-        if inline { run() } else { input(nil, run) }
+        if inline { carryOut(admission) } else { input(nil) { carryOut(admission) } }
+    }
+
+    func carryOut(_ admission: ReplayAdmission) {
+        switch machine.admitted(admission, allowUnavailable: snapshot.config.replay.redis.onUnavailable == .allow) {
+        case .none:
+            // Ended meanwhile: a recorded jti that never reached an upstream goes back.
+            if machine.holdsReplayEntry && !machine.reachedUpstream { releaseToken() }
+        case .connect:
+            connect()
+        case .replayed:
+            answer(.failure(.tokenReplayed, hadToken: true))
+        case .answer(let code):
+            answer(.error(code))
+        }
     }
 
     // MARK: bytes from the client
