@@ -4,6 +4,34 @@ import Testing
 import Glibc
 #endif
 
+/// The real binary in front of the real echo backend on free ports, `limits` appended to the test config.
+final class RunningGateway {
+    let listen: Int
+    let admin: Int
+    /// The config without its `limits` section (a reload writes a new one after it).
+    let base: String
+    let config: TempConfig
+    let echo: GatewayBinary
+    let gw: GatewayBinary
+
+    init(limits: String, env: [String: String]) throws {
+        let echoPort = try freePort()
+        (listen, admin) = (try freePort(), try freePort())
+        base = TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort)
+        config = try TempConfig(base + limits)
+        echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
+        gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
+        #expect(waitForListener(port: echoPort))
+        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+    }
+
+    func stop() {
+        gw.kill()
+        echo.kill()
+        config.remove()
+    }
+}
+
 /// The real binary at its connection limits: out of file descriptors (accepting rests instead of spinning, and
 /// serves again once descriptors are free) and `limits.max_connections` changed by a reload.
 @Suite(.serialized) final class ConnectionLimitsTests {
@@ -57,17 +85,10 @@ import Glibc
     }
 
     @Test func holdingMoreConnectionsThanDescriptorsDoesNotSpinAndServingResumesAfter() throws {
-        let (listen, admin, echoPort) = (try freePort(), try freePort(), try freePort())
         // Accepted clients that send nothing must stay open while the test measures: no 408 after 10 s.
-        let yaml = TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort) + "limits:\n  header_timeout: 60s\n"
-        let config = try TempConfig(yaml)
-        defer { config.remove() }
-        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
-        defer { echo.kill() }
-        let gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
-        defer { gw.kill() }
-        #expect(waitForListener(port: echoPort))
-        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        let running = try RunningGateway(limits: "limits:\n  header_timeout: 60s\n", env: env)
+        defer { running.stop() }
+        let (gw, listen, admin) = (running.gw, running.listen, running.admin)
         #expect(eventually200(listen, "/public/warm") == 200, "no proxied answer before the test: \(gw.stderr)")
         #expect(eventually200(admin, "/healthz") == 200)
 
@@ -98,16 +119,9 @@ import Glibc
     }
 
     @Test func aReloadedMaxConnectionsIsAppliedToNewConnections() throws {
-        let (listen, admin, echoPort) = (try freePort(), try freePort(), try freePort())
-        let base = TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort)
-        let config = try TempConfig(base + "limits:\n  max_connections: 1000\n")
-        defer { config.remove() }
-        let echo = try GatewayBinary(["echo-backend", "--listen", "127.0.0.1:\(echoPort)"])
-        defer { echo.kill() }
-        let gw = try GatewayBinary(["serve", "--config", config.path], environment: env)
-        defer { gw.kill() }
-        #expect(waitForListener(port: echoPort))
-        #expect(waitForListener(port: listen), "gateway did not start: \(gw.stderr)")
+        let running = try RunningGateway(limits: "limits:\n  max_connections: 1000\n", env: env)
+        defer { running.stop() }
+        let (gw, listen, base, config) = (running.gw, running.listen, running.base, running.config)
 
         // Two keep-alive clients, each answered once, so both surely count as open.
         let held = [try RawClient(port: listen), try RawClient(port: listen)]

@@ -256,15 +256,28 @@ struct HTTP2TunnelHoldTests {
 
     // MARK: 5. response_timeout counts from the end of the request
 
-    @Test(arguments: [false, true])
-    func slowHTTP1UploadOutlivesResponseTimeout(chunked: Bool) throws {
-        let bodies = Mutex<[[UInt8]]>([])
+    /// The request bodies an upstream read, in order.
+    final class BodyLog: Sendable {
+        private let bodies = Mutex<[[UInt8]]>([])
+        func append(_ b: [UInt8]) { bodies.withLock { $0.append(b) } }
+        func withLock<R>(_ body: ([[UInt8]]) -> R) -> R { bodies.withLock { body($0) } }
+    }
+
+    /// An upstream that reads whole requests, keeps their bodies, and answers each `200 ok`.
+    static func bodyRecordingUpstream() throws -> (RawUpstream, BodyLog) {
+        let bodies = BodyLog()
         let upstream = try RawUpstream { conn in
             while let r = conn.readRequest() {
-                bodies.withLock { $0.append(r.body) }
+                bodies.append(r.body)
                 conn.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
             }
         }
+        return (upstream, bodies)
+    }
+
+    @Test(arguments: [false, true])
+    func slowHTTP1UploadOutlivesResponseTimeout(chunked: Bool) throws {
+        let (upstream, bodies) = try Self.bodyRecordingUpstream()
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"]) { $0.upstreams[0].responseTimeout = .seconds(1) }
         defer { stack.stop() }
@@ -287,13 +300,7 @@ struct HTTP2TunnelHoldTests {
     }
 
     @Test func slowHTTP2UploadOutlivesResponseTimeout() throws {
-        let bodies = Mutex<[[UInt8]]>([])
-        let upstream = try RawUpstream { conn in
-            while let r = conn.readRequest() {
-                bodies.withLock { $0.append(r.body) }
-                conn.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            }
-        }
+        let (upstream, bodies) = try Self.bodyRecordingUpstream()
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"]) { $0.upstreams[0].responseTimeout = .seconds(1) }
         defer { stack.stop() }
