@@ -49,9 +49,9 @@ extension RedisConfig {
 extension RedisConfig: CustomReflectable {
     /// The endpoint's redacted form in place of the URL, the password's source in place of its bytes.
     public var customMirror: Mirror {
-        let where_: String
-        do { where_ = try endpoint().description } catch { where_ = "(invalid: \(error))" }
-        return Mirror(self, children: ["endpoint": where_, "username": username, "password": password as Any,
+        let shown: String
+        do { shown = try endpoint().description } catch { shown = "(invalid: \(error))" }
+        return Mirror(self, children: ["endpoint": shown, "username": username, "password": password as Any,
                                        "keyPrefix": keyPrefix, "timeout": timeout, "onUnavailable": onUnavailable],
                       displayStyle: .struct)
     }

@@ -162,7 +162,9 @@ public enum RedisURLError: Error, Equatable, Sendable, CustomStringConvertible {
     case userinfo
     /// A host that is not a name, an IPv4 address or a bracketed IPv6 address.
     case host
+    /// A port that is not a number in 1-65535.
     case port
+    /// A path that is not one database number.
     case database
     /// `?...` or `#...`: no URL options are read, so none may be given.
     case options
