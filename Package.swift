@@ -32,7 +32,8 @@ let package = Package(
         .target(name: "GatewayHTTP2", dependencies: ["GatewayCore", "CNghttp2"], swiftSettings: gatewaySettings),
         .target(name: "GatewayTLS", dependencies: ["GatewayCore", "COpenSSL"], swiftSettings: gatewaySettings),
         .target(name: "GatewayLoop", dependencies: ["GatewayCore", "CEpoll"], swiftSettings: gatewaySettings),
-        .target(name: "GatewayReplay", dependencies: ["GatewayCore", "GatewayLoop", "CHiredis"], swiftSettings: gatewaySettings),
+        .target(name: "GatewayReplay", dependencies: ["GatewayCore", "GatewayLoop", "CHiredis",
+                                                .product(name: "Logging", package: "swift-log")], swiftSettings: gatewaySettings),
         .target(name: "GatewayProxy", dependencies: [
             "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP1", "GatewayHTTP2",
             "GatewayTLS", "GatewayLoop", "GatewayReplay",

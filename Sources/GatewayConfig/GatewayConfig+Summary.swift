@@ -22,7 +22,7 @@ extension GatewayConfig {
         switch replay.store {
         case .memory: replayLine += ", max_entries \(replay.maxEntries)"
         case .redis:
-            replayLine += ", \(replay.redis.url) prefix \"\(replay.redis.keyPrefix)\", timeout \(replay.redis.timeout)"
+            replayLine += ", \(replay.redis.loginSummary) prefix \"\(replay.redis.keyPrefix)\", timeout \(replay.redis.timeout)"
                 + ", on_unavailable \(replay.redis.onUnavailable.rawValue)"
         }
         lines.append(replayLine)
@@ -60,5 +60,19 @@ extension GatewayConfig {
         lines.append("shutdown: drain_timeout \(shutdown.drainTimeout)")
         lines.append("logging: \(logging.level.rawValue), \(logging.format.rawValue)")
         return lines.joined(separator: "\n")
+    }
+}
+
+extension RedisConfig {
+    /// `redis://host:port/db`, then who logs in and where the password comes from; never the password or the URL as
+    /// written (which may hold it).
+    var loginSummary: String {
+        let endpoint: RedisEndpoint
+        do { endpoint = try self.endpoint() } catch { return "redis (invalid: \(error))" }
+        var text = "redis://\(endpoint)"
+        guard endpoint.password != nil else { return text + ", no AUTH" }
+        text += ", AUTH as \(endpoint.username ?? "default")"
+        text += ", password \(password.map(\.description) ?? "in url (redacted)")"
+        return text
     }
 }

@@ -117,7 +117,12 @@ public enum RedisUnavailablePolicy: String, Sendable, Equatable, CaseIterable {
 }
 
 public struct RedisConfig: Sendable, Equatable {
+    /// As written. It may hold a password, so it is only ever printed as `endpoint()`'s description.
     public var url: String = "redis://127.0.0.1:6379/0"
+    /// The ACL user for `AUTH username password`; "" logs in as the default user (`AUTH password`).
+    public var username: String = ""
+    /// The password for `AUTH`, from `{env}`, `{file}` or `{value}`; nil when there is none or the URL carries it.
+    public var password: Secret?
     public var keyPrefix: String = "sgw:jti:"
     public var timeout: TimeSpan = .milliseconds(50)
     public var onUnavailable: RedisUnavailablePolicy = .reject

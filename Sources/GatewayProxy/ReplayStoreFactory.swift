@@ -1,6 +1,7 @@
 import GatewayConfig
 import GatewayCore
 import GatewayReplay
+import Logging
 
 /// Builds the replay store `replay.store` names.
 enum ReplayStoreFactory {
@@ -8,18 +9,21 @@ enum ReplayStoreFactory {
         var description: String
     }
 
-    static func make(_ config: ReplayConfig, clock: any Clock) throws -> any ReplayStore {
+    /// `logger` receives the Redis store's login failures (never the password).
+    static func make(_ config: ReplayConfig, clock: any Clock, logger: Logger) throws -> any ReplayStore {
         switch config.store {
         case .memory:
             return MemoryReplayStore(maxEntries: config.maxEntries, clock: clock)
         case .redis:
+            let endpoint: RedisEndpoint
             do {
-                // on_unavailable is applied by the exchange, so the store reports `.unavailable` as is.
-                return try RedisReplayStore(url: config.redis.url, keyPrefix: config.redis.keyPrefix,
-                                            timeout: config.redis.timeout, allowWhenUnavailable: false, clock: clock)
+                endpoint = try config.redis.endpoint()
             } catch {
-                throw Failure(description: "replay.redis.url: \(error)")
+                throw Failure(description: "replay.redis: \(error)")
             }
+            // on_unavailable is applied by the exchange, so the store reports `.unavailable` as is.
+            return RedisReplayStore(endpoint: endpoint, keyPrefix: config.redis.keyPrefix, timeout: config.redis.timeout,
+                                    allowWhenUnavailable: false, clock: clock, logger: logger)
         }
     }
 }

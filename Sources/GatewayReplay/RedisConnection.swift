@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import GatewayCore
+import Logging
 
 /// What a conditional SET came back with.
 enum RedisSetOutcome: Equatable {
@@ -35,13 +36,17 @@ final class RedisConnection: @unchecked Sendable {
     private let endpoint: RedisEndpoint
     private let timeout: timeval
     private var handle: RedisHandle?
+    private let logger: Logger
+    /// The login failure last logged; a Redis that keeps refusing the login is logged once, not once per request.
+    private var loggedLoginFailure: String?
 
     /// hiredis writes with plain `write(2)`: a server that went away would raise SIGPIPE and kill the process.
     private static let ignoreSigpipe: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
-    init(endpoint: RedisEndpoint, timeout: TimeSpan) {
+    init(endpoint: RedisEndpoint, timeout: TimeSpan, logger: Logger) {
         _ = Self.ignoreSigpipe
         self.endpoint = endpoint
+        self.logger = logger
         let ns = max(1_000_000, timeout.nanoseconds)  // at least 1ms: a zero timeval means "wait forever"
         self.timeout = timeval(tv_sec: .init(ns / 1_000_000_000), tv_usec: .init((ns % 1_000_000_000) / 1000))
     }
@@ -86,33 +91,56 @@ final class RedisConnection: @unchecked Sendable {
         return interpret(r.type, text)
     }
 
+    /// A connected, logged-in context with its database selected: `AUTH` and `SELECT` go first on every new
+    /// connection, because Redis forgets both when a connection ends.
     private func connectedContext() -> UnsafeMutablePointer<redisContext>? {
         if let handle, !handle.failed { return handle.context }
         handle = nil
         guard let context = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), timeout) else { return nil }
         let fresh = RedisHandle(context: context)
         guard !fresh.failed, redisSetTimeout(context, timeout) == REDIS_OK else { return nil }
-        handle = fresh
         if let password = endpoint.password {
             var auth: [[UInt8]] = [Array("AUTH".utf8)]
-            if let user = endpoint.user { auth.append(Array(user.utf8)) }
-            auth.append(Array(password.utf8))
-            guard expectOK(auth, on: context) else { handle = nil; return nil }
+            if let user = endpoint.username { auth.append(Array(user.utf8)) }
+            auth.append(password)
+            guard expectOK(auth, on: context, step: "AUTH") else { return nil }
         }
         if endpoint.database != 0 {
-            guard expectOK([Array("SELECT".utf8), Array(String(endpoint.database).utf8)], on: context) else {
-                handle = nil
+            guard expectOK([Array("SELECT".utf8), Array(String(endpoint.database).utf8)], on: context, step: "SELECT") else {
                 return nil
             }
         }
+        handle = fresh
+        loggedLoginFailure = nil
         return context
     }
 
-    private func expectOK(_ args: [[UInt8]], on context: UnsafeMutablePointer<redisContext>) -> Bool {
+    /// Sends a login step and wants `+OK`; an error reply is logged (once while it repeats) and fails the connection.
+    private func expectOK(_ args: [[UInt8]], on context: UnsafeMutablePointer<redisContext>, step: String) -> Bool {
         guard let reply = send(args, on: context) else { return false }
         defer { freeReplyObject(reply) }
         let r = reply.assumingMemoryBound(to: redisReply.self).pointee
-        return r.type == REDIS_REPLY_STATUS
+        if r.type == REDIS_REPLY_STATUS { return true }
+        var text = "unexpected reply type \(r.type)"
+        if r.type == REDIS_REPLY_ERROR, let str = r.str {
+            text = String(decoding: UnsafeRawBufferPointer(start: str, count: min(Int(r.len), 200)), as: UTF8.self)
+        }
+        logLoginFailure(step: step, reply: text)
+        return false
+    }
+
+    private func logLoginFailure(step: String, reply: String) {
+        var reply = reply
+        // Redis does not echo the password in its errors today; a proxy or fork in between might.
+        if let password = endpoint.password, !password.isEmpty {
+            reply = reply.replacing(String(decoding: password, as: UTF8.self), with: "(redacted)")
+        }
+        let key = step + reply
+        guard key != loggedLoginFailure else { return }
+        loggedLoginFailure = key
+        logger.error("redis login failed; the replay store is unavailable until it succeeds", metadata: [
+            "redis": "\(endpoint)", "step": "\(step)", "reply": "\(reply)",
+        ])
     }
 
     /// `redisCommandArgv` with explicit lengths, so keys are sent as raw bytes whatever they contain.

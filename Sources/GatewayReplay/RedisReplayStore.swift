@@ -1,5 +1,6 @@
 import Dispatch
 import GatewayCore
+import Logging
 import Synchronization
 
 /// A replay store shared by several gateway processes: one Redis key per used token, set atomically with
@@ -15,9 +16,9 @@ public final class RedisReplayStore: ReplayStore {
     private final class Lane: Sendable {
         let queue: DispatchQueue
         let connection: RedisConnection
-        init(index: Int, endpoint: RedisEndpoint, timeout: TimeSpan) {
+        init(index: Int, endpoint: RedisEndpoint, timeout: TimeSpan, logger: Logger) {
             queue = DispatchQueue(label: "session-gateway.replay.redis.\(index)")
-            connection = RedisConnection(endpoint: endpoint, timeout: timeout)
+            connection = RedisConnection(endpoint: endpoint, timeout: timeout, logger: logger)
         }
     }
 
@@ -31,20 +32,28 @@ public final class RedisReplayStore: ReplayStore {
     private let nextLane = Atomic<Int>(0)
     private let unavailable = Atomic<Int>(0)
 
-    /// A store talking to `url` (`redis://[[user]:password@]host[:port][/db]`) over `connections` connections.
+    /// A store talking to `endpoint` over `connections` connections, each logging in (`AUTH`, then `SELECT`) on
+    /// every connect and reconnect; a refused login fails that connection and is logged on `logger`.
     ///
     /// `allowWhenUnavailable` is `replay.redis.on_unavailable: allow`: when Redis cannot answer, admit the
     /// token (`.fresh`) instead of answering `.unavailable`. Creating the store does not connect; the first
     /// request (or `isReady`) does.
-    public init(url: String, keyPrefix: String, timeout: TimeSpan, allowWhenUnavailable: Bool,
-                connections: Int = 2, clock: any Clock = SystemClock()) throws(ReplayStoreError) {
-        let endpoint = try RedisEndpoint(url: url)
+    public init(endpoint: RedisEndpoint, keyPrefix: String, timeout: TimeSpan, allowWhenUnavailable: Bool,
+                connections: Int = 2, clock: any Clock = SystemClock(),
+                logger: Logger = Logger(label: "session-gateway.replay")) {
         self.endpoint = endpoint
         self.keyPrefix = Array(keyPrefix.utf8)
         self.timeoutNanos = UInt64(max(1_000_000, timeout.nanoseconds))
         self.allowWhenUnavailable = allowWhenUnavailable
         self.clock = clock
-        lanes = (0..<max(1, connections)).map { Lane(index: $0, endpoint: endpoint, timeout: timeout) }
+        lanes = (0..<max(1, connections)).map { Lane(index: $0, endpoint: endpoint, timeout: timeout, logger: logger) }
+    }
+
+    /// A store talking to `url` (`redis://[[user]:password@]host[:port][/db]`); see `init(endpoint:...)`.
+    public convenience init(url: String, keyPrefix: String, timeout: TimeSpan, allowWhenUnavailable: Bool,
+                            connections: Int = 2, clock: any Clock = SystemClock()) throws(RedisURLError) {
+        self.init(endpoint: try RedisEndpoint(url: url), keyPrefix: keyPrefix, timeout: timeout,
+                  allowWhenUnavailable: allowWhenUnavailable, connections: connections, clock: clock)
     }
 
     /// Always 0: the keys live in Redis, shared with other gateways, and counting them would cost a scan.

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfig
+import GatewayCore
 import Testing
 
 /// One error class per test, each asserting the printed `FILE:LINE:COL: key.path: message`.
@@ -28,7 +29,7 @@ import Testing
         #expect(found.contains("gateway.yaml:3:29: apps[0].secrets[0].nmae: unknown key 'nmae' (expected one of: env, file, value)"))
         #expect(found.contains("gateway.yaml:4:5: apps[0].shop: unknown key 'shop' (expected one of: client_id, secrets, shops)"))
         #expect(found.contains("gateway.yaml:8:11: upstreams[0].tls.sni: unknown key 'sni' (expected one of: server_name, ca_file, verify)"))
-        #expect(found.contains("gateway.yaml:13:42: replay.redis.pasword: unknown key 'pasword' (expected one of: url, key_prefix, timeout, on_unavailable)"))
+        #expect(found.contains("gateway.yaml:13:42: replay.redis.pasword: unknown key 'pasword' (expected one of: url, username, password, key_prefix, timeout, on_unavailable)"))
         #expect(found.contains("gateway.yaml:16:11: listeners[0].tls.certificate: unknown key 'certificate' (expected one of: certificate_chain, private_key, certificates)"))
         #expect(found.contains { $0.hasPrefix("gateway.yaml:17:1: colors: unknown key 'colors'") })
     }
@@ -277,14 +278,6 @@ import Testing
         #expect(errors(yaml) == [
             "gateway.yaml:10:18: routes[1].path_prefix: must not contain ';' (route matching skips ';' path parameters), found '/admin;x'",
         ])
-    }
-
-    @Test func redisURL() {
-        for bad in ["http://127.0.0.1:6379", "redis://127.0.0.1", "redis://127.0.0.1:6379/x", "redis://:6379", "redis://h:0"] {
-            let yaml = minimalYAML + "\nreplay: {redis: {url: \"\(bad)\"}}\n"
-            #expect(errors(yaml) == ["gateway.yaml:10:23: replay.redis.url: invalid redis url '\(bad)' (expected redis://host:port or redis://host:port/db)"])
-        }
-        #expect(RedisURL.parse("redis://[::1]:6379/3") == RedisURL(address: HostPort(host: "::1", port: 6379), database: 3))
     }
 
     @Test func emptyListenersIsAnError() {

@@ -12,10 +12,13 @@ public final class RedisServerProcess {
 
     public let port: Int
     private var process: Process?
+    /// Extra `redis-server` options (`--requirepass`, ...), kept for every restart.
+    private let arguments: [String]
 
-    /// Starts a server on `port` (a fresh free port when nil) and waits until it answers PING.
-    public init(port: Int? = nil) throws {
+    /// Starts a server on `port` (a fresh free port when nil) with extra `arguments` and waits until it answers PING.
+    public init(port: Int? = nil, arguments: [String] = []) throws {
         self.port = try port ?? Self.freePort()
+        self.arguments = arguments
         try start()
     }
 
@@ -30,7 +33,7 @@ public final class RedisServerProcess {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                       "--daemonize", "no", "--loglevel", "warning"]
+                       "--daemonize", "no", "--loglevel", "warning"] + arguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -105,7 +108,28 @@ public final class RedisServerProcess {
         guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
         var buffer = [UInt8](repeating: 0, count: 16)
         let n = recv(fd, &buffer, buffer.count, 0)
-        return n >= 5 && buffer[0..<5] == ArraySlice("+PONG".utf8)
+        // A server with `requirepass` answers NOAUTH: it is up all the same.
+        return (n >= 5 && buffer[0..<5] == ArraySlice("+PONG".utf8)) || (n >= 7 && buffer[0..<7] == ArraySlice("-NOAUTH".utf8))
+    }
+
+    /// Runs `redis-cli` against this server (`-a`/`--user` to log in, `-n` for the database) and returns its output,
+    /// trimmed; for checking what the gateway stored on a server that requires a login.
+    public func cli(_ args: [String], user: String? = nil, password: String? = nil, database: Int = 0) -> String {
+        let p = Process()
+        // redis-cli ships next to redis-server.
+        guard let server = try? Self.locateServer() else { return "" }
+        p.executableURL = URL(fileURLWithPath: server).deletingLastPathComponent().appendingPathComponent("redis-cli")
+        var login: [String] = []
+        if let user { login += ["--user", user] }
+        if let password { login += ["--pass", password, "--no-auth-warning"] }
+        p.arguments = ["-h", "127.0.0.1", "-p", String(port), "-n", String(database)] + login + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return "" }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
     /// Sends one inline command and returns the raw reply (for checking what the gateway stored).
     public func command(_ line: String) -> String {

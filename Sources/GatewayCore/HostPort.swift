@@ -1,6 +1,6 @@
-import Foundation
-
 /// A `host:port`, `[v6]:port` or `0.0.0.0:port` address from the configuration, split and checked.
+///
+/// In GatewayCore because the Redis URL parser (shared by `check` and the replay store) checks hosts by the same rules.
 public struct HostPort: Sendable, Hashable, CustomStringConvertible {
     /// The host without brackets: `127.0.0.1`, `::1`, `localhost`.
     public var host: String
@@ -61,7 +61,7 @@ public struct HostPort: Sendable, Hashable, CustomStringConvertible {
         guard let main = address.first, !main.isEmpty, main.utf8.count <= 45 else { return false }
         if address.count == 2, address[1].isEmpty { return false }
         guard main.filter({ $0 == ":" }).count >= 2 else { return false }
-        guard main.components(separatedBy: "::").count <= 2 else { return false }
+        guard main.utf8.indices.filter({ main.utf8[$0...].starts(with: "::".utf8) }).count <= 1 else { return false }
         let groups = main.split(separator: ":", omittingEmptySubsequences: true)
         guard groups.count <= 8 else { return false }
         for (i, group) in groups.enumerated() {
