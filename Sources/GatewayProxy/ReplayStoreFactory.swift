@@ -14,9 +14,9 @@ enum ReplayStoreFactory {
             return MemoryReplayStore(maxEntries: config.maxEntries, clock: clock)
         case .redis:
             do {
-                // on_unavailable is applied by the exchange, so the store reports `.unavailable` as is.
+                // on_unavailable is applied by the exchange (and counted there): the store reports `.unavailable`.
                 return try RedisReplayStore(url: config.redis.url, keyPrefix: config.redis.keyPrefix,
-                                            timeout: config.redis.timeout, allowWhenUnavailable: false, clock: clock)
+                                            timeout: config.redis.timeout, clock: clock)
             } catch {
                 throw Failure(description: "replay.redis.url: \(error)")
             }
