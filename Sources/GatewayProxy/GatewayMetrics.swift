@@ -91,33 +91,6 @@ extension GatewayMetrics {
     }
 }
 
-/// The `kind` label of `gateway_replay_store_errors_total`: a fixed set, one per answer that was not a verdict.
-enum ReplayStoreErrorKind: String, CaseIterable {
-    /// A networked store took its whole `timeout` (see `ReplayStoreFault.timeout`).
-    case timeout
-    /// A networked store could not be reached, lost its connection, or answered with an error.
-    case connection
-    /// The memory store is at `max_entries`.
-    case full
-
-    init?(_ admission: ReplayAdmission) {
-        switch admission {
-        case .fresh, .replayed: return nil
-        case .full: self = .full
-        case .unavailable(.timeout): self = .timeout
-        case .unavailable(.connection): self = .connection
-        }
-    }
-
-    var index: Int {
-        switch self {
-        case .timeout: 0
-        case .connection: 1
-        case .full: 2
-        }
-    }
-}
-
 /// The duration histograms' names and bucket bounds, for the executable's metrics bootstrap.
 public enum DurationHistograms {
     public static let request = "gateway_request_duration_seconds"
