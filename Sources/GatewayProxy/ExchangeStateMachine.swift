@@ -88,6 +88,9 @@ struct ExchangeStateMachine {
     enum Admitted: Equatable {
         case none
         case connect
+        /// Connect although the store could not answer (`on_unavailable: allow`): the one place an exchange goes on
+        /// without a replay check, so the one place it is counted and warned about.
+        case connectUnchecked(ReplayStoreFault)
         /// `401 token_replayed`.
         case replayed
         case answer(GatewayErrorCode)
@@ -110,10 +113,10 @@ struct ExchangeStateMachine {
             return .replayed
         case .full:
             return finishAnswering(.replayStoreFull)
-        case .unavailable:
+        case .unavailable(let fault):
             if allowUnavailable {
                 state = .connecting
-                return .connect
+                return .connectUnchecked(fault)
             }
             return finishAnswering(.replayStoreUnavailable)
         }

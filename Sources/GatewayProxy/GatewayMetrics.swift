@@ -1,4 +1,5 @@
 import CoreMetrics
+import GatewayReplay
 import Metrics
 
 /// The contract's metrics, with per-loop caches so the hot path never asks the metrics factory (and its lock) again.
@@ -14,6 +15,16 @@ final class GatewayMetrics {
                                                               aggregate: true)
     private let upstreamDuration = MetricsSystem.factory.makeRecorder(label: DurationHistograms.upstream,
                                                                       dimensions: [], aggregate: true)
+    private let replayStoreDuration = MetricsSystem.factory.makeRecorder(label: DurationHistograms.replayStore,
+                                                                         dimensions: [], aggregate: true)
+    /// Made up front, like the errors below: a series that exists at 0 lets an alert on its rate fire on the first
+    /// unchecked admit, where a series born at 1 has no earlier sample to differ from.
+    private let replayUnchecked = MetricsSystem.factory.makeCounter(label: "gateway_replay_unchecked_total",
+                                                                    dimensions: [])
+    /// `gateway_replay_store_errors_total` by kind, in `ReplayStoreErrorKind`'s order.
+    private let replayStoreErrors: [any CounterHandler] = ReplayStoreErrorKind.allCases.map {
+        MetricsSystem.factory.makeCounter(label: "gateway_replay_store_errors_total", dimensions: [("kind", $0.rawValue)])
+    }
 
     /// Counters by route index and status for `indexedFor`'s routes: an integer key, no string hashing per request.
     private var byIndex: [Int: any CounterHandler] = [:]
@@ -65,11 +76,29 @@ final class GatewayMetrics {
     }
 }
 
+extension GatewayMetrics {
+    /// Counts one answer of the replay store: its round trip (admit call to answer, on the loop's clock) and, when it
+    /// was a refusal or no answer, its error kind.
+    func replayStoreAnswered(_ admission: ReplayAdmission, roundTripNanos: UInt64) {
+        replayStoreDuration.record(Double(roundTripNanos) / 1e9)
+        guard let kind = ReplayStoreErrorKind(admission) else { return }
+        replayStoreErrors[kind.index].increment(by: 1)
+    }
+
+    /// Counts one exchange let through without a replay check (`on_unavailable: allow`).
+    func replayUncheckedAdmission() {
+        replayUnchecked.increment(by: 1)
+    }
+}
+
 /// The duration histograms' names and bucket bounds, for the executable's metrics bootstrap.
 public enum DurationHistograms {
     public static let request = "gateway_request_duration_seconds"
     public static let upstream = "gateway_upstream_request_duration_seconds"
-    public static var labels: [String] { [request, upstream] }
+    /// Replay store round trips: the memory store answers within the loop round (0 on the loop's clock), Redis in
+    /// a network round trip.
+    public static let replayStore = "gateway_replay_store_duration_seconds"
+    public static var labels: [String] { [request, upstream, replayStore] }
     /// Upper bounds in seconds, 250 µs to 30 s.
     public static let buckets: [Double] = [
         0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30,

@@ -61,6 +61,20 @@ final class LoopState: @unchecked Sendable {
     /// heads HTTP/2 sessions assemble and upstream connections parse next.
     let fieldsPool = HeaderFieldsPool()
 
+    /// Limits the `on_unavailable: allow` warning. Per loop, like the rest of its state: no lock on the path every
+    /// single-use request takes while the store is down. A process logs at most one line a second per loop; the
+    /// exact total is `gateway_replay_unchecked_total`.
+    private var uncheckedWarning = RepeatedWarningLimiter()
+
+    /// An exchange goes on without a replay check (the store could not answer, `on_unavailable: allow`): counted,
+    /// and warned about at most once a second while it lasts.
+    func admittedUnchecked(_ fault: ReplayStoreFault) {
+        metrics.replayUncheckedAdmission()
+        guard let count = uncheckedWarning.occurred(now: loop.now()) else { return }
+        server.logger.warning("replay store unavailable: requests admitted without a replay check (on_unavailable: allow)",
+                              metadata: ["unchecked": "\(count)", "reason": "\(fault.rawValue)", "loop": "\(loop.index)"])
+    }
+
     private var tokenCache = VerifiedTokenCache()
     /// Strong: an identity check against a freed (and reused) address could pair the cache with another config.
     private var tokenCacheSnapshot: RuntimeSnapshot?

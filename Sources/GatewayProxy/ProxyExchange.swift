@@ -49,6 +49,8 @@ final class ProxyExchange {
     let startNanos: UInt64
     var upstreamStartNanos: UInt64 = 0
     var upstreamHeadNanos: UInt64 = 0
+    /// Loop time the replay store was asked (its round trip is measured from here).
+    var admitStartNanos: UInt64 = 0
     let isHeadRequest: Bool
     var scratch: [UInt8] = []
 
@@ -146,6 +148,7 @@ final class ProxyExchange {
         guard let ticket = plan.replay else { return }
         let loop = loopState.loop
         let me = UnsafeTransfer(self)
+        admitStartNanos = loop.now()
         loopState.replayStore.admit(app: ticket.app, jti: ticket.jti, until: ticket.until) { admission in
             if loop.inLoop {
                 me.value.admitted(admission, inline: true)
@@ -164,11 +167,17 @@ final class ProxyExchange {
     }
 
     func carryOut(_ admission: ReplayAdmission) {
+        // The store's answer counts whatever became of the exchange meanwhile: the metrics describe the store.
+        let now = loopState.loop.now()
+        loopState.metrics.replayStoreAnswered(admission, roundTripNanos: now > admitStartNanos ? now - admitStartNanos : 0)
         switch machine.admitted(admission, allowUnavailable: snapshot.config.replay.redis.onUnavailable == .allow) {
         case .none:
             // Ended meanwhile: a recorded jti that never reached an upstream goes back.
             if machine.holdsReplayEntry && !machine.reachedUpstream { releaseToken() }
         case .connect:
+            connect()
+        case .connectUnchecked(let fault):
+            loopState.admittedUnchecked(fault)
             connect()
         case .replayed:
             answer(.failure(.tokenReplayed, hadToken: true))

@@ -23,7 +23,7 @@ enum ReplayStoreFactory {
             }
             // on_unavailable is applied by the exchange, so the store reports `.unavailable` as is.
             return RedisReplayStore(endpoint: endpoint, keyPrefix: config.redis.keyPrefix, timeout: config.redis.timeout,
-                                    allowWhenUnavailable: false, clock: clock, logger: logger)
+                                    clock: clock, logger: logger)
         }
     }
 }

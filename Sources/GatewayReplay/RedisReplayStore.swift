@@ -9,8 +9,8 @@ import Synchronization
 /// The blocking hiredis calls run on a few dedicated serial queues, each owning one connection, so the
 /// caller's loop never waits. A request that cannot get an answer within `timeout` (connect and command
 /// each get `timeout`; a request that waited longer than `timeout` in the queue is not sent at all) is
-/// answered `.unavailable`, or `.fresh` when `allowWhenUnavailable` is set; the failed connection is
-/// dropped and the next request reconnects.
+/// answered `.unavailable`; the failed connection is dropped and the next request reconnects. What an unanswered
+/// admit means (`on_unavailable`) is the exchange's decision, made in one place and counted there.
 public final class RedisReplayStore: ReplayStore {
     /// One serial queue and the connection only it touches.
     private final class Lane: Sendable {
@@ -26,7 +26,6 @@ public final class RedisReplayStore: ReplayStore {
     public let endpoint: RedisEndpoint
     private let keyPrefix: [UInt8]
     private let timeoutNanos: UInt64
-    private let allowWhenUnavailable: Bool
     private let clock: any Clock
     private let lanes: [Lane]
     private let nextLane = Atomic<Int>(0)
@@ -35,31 +34,28 @@ public final class RedisReplayStore: ReplayStore {
     /// A store talking to `endpoint` over `connections` connections, each logging in (`AUTH`, then `SELECT`) on
     /// every connect and reconnect; a refused login fails that connection and is logged on `logger`.
     ///
-    /// `allowWhenUnavailable` is `replay.redis.on_unavailable: allow`: when Redis cannot answer, admit the
-    /// token (`.fresh`) instead of answering `.unavailable`. Creating the store does not connect; the first
-    /// request (or `isReady`) does.
-    public init(endpoint: RedisEndpoint, keyPrefix: String, timeout: TimeSpan, allowWhenUnavailable: Bool,
+    /// Creating the store does not connect; the first request (or `isReady`) does.
+    public init(endpoint: RedisEndpoint, keyPrefix: String, timeout: TimeSpan,
                 connections: Int = 2, clock: any Clock = SystemClock(),
                 logger: Logger = Logger(label: "session-gateway.replay")) {
         self.endpoint = endpoint
         self.keyPrefix = Array(keyPrefix.utf8)
         self.timeoutNanos = UInt64(max(1_000_000, timeout.nanoseconds))
-        self.allowWhenUnavailable = allowWhenUnavailable
         self.clock = clock
         lanes = (0..<max(1, connections)).map { Lane(index: $0, endpoint: endpoint, timeout: timeout, logger: logger) }
     }
 
     /// A store talking to `url` (`redis://[[user]:password@]host[:port][/db]`); see `init(endpoint:...)`.
-    public convenience init(url: String, keyPrefix: String, timeout: TimeSpan, allowWhenUnavailable: Bool,
+    public convenience init(url: String, keyPrefix: String, timeout: TimeSpan,
                             connections: Int = 2, clock: any Clock = SystemClock()) throws(RedisURLError) {
         self.init(endpoint: try RedisEndpoint(url: url), keyPrefix: keyPrefix, timeout: timeout,
-                  allowWhenUnavailable: allowWhenUnavailable, connections: connections, clock: clock)
+                  connections: connections, clock: clock)
     }
 
     /// Always 0: the keys live in Redis, shared with other gateways, and counting them would cost a scan.
     public var entryCount: Int { 0 }
 
-    /// How many admissions Redis could not answer (each was `.unavailable`, or `.fresh` under allow).
+    /// How many admissions Redis could not answer (each was answered `.unavailable`).
     public var unavailableCount: Int { unavailable.load(ordering: .relaxed) }
 
     /// The Redis key for a pair: `<prefix><app>:<jti>`, raw bytes. Client ids never contain `:`, so the
@@ -81,14 +77,19 @@ public final class RedisReplayStore: ReplayStore {
         let deadline = clock.monotonicNanos() &+ timeoutNanos
         let lane = pickLane()
         lane.queue.async { [self] in
-            guard clock.monotonicNanos() <= deadline else {
-                completion(unavailableAnswer())
+            let started = clock.monotonicNanos()
+            guard started <= deadline else {
+                completion(unavailableAnswer(.timeout))
                 return
             }
             switch lane.connection.setIfAbsent(key: key, expireAt: expireAt) {
             case .stored: completion(.fresh)
             case .exists: completion(.replayed)
-            case .failed: completion(unavailableAnswer())
+            case .failed:
+                // The connection does not say why it failed; a refusal, a reset or an error reply come back at
+                // once, so a failure that took the whole timeout is the socket's timeout running out.
+                let timedOut = clock.monotonicNanos() &- started >= timeoutNanos
+                completion(unavailableAnswer(timedOut ? .timeout : .connection))
             }
         }
     }
@@ -116,8 +117,8 @@ public final class RedisReplayStore: ReplayStore {
         return lanes[Int(UInt(bitPattern: n) % UInt(lanes.count))]
     }
 
-    private func unavailableAnswer() -> ReplayAdmission {
+    private func unavailableAnswer(_ fault: ReplayStoreFault) -> ReplayAdmission {
         unavailable.add(1, ordering: .relaxed)
-        return allowWhenUnavailable ? .fresh : .unavailable
+        return .unavailable(fault)
     }
 }

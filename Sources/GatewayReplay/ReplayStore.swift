@@ -6,8 +6,19 @@ public enum ReplayAdmission: Sendable, Equatable {
     case replayed
     /// The store is at `max_entries`: `503 replay_store_full` (never silent eviction).
     case full
-    /// A networked store did not answer in time (`on_unavailable` decides).
-    case unavailable
+    /// A networked store gave no usable answer, for this reason (`on_unavailable` decides what follows).
+    case unavailable(ReplayStoreFault)
+}
+
+/// Why a networked store could not answer an admit; the `kind` of `gateway_replay_store_errors_total`.
+///
+/// Only what the Redis store can tell apart today: its blocking connection reports a refused or lost connection
+/// and an error reply alike, so both are `connection`; a failed command that used up the whole timeout is `timeout`.
+public enum ReplayStoreFault: String, Sendable, CaseIterable {
+    /// No answer within `timeout`: the command (or its connect) timed out, or the admit waited that long to be sent.
+    case timeout
+    /// Redis could not be reached, the connection broke, or it answered with an error.
+    case connection
 }
 
 /// Records token ids once until they expire. Shaped for networked stores: the answer comes through a completion.

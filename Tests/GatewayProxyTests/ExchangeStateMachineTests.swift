@@ -174,10 +174,15 @@ import Testing
         #expect(full.admitted(.full, allowUnavailable: true) == .answer(.replayStoreFull))
 
         var down = Reach.admitting.make()
-        #expect(down.admitted(.unavailable, allowUnavailable: false) == .answer(.replayStoreUnavailable))
+        #expect(down.admitted(.unavailable(.connection), allowUnavailable: false) == .answer(.replayStoreUnavailable))
+        // Allowed through unchecked: said so (the exchange counts it), with the store's reason, and nothing to give back.
         var allowed = Reach.admitting.make()
-        #expect(allowed.admitted(.unavailable, allowUnavailable: true) == .connect)
-        #expect(!allowed.holdsReplayEntry)
+        #expect(allowed.admitted(.unavailable(.timeout), allowUnavailable: true) == .connectUnchecked(.timeout))
+        #expect(allowed.state == .connecting && !allowed.holdsReplayEntry)
+        // An exchange that ended while the store was failing was not admitted at all: nothing to count.
+        var ended = Reach.admitting.make()
+        _ = ended.clientGone()
+        #expect(ended.admitted(.unavailable(.connection), allowUnavailable: true) == .none)
     }
 
     @Test func aJtiThatNeverReachedAnUpstreamGoesBack() {

@@ -35,7 +35,7 @@ import TestSupport
     @Test func freshThenReplayed() throws {
         let server = try RedisServerProcess()
         let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/0", keyPrefix: "sgw:jti:",
-                                         timeout: .seconds(2), allowWhenUnavailable: false)
+                                         timeout: .seconds(2))
         #expect(ready(store) == true)
         let until = now + 300
         #expect(admit(store, jti: "6d1b0f3e-1", until: until) == .fresh)
@@ -51,11 +51,11 @@ import TestSupport
     @Test func databaseAndPrefixAreUsed() throws {
         let server = try RedisServerProcess()
         let a = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/1", keyPrefix: "one:",
-                                     timeout: .seconds(2), allowWhenUnavailable: false)
+                                     timeout: .seconds(2))
         let b = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/2", keyPrefix: "one:",
-                                     timeout: .seconds(2), allowWhenUnavailable: false)
+                                     timeout: .seconds(2))
         let c = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/1", keyPrefix: "two:",
-                                     timeout: .seconds(2), allowWhenUnavailable: false)
+                                     timeout: .seconds(2))
         let until = now + 60
         #expect(admit(a, jti: "j", until: until) == .fresh)
         #expect(admit(b, jti: "j", until: until) == .fresh)
@@ -66,7 +66,7 @@ import TestSupport
     @Test func keyExpiresAfterUntil() throws {
         let server = try RedisServerProcess()
         let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)", keyPrefix: "sgw:jti:",
-                                         timeout: .seconds(2), allowWhenUnavailable: false)
+                                         timeout: .seconds(2))
         let until = now + 1
         #expect(admit(store, jti: "short-lived", until: until) == .fresh)
         #expect(admit(store, jti: "short-lived", until: until) == .replayed)
@@ -76,42 +76,40 @@ import TestSupport
         #expect(admit(store, jti: "short-lived", until: now + 60) == .fresh)
     }
 
+    /// A refused connection fails at once: `connection`, never `timeout`. The store never applies
+    /// `on_unavailable` itself (the exchange does, and counts it), so it answers `.unavailable` either way.
     @Test func unavailableWhenServerIsDown() throws {
         let port = try RedisServerProcess.freePort()  // nothing listens here
-        let reject = try RedisReplayStore(url: "redis://127.0.0.1:\(port)", keyPrefix: "sgw:jti:",
-                                          timeout: .milliseconds(200), allowWhenUnavailable: false)
-        #expect(admit(reject, jti: "x", until: now + 60) == .unavailable)
-        #expect(admit(reject, jti: "x", until: now + 60) == .unavailable)
-        #expect(reject.unavailableCount == 2)
-        #expect(ready(reject) == false)
-
-        let allow = try RedisReplayStore(url: "redis://127.0.0.1:\(port)", keyPrefix: "sgw:jti:",
-                                         timeout: .milliseconds(200), allowWhenUnavailable: true)
-        #expect(admit(allow, jti: "x", until: now + 60) == .fresh)
-        #expect(allow.unavailableCount == 1)
+        let store = try RedisReplayStore(url: "redis://127.0.0.1:\(port)", keyPrefix: "sgw:jti:",
+                                         timeout: .seconds(2))
+        #expect(admit(store, jti: "x", until: now + 60) == .unavailable(.connection))
+        #expect(admit(store, jti: "x", until: now + 60) == .unavailable(.connection))
+        #expect(store.unavailableCount == 2)
+        #expect(ready(store) == false)
     }
 
     @Test func unavailableWhenServerNeverAnswers() throws {
         let silent = try SilentListener()
         let store = try RedisReplayStore(url: "redis://127.0.0.1:\(silent.port)", keyPrefix: "sgw:jti:",
-                                         timeout: .milliseconds(200), allowWhenUnavailable: false)
-        #expect(admit(store, jti: "x", until: now + 60) == .unavailable)
+                                         timeout: .milliseconds(200))
+        // Accepted but never answered: the command used up the whole timeout.
+        #expect(admit(store, jti: "x", until: now + 60) == .unavailable(.timeout))
         #expect(ready(store) == false)
     }
 
     @Test func reconnectsWhenServerComesBack() throws {
         let server = try RedisServerProcess()
         let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)", keyPrefix: "sgw:jti:",
-                                         timeout: .milliseconds(500), allowWhenUnavailable: false, connections: 1)
+                                         timeout: .milliseconds(500), connections: 1)
         #expect(admit(store, jti: "before", until: now + 60) == .fresh)
         server.stop()
-        #expect(admit(store, jti: "during", until: now + 60) == .unavailable)
+        #expect(admit(store, jti: "during", until: now + 60) == .unavailable(.connection))
         try server.start()
         // The new server starts empty; the store must find it again without being rebuilt.
         var answer: ReplayAdmission?
         for attempt in 0..<50 {
             answer = admit(store, jti: "after-\(attempt)", until: now + 60)
-            if answer != .unavailable { break }
+            if answer != .unavailable(.connection) && answer != .unavailable(.timeout) { break }
             Thread.sleep(forTimeInterval: 0.1)
         }
         #expect(answer == .fresh)

@@ -113,3 +113,44 @@ struct RedisReplayIntegrationTests {
         #expect(try stack.send("GET", "/orders", token: token).status == 200)
     }
 }
+
+/// The access log names a store refusal in `auth`, not the token's `accepted`.
+@Suite("Replay store: refusals in the access log", .serialized)
+struct ReplayStoreRefusalLogTests {
+    @Test("Redis at a closed port with on_unavailable: reject -> 503 replay_store_unavailable, logged with that auth")
+    func unavailableIsTheLoggedAuth() throws {
+        let closed = try RedisServerProcess.freePort()  // nothing listens here
+        let stack = try TestStack(loops: 1) { c in
+            c.replay.store = .redis
+            c.replay.redis.url = "redis://127.0.0.1:\(closed)/0"
+            c.replay.redis.timeout = .seconds(2)
+            c.replay.redis.onUnavailable = .reject
+        }
+        defer { stack.stop() }
+        let r = try stack.send("GET", "/orders", token: Tok.valid())
+        expectAnswer(r, status: 503, code: "replay_store_unavailable")
+
+        stack.gateway.flushLogs()
+        let lines = stack.log.all.filter { $0.contains(#""path":"/orders""#) }
+        #expect(lines.count == 1, "\(stack.log.all)")
+        #expect(lines.first?.contains(#""status":503"#) == true, "\(lines)")
+        #expect(lines.first?.contains(#""auth":"replay_store_unavailable""#) == true, "\(lines)")
+    }
+
+    @Test("memory store at max_entries -> 503 replay_store_full, logged with that auth")
+    func fullIsTheLoggedAuth() throws {
+        let stack = try TestStack(loops: 1) { c in
+            c.replay.store = .memory
+            c.replay.maxEntries = 1
+        }
+        defer { stack.stop() }
+        #expect(try stack.send("GET", "/orders", token: Tok.valid()).status == 200)
+        let r = try stack.send("GET", "/orders", token: Tok.valid())
+        expectAnswer(r, status: 503, code: "replay_store_full")
+
+        stack.gateway.flushLogs()
+        let lines = stack.log.all.filter { $0.contains(#""path":"/orders""#) }
+        #expect(lines.count == 2, "\(stack.log.all)")
+        #expect(lines.last?.contains(#""auth":"replay_store_full""#) == true, "\(lines)")
+    }
+}
