@@ -71,23 +71,8 @@ struct HTTP1UpgradeHoldTests {
     @Test(arguments: Delivery.allCases, [false, true])
     func bytesBehindAnAcceptedUpgradeArriveAfterThe101(_ delivery: Delivery, pooled: Bool) throws {
         let probe = TunnelProbe()
-        let upstream = try RawUpstream.upgrades(probe) { conn in
-            // 400 ms before the 101: anything readable now was sent ahead of the switch.
-            conn.setReadTimeout(milliseconds: 50)
-            var early: [UInt8] = []
-            let until = Date().addingTimeInterval(0.4)
-            while Date() < until { early += conn.readSome() }
-            probe.setBeforeSwitch(early)
-            conn.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
-            conn.setReadTimeout(milliseconds: 10_000)
-            while true {
-                let b = conn.readSome()
-                if b.isEmpty { break }
-                probe.appendAfterHead(b)
-                conn.send(b)
-            }
-            probe.finish(closed: true)
-        }
+        // 0.4 s before the 101: anything the upstream reads by then was sent ahead of the switch.
+        let upstream = try RawUpstream.switchingAfter(0.4, probe)
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }

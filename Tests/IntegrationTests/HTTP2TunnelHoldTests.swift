@@ -129,23 +129,8 @@ struct HTTP2TunnelHoldTests {
     @Test(arguments: [false, true])
     func earlyBytesAreHeldUntilThe101ThenDeliveredByteExact(pooled: Bool) throws {
         let probe = TunnelProbe()
-        let upstream = try RawUpstream.upgrades(probe) { conn in
-            // The 300 ms before the 101: anything readable now was sent ahead of the switch.
-            conn.setReadTimeout(milliseconds: 50)
-            var early: [UInt8] = []
-            let until = Date().addingTimeInterval(0.3)
-            while Date() < until { early += conn.readSome() }
-            probe.setBeforeSwitch(early)
-            conn.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
-            conn.setReadTimeout(milliseconds: 10_000)
-            while true {
-                let b = conn.readSome()
-                if b.isEmpty { break }
-                probe.appendAfterHead(b)
-                conn.send(b)
-            }
-            probe.finish(closed: true)
-        }
+        // 0.3 s before the 101: anything the upstream reads by then was sent ahead of the switch.
+        let upstream = try RawUpstream.switchingAfter(0.3, probe)
         defer { upstream.stop() }
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
         defer { stack.stop() }

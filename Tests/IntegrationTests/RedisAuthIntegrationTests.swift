@@ -29,6 +29,16 @@ struct RedisAuthIntegrationTests {
 
     static func key(_ jti: String) -> String { "\(keyPrefix)\(TestStack.clientId):\(jti)" }
 
+    /// One token used twice: admitted, then `token_replayed`. Returns its `jti`.
+    static func admitThenReplay(_ stack: TestStack) throws -> String {
+        let jti = UUID().uuidString
+        let token = Tok.valid(jti: jti)
+        let first = try stack.send("GET", "/orders", token: token)
+        #expect(first.status == 200, "first use: \(first.bodyText)")
+        expectAnswer(try stack.send("GET", "/orders", token: token), status: 401, code: "token_replayed")
+        return jti
+    }
+
     @Test("requirepass: the right password admits, then rejects the replay, also after Redis restarts")
     func requirepassRightPassword() throws {
         let redis = try RedisServerProcess(arguments: ["--requirepass", Self.password])
@@ -37,11 +47,7 @@ struct RedisAuthIntegrationTests {
         defer { stack.stop() }
         #expect(try RedisReplayIntegrationTests.readyz(stack) == 200)
 
-        let jti = UUID().uuidString
-        let token = Tok.valid(jti: jti)
-        let first = try stack.send("GET", "/orders", token: token)
-        #expect(first.status == 200, "first use: \(first.bodyText)")
-        expectAnswer(try stack.send("GET", "/orders", token: token), status: 401, code: "token_replayed")
+        let jti = try Self.admitThenReplay(stack)
         #expect(redis.cli(["EXISTS", Self.key(jti)], password: Self.password) == "1")
 
         // A new connection has to log in again: Redis forgets AUTH with the connection.
@@ -147,11 +153,7 @@ struct RedisAuthIntegrationTests {
         defer { stack.stop() }
         #expect(try RedisReplayIntegrationTests.readyz(stack) == 200)
 
-        let jti = UUID().uuidString
-        let token = Tok.valid(jti: jti)
-        let first = try stack.send("GET", "/orders", token: token)
-        #expect(first.status == 200, "first use: \(first.bodyText)")
-        expectAnswer(try stack.send("GET", "/orders", token: token), status: 401, code: "token_replayed")
+        let jti = try Self.admitThenReplay(stack)
         // Checked as the default user: sgw may only SET, DEL and PING.
         #expect(redis.cli(["EXISTS", Self.key(jti)], password: "default-user-pw") == "1")
 
@@ -168,11 +170,7 @@ struct RedisAuthIntegrationTests {
         let stack = try Self.stack(redis, url: "redis://:\(Self.password)@127.0.0.1:\(redis.port)/3")
         defer { stack.stop() }
 
-        let jti = UUID().uuidString
-        let token = Tok.valid(jti: jti)
-        let first = try stack.send("GET", "/orders", token: token)
-        #expect(first.status == 200, "first use: \(first.bodyText)")
-        expectAnswer(try stack.send("GET", "/orders", token: token), status: 401, code: "token_replayed")
+        let jti = try Self.admitThenReplay(stack)
         #expect(redis.cli(["EXISTS", Self.key(jti)], password: Self.password, database: 3) == "1")
         #expect(redis.cli(["EXISTS", Self.key(jti)], password: Self.password, database: 0) == "0")
     }

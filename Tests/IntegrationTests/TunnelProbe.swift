@@ -129,6 +129,27 @@ extension RawUpstream {
         }
     }
 
+    /// An upgrade upstream that first reads for `delay` seconds (what arrives then was sent ahead of its switch, and
+    /// is noted as `beforeSwitch`), then answers `101` and echoes every byte, noting it as `afterHead`.
+    static func switchingAfter(_ delay: Double, _ probe: TunnelProbe) throws -> RawUpstream {
+        try upgrades(probe) { conn in
+            conn.setReadTimeout(milliseconds: 50)
+            var early: [UInt8] = []
+            let until = Date().addingTimeInterval(delay)
+            while Date() < until { early += conn.readSome() }
+            probe.setBeforeSwitch(early)
+            conn.send("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
+            conn.setReadTimeout(milliseconds: 10_000)
+            while true {
+                let b = conn.readSome()
+                if b.isEmpty { break }
+                probe.appendAfterHead(b)
+                conn.send(b)
+            }
+            probe.finish(closed: true)
+        }
+    }
+
     /// Like `upgrades`, but after `respond` (which may answer, wait, or say nothing) the upgrade's connection is
     /// only watched until the gateway closes it.
     static func refusingUpgrades(_ probe: TunnelProbe, respond: @escaping @Sendable (RawConn) -> Void) throws -> RawUpstream {
