@@ -79,8 +79,10 @@ final class GatewayMetrics {
 extension GatewayMetrics {
     /// Counts one answer of the replay store: its round trip (admit call to answer, on the loop's clock) and, when it
     /// was a refusal or no answer, its error kind.
-    func replayStoreAnswered(_ admission: ReplayAdmission, roundTripNanos: UInt64) {
-        replayStoreDuration.record(Double(roundTripNanos) / 1e9)
+    /// `roundTripNanos` is nil for a store that answered in place (the memory store): there is no round trip to
+    /// time, and a histogram record per single-use request (a lock inside swift-prometheus) would be pure cost.
+    func replayStoreAnswered(_ admission: ReplayAdmission, roundTripNanos: UInt64?) {
+        if let roundTripNanos { replayStoreDuration.record(Double(roundTripNanos) / 1e9) }
         guard let kind = ReplayStoreErrorKind(admission) else { return }
         replayStoreErrors[kind.index].increment(by: 1)
     }
@@ -95,8 +97,7 @@ extension GatewayMetrics {
 public enum DurationHistograms {
     public static let request = "gateway_request_duration_seconds"
     public static let upstream = "gateway_upstream_request_duration_seconds"
-    /// Replay store round trips: the memory store answers within the loop round (0 on the loop's clock), Redis in
-    /// a network round trip.
+    /// Replay store round trips (networked stores; the memory store answers in place and is not timed).
     public static let replayStore = "gateway_replay_store_duration_seconds"
     public static var labels: [String] { [request, upstream, replayStore] }
     /// Upper bounds in seconds, 250 µs to 30 s.

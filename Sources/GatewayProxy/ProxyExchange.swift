@@ -163,13 +163,15 @@ final class ProxyExchange {
 
     func admitted(_ admission: ReplayAdmission, inline: Bool) {
         // Inline answers come from `begin`, which is the input in progress.
-        if inline { carryOut(admission) } else { input(nil) { carryOut(admission) } }
+        if inline { carryOut(admission, timed: false) } else { input(nil) { carryOut(admission, timed: true) } }
     }
 
-    func carryOut(_ admission: ReplayAdmission) {
+    /// `timed`: the answer came back later (a networked store), so its round trip is measured.
+    func carryOut(_ admission: ReplayAdmission, timed: Bool) {
         // The store's answer counts whatever became of the exchange meanwhile: the metrics describe the store.
         let now = loopState.loop.now()
-        loopState.metrics.replayStoreAnswered(admission, roundTripNanos: now > admitStartNanos ? now - admitStartNanos : 0)
+        loopState.metrics.replayStoreAnswered(admission,
+                                              roundTripNanos: timed ? (now > admitStartNanos ? now - admitStartNanos : 0) : nil)
         switch machine.admitted(admission, allowUnavailable: snapshot.config.replay.redis.onUnavailable == .allow) {
         case .none:
             // Ended meanwhile: a recorded jti that never reached an upstream goes back.
