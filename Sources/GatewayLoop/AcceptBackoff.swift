@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import GatewayCore
 
 /// Decides what a listener does after `accept` failed: take the next connection, or rest before trying again.
 ///
@@ -32,14 +33,12 @@ public struct AcceptBackoff: Sendable {
     /// How long accepting rests: long enough that a spinning source costs nothing, short enough that a freed
     /// descriptor is used before clients notice (nginx waits 500 ms; a connection closing frees one at once here).
     public let pauseNanos: UInt64
-    /// The shortest gap between two warnings: a descriptor shortage lasting minutes must not flood the log.
-    public let reportIntervalNanos: UInt64
-    private var lastReport: UInt64?
-    private var unreported = 0
+    /// Warnings at most once per interval: a descriptor shortage lasting minutes must not flood the log.
+    private var reports: RepeatedWarningLimiter
 
     public init(pauseNanos: UInt64 = 100_000_000, reportIntervalNanos: UInt64 = 1_000_000_000) {
         self.pauseNanos = pauseNanos
-        self.reportIntervalNanos = reportIntervalNanos
+        reports = RepeatedWarningLimiter(intervalNanos: reportIntervalNanos)
     }
 
     /// The decision for an `accept` that failed with `errno` at monotonic time `now`.
@@ -47,13 +46,7 @@ public struct AcceptBackoff: Sendable {
         if Self.isPerConnection(errno) { return .acceptNext }
         // Out of descriptors or memory, and anything unforeseen: the next call would fail alike, so rest. An
         // unknown error resting too is the safe side: a wrong guess costs 100 ms of accepting, not a core.
-        unreported += 1
-        var report: Report?
-        if lastReport.map({ now &- $0 >= reportIntervalNanos }) ?? true {
-            report = Report(errno: errno, pauses: unreported)
-            lastReport = now
-            unreported = 0
-        }
+        let report = reports.occurred(now: now).map { Report(errno: errno, pauses: $0) }
         return .pause(nanos: pauseNanos, report: report)
     }
 

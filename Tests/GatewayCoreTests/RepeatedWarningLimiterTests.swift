@@ -1,8 +1,7 @@
-import GatewayReplay
 import Testing
-@testable import GatewayProxy
+import GatewayCore
 
-/// The `on_unavailable: allow` warning's limit, driven by explicit loop times (nanoseconds).
+/// The once-a-second limit of repeated warnings (the unchecked-admit and accept-pause warnings), on explicit times.
 @Suite struct RepeatedWarningLimiterTests {
     static let second: UInt64 = 1_000_000_000
 
@@ -41,21 +40,5 @@ import Testing
         #expect(limiter.occurred(now: 0) == 1)
         #expect(limiter.occurred(now: 9) == nil)
         #expect(limiter.occurred(now: 10) == 2)
-    }
-}
-
-/// `gateway_replay_store_errors_total{kind}`: every store answer that is not a verdict has exactly one kind.
-@Suite struct ReplayStoreErrorKindTests {
-    @Test func verdictsAreNoErrors() {
-        #expect(ReplayStoreErrorKind(.fresh) == nil)
-        #expect(ReplayStoreErrorKind(.replayed) == nil)
-    }
-
-    @Test func eachFailureHasItsKind() {
-        #expect(ReplayStoreErrorKind(.full) == .full)
-        #expect(ReplayStoreErrorKind(.unavailable(.timeout)) == .timeout)
-        #expect(ReplayStoreErrorKind(.unavailable(.connection)) == .connection)
-        #expect(ReplayStoreErrorKind.allCases.map(\.rawValue) == ["timeout", "connection", "full"])
-        #expect(ReplayStoreErrorKind.allCases.map(\.index) == [0, 1, 2])
     }
 }

@@ -2,19 +2,19 @@
 /// carrying how many times it happened since the last line (the first occurrence is logged at once).
 ///
 /// A value driven by the caller's clock (monotonic nanoseconds), so the limit can be tested without waiting.
-struct RepeatedWarningLimiter: Equatable {
-    let intervalNanos: UInt64
+public struct RepeatedWarningLimiter: Equatable, Sendable {
+    public let intervalNanos: UInt64
     /// Occurrences not yet reported in a warning.
-    private(set) var pending = 0
+    public private(set) var pending = 0
     /// The earliest time the next warning may go out; nil until the first one (a loop clock may read 0).
-    private(set) var nextDue: UInt64?
+    public private(set) var nextDue: UInt64?
 
-    init(intervalNanos: UInt64 = 1_000_000_000) {
+    public init(intervalNanos: UInt64 = 1_000_000_000) {
         self.intervalNanos = intervalNanos
     }
 
     /// One more occurrence at `now`: the count to report when a warning is due now, nil while it is held back.
-    mutating func occurred(now: UInt64) -> Int? {
+    public mutating func occurred(now: UInt64) -> Int? {
         pending += 1
         if let due = nextDue, now < due { return nil }
         nextDue = now &+ intervalNanos
