@@ -1,3 +1,4 @@
+import GatewayTransport
 import GatewayHTTP1
 import GatewayLoop
 

@@ -1,6 +1,7 @@
 import Dispatch
 import GatewayConfig
 import GatewayCore
+import GatewayTransport
 import GatewayLoop
 import GatewayReplay
 import GatewayTLS

@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTransport
 import GatewayHTTP2
 import GatewayLoop
 

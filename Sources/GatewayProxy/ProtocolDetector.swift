@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTransport
 import GatewayLoop
 import GatewayTLS
 

@@ -1,4 +1,5 @@
 import GatewayCore
+import GatewayTransport
 import GatewayHTTP1
 import GatewayLoop
 

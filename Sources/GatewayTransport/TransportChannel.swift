@@ -3,7 +3,7 @@ import GatewayLoop
 import GatewayTLS
 
 /// How far a TLS handshake got after the bytes available so far.
-enum HandshakeProgress {
+public enum HandshakeProgress {
     case complete
     case pending
     case failed(String)
@@ -13,9 +13,9 @@ enum HandshakeProgress {
 /// (pending ciphertext counts as queued), close_notify on close. Client and upstream connections both use it.
 ///
 /// Plain TCP goes straight to the socket: one branch on `tls` is all the TLS support costs it.
-final class TransportChannel {
-    let channel: SocketChannel
-    let tls: TLSConnection?
+public final class TransportChannel {
+    public let channel: SocketChannel
+    public let tls: TLSConnection?
     private var out = OutboundBuffer()
     private var cipherScratch: [UInt8] = []
     /// TLS only: plaintext or ciphertext may wait inside OpenSSL, where no socket event will announce it.
@@ -24,31 +24,31 @@ final class TransportChannel {
     private var sawEOF = false
     private var tlsFailed = false
 
-    init(channel: SocketChannel, tls: TLSConnection? = nil) {
+    public init(channel: SocketChannel, tls: TLSConnection? = nil) {
         self.channel = channel
         self.tls = tls
     }
 
-    var isTLS: Bool { tls != nil }
-    var loop: EventLoop { channel.loop }
-    var isClosed: Bool { channel.isClosed }
-    var isReadingPaused: Bool { channel.isReadingPaused }
+    public var isTLS: Bool { tls != nil }
+    public var loop: EventLoop { channel.loop }
+    public var isClosed: Bool { channel.isClosed }
+    public var isReadingPaused: Bool { channel.isReadingPaused }
     /// Bytes (ciphertext under TLS) waiting for the socket.
-    var queuedCount: Int { out.count }
-    var hasQueuedOutput: Bool { !out.isEmpty }
+    public var queuedCount: Int { out.count }
+    public var hasQueuedOutput: Bool { !out.isEmpty }
     /// The peer is not keeping up: the socket refused bytes and the write source is armed.
-    var isBlocked: Bool { out.isBlocked }
+    public var isBlocked: Bool { out.isBlocked }
 
     /// Plain TCP: a read shorter than the buffer emptied the socket. Under TLS it says nothing: a read returns
     /// one record, and the rest may already wait inside OpenSSL, where no readiness event will announce it.
-    var shortReadDrains: Bool { tls == nil }
+    public var shortReadDrains: Bool { tls == nil }
 
-    var onReadable: (() -> Void)? {
+    public var onReadable: (() -> Void)? {
         get { channel.onReadable }
         set { channel.onReadable = newValue }
     }
 
-    var onWritable: (() -> Void)? {
+    public var onWritable: (() -> Void)? {
         get { channel.onWritable }
         set { channel.onWritable = newValue }
     }
@@ -57,7 +57,7 @@ final class TransportChannel {
 
     /// Reads plaintext into `buffer`.
     @inline(__always)
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> ReadResult {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(IOError) -> ReadResult {
         guard let tls else { return try channel.read(into: buffer) }
         return try readTLS(tls, into: buffer)
     }
@@ -96,7 +96,7 @@ final class TransportChannel {
     }
 
     /// Drives the TLS handshake with what the socket has; `buffer` is scratch space for ciphertext.
-    func continueHandshake(buffer: UnsafeMutableRawBufferPointer) -> HandshakeProgress {
+    public func continueHandshake(buffer: UnsafeMutableRawBufferPointer) -> HandshakeProgress {
         guard let tls else { return .complete }
         while true {
             switch tls.handshake() {
@@ -128,15 +128,15 @@ final class TransportChannel {
         }
     }
 
-    func pauseReading() { channel.pauseReading() }
+    public func pauseReading() { channel.pauseReading() }
 
-    func resumeReading() {
+    public func resumeReading() {
         channel.resumeReading()
         if tls != nil && tlsMayHaveInput { scheduleReadKick() }
     }
 
     /// Runs `onReadable` soon even without a socket event: bytes already inside OpenSSL must not wait for one.
-    func kickReading() {
+    public func kickReading() {
         if tls != nil { tlsMayHaveInput = true }
         scheduleReadKick()
     }
@@ -157,12 +157,12 @@ final class TransportChannel {
 
     /// Sends plaintext now when the socket keeps up, queues the rest; false when the connection failed.
     @inline(__always)
-    func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let tls else { return out.write(bytes, to: channel) }
         return writeTLS(tls, bytes)
     }
 
-    func write(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { write($0) } }
+    public func write(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBytes { write($0) } }
 
     private func writeTLS(_ tls: TLSConnection, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard !tlsFailed else { return false }
@@ -190,21 +190,21 @@ final class TransportChannel {
     }
 
     /// Gathers small writes until `uncork` (one read batch's output leaves in one send).
-    func cork() { out.cork() }
+    public func cork() { out.cork() }
 
     /// Sends what gathered; false when the socket failed.
-    func uncork() -> Bool { out.uncork(to: channel) }
+    public func uncork() -> Bool { out.uncork(to: channel) }
 
     /// Writes queued bytes; true when nothing is left. Throws when the socket failed.
-    func flush() throws(IOError) -> Bool { try out.flush(to: channel) }
+    public func flush() throws(IOError) -> Bool { try out.flush(to: channel) }
 
     /// Half-closes the sending side (TCP only: under TLS, close_notify is sent at `close`).
-    func shutdownWrite() {
+    public func shutdownWrite() {
         if tls == nil { channel.shutdownWrite() }
     }
 
     /// Sends close_notify (TLS, best effort) and closes; queued bytes are dropped.
-    func close() {
+    public func close() {
         guard !channel.isClosed else { return }
         if let tls, !tlsFailed, tls.isHandshakeComplete, out.isEmpty {
             tls.shutdown()
