@@ -45,7 +45,7 @@ public final class GatewayServer: @unchecked Sendable {
         maxConnections = Atomic(config.limits.maxConnections)
         group = EventLoopGroup(loopCount: loopCount)
         let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1)
-        self.replayStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock, logger: logger)
+        self.replayStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock, loops: group.loops, logger: logger)
         for loop in group.loops {
             loopStates.append(LoopState(loop: loop, server: self, snapshot: snapshot, replayStore: self.replayStore,
                                         metrics: GatewayMetrics()))

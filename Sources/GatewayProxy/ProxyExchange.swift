@@ -51,6 +51,8 @@ final class ProxyExchange {
     var upstreamHeadNanos: UInt64 = 0
     /// Loop time the replay store was asked (its round trip is measured from here).
     var admitStartNanos: UInt64 = 0
+    /// The replay store's `admit` is on the stack: an answer now is part of the input in progress.
+    var admitInProgress = false
     let isHeadRequest: Bool
     var scratch: [UInt8] = []
 
@@ -149,13 +151,17 @@ final class ProxyExchange {
         let loop = loopState.loop
         let me = UnsafeTransfer(self)
         admitStartNanos = loop.now()
+        // An answer given before `admit` returns (the memory store; a Redis store backing off) is part of the input
+        // in progress; one that comes later, even on this loop (Redis replies are read here), is an input of its own.
+        admitInProgress = true
         loopState.replayStore.admit(app: ticket.app, jti: ticket.jti, until: ticket.until) { admission in
             if loop.inLoop {
-                me.value.admitted(admission, inline: true)
+                me.value.admitted(admission, inline: me.value.admitInProgress)
             } else {
                 loop.execute { me.value.admitted(admission, inline: false) }
             }
         }
+        admitInProgress = false
         // Only a store that answers later (Redis) holds the request body back; the in-memory one has answered by
         // now, and suspending the read source for nothing would cost two epoll_ctl calls per request.
         if machine.state == .admitting { downstream.downstreamPauseRequestBody() }

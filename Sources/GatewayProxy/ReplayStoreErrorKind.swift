@@ -4,8 +4,10 @@ import GatewayReplay
 enum ReplayStoreErrorKind: String, CaseIterable {
     /// A networked store took its whole `timeout` (see `ReplayStoreFault.timeout`).
     case timeout
-    /// A networked store could not be reached, lost its connection, or answered with an error.
+    /// A networked store could not be reached or lost its connection (see `ReplayStoreFault.connection`).
     case connection
+    /// A networked store answered with an error or something that is not a verdict (`ReplayStoreFault.reply`).
+    case reply
     /// The memory store is at `max_entries`.
     case full
 
@@ -16,6 +18,7 @@ enum ReplayStoreErrorKind: String, CaseIterable {
         case .full: self = .full
         case .unavailable(.timeout): self = .timeout
         case .unavailable(.connection): self = .connection
+        case .unavailable(.reply): self = .reply
         }
     }
 
@@ -24,7 +27,8 @@ enum ReplayStoreErrorKind: String, CaseIterable {
         switch self {
         case .timeout: 0
         case .connection: 1
-        case .full: 2
+        case .reply: 2
+        case .full: 3
         }
     }
 }

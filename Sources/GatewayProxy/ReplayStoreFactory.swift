@@ -1,5 +1,6 @@
 import GatewayConfig
 import GatewayCore
+import GatewayLoop
 import GatewayReplay
 import Logging
 
@@ -10,7 +11,7 @@ enum ReplayStoreFactory {
     }
 
     /// `logger` receives the Redis store's login failures (never the password).
-    static func make(_ config: ReplayConfig, clock: any Clock, logger: Logger) throws -> any ReplayStore {
+    static func make(_ config: ReplayConfig, clock: any Clock, loops: [EventLoop], logger: Logger) throws -> any ReplayStore {
         switch config.store {
         case .memory:
             return MemoryReplayStore(maxEntries: config.maxEntries, clock: clock)
@@ -23,7 +24,7 @@ enum ReplayStoreFactory {
             }
             // on_unavailable is applied by the exchange, so the store reports `.unavailable` as is.
             return RedisReplayStore(endpoint: endpoint, keyPrefix: config.redis.keyPrefix, timeout: config.redis.timeout,
-                                    clock: clock, logger: logger)
+                                    loops: loops, logger: logger)
         }
     }
 }

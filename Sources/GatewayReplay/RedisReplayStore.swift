@@ -1,55 +1,49 @@
-import Dispatch
 import GatewayCore
+import GatewayLoop
 import Logging
 import Synchronization
 
 /// A replay store shared by several gateway processes: one Redis key per used token, set atomically with
 /// `SET <prefix><app>:<jti> 1 EXAT <until+1> NX`.
 ///
-/// The blocking hiredis calls run on a few dedicated serial queues, each owning one connection, so the
-/// caller's loop never waits. A request that cannot get an answer within `timeout` (connect and command
-/// each get `timeout`; a request that waited longer than `timeout` in the queue is not sent at all) is
-/// answered `.unavailable`; the failed connection is dropped and the next request reconnects. What an unanswered
-/// admit means (`on_unavailable`) is the exchange's decision, made in one place and counted there.
+/// It runs on the gateway's own loops: each loop has its own connection to each Redis node it needs (`RedisRouter`),
+/// admits made while a loop handles one batch of events leave in one write (pipelining), and replies come back on
+/// that loop. No thread, no blocking call. An admit that gets no answer within `timeout` is answered `.unavailable`;
+/// what that means (`on_unavailable`) is the exchange's decision, made in one place and counted there.
 public final class RedisReplayStore: ReplayStore {
-    /// One serial queue and the connection only it touches.
-    private final class Lane: Sendable {
-        let queue: DispatchQueue
-        let connection: RedisConnection
-        init(index: Int, endpoint: RedisEndpoint, timeout: TimeSpan, logger: Logger) {
-            queue = DispatchQueue(label: "session-gateway.replay.redis.\(index)")
-            connection = RedisConnection(endpoint: endpoint, timeout: timeout, logger: logger)
-        }
-    }
-
     /// Where the store connects (printable: never shows the password).
     public let endpoint: RedisEndpoint
     private let keyPrefix: [UInt8]
-    private let timeoutNanos: UInt64
-    private let clock: any Clock
-    private let lanes: [Lane]
-    private let nextLane = Atomic<Int>(0)
+    private let loops: [EventLoop]
+    /// Loops the store made for itself when the caller gave none (tools and tests); kept alive with it.
+    private let ownGroup: EventLoopGroup?
+    /// One router per loop, touched only on its loop.
+    private let routers: [UnsafeTransfer<RedisRouter>]
     private let unavailable = Atomic<Int>(0)
 
-    /// A store talking to `endpoint` over `connections` connections, each logging in (`AUTH`, then `SELECT`) on
-    /// every connect and reconnect; a refused login fails that connection and is logged on `logger`.
-    ///
-    /// Creating the store does not connect; the first request (or `isReady`) does.
-    public init(endpoint: RedisEndpoint, keyPrefix: String, timeout: TimeSpan,
-                connections: Int = 2, clock: any Clock = SystemClock(),
-                logger: Logger = Logger(label: "session-gateway.replay")) {
+    /// A store talking to `endpoint` from `loops` (nil: one loop of its own), logging in (`AUTH`, then `SELECT`) on
+    /// every connect; a refused login is logged on `logger`. Creating the store does not connect; the first
+    /// command does.
+    public init(endpoint: RedisEndpoint, keyPrefix: String, timeout: TimeSpan, tls: RedisTLS? = nil,
+                loops: [EventLoop]? = nil, logger: Logger = Logger(label: "session-gateway.replay")) {
         self.endpoint = endpoint
         self.keyPrefix = Array(keyPrefix.utf8)
-        self.timeoutNanos = UInt64(max(1_000_000, timeout.nanoseconds))
-        self.clock = clock
-        lanes = (0..<max(1, connections)).map { Lane(index: $0, endpoint: endpoint, timeout: timeout, logger: logger) }
+        if let loops, !loops.isEmpty {
+            self.loops = loops
+            ownGroup = nil
+        } else {
+            let group = EventLoopGroup(loopCount: 1)
+            self.loops = group.loops
+            ownGroup = group
+        }
+        routers = self.loops.map {
+            UnsafeTransfer(RedisRouter(endpoint: endpoint, loop: $0, tls: tls, timeout: timeout, logger: logger))
+        }
     }
 
     /// A store talking to `url` (`redis://[[user]:password@]host[:port][/db]`); see `init(endpoint:...)`.
-    public convenience init(url: String, keyPrefix: String, timeout: TimeSpan,
-                            connections: Int = 2, clock: any Clock = SystemClock()) throws(RedisURLError) {
-        self.init(endpoint: try RedisEndpoint(url: url), keyPrefix: keyPrefix, timeout: timeout,
-                  connections: connections, clock: clock)
+    public convenience init(url: String, keyPrefix: String, timeout: TimeSpan) throws(RedisURLError) {
+        self.init(endpoint: try RedisEndpoint(url: url), keyPrefix: keyPrefix, timeout: timeout)
     }
 
     /// Always 0: the keys live in Redis, shared with other gateways, and counting them would cost a scan.
@@ -69,56 +63,41 @@ public final class RedisReplayStore: ReplayStore {
         return key
     }
 
-    /// Answers later on one of the store's queues. The key expires at `until + 1` (Redis drops it at that
-    /// second), matching the memory store, which holds an entry through the whole second `until`.
+    /// Answers on the caller's loop (or the store's first loop for a caller on none), later or at once when the
+    /// store is backing off. The key expires at `until + 1` (Redis drops it at that second), matching the memory
+    /// store, which holds an entry through the whole second `until`.
     public func admit(app: String, jti: String, until: Int64, completion: @escaping @Sendable (ReplayAdmission) -> Void) {
         let key = key(app: app, jti: jti)
         let expireAt = max(1, until &+ 1)
-        let deadline = clock.monotonicNanos() &+ timeoutNanos
-        let lane = pickLane()
-        lane.queue.async { [self] in
-            let started = clock.monotonicNanos()
-            guard started <= deadline else {
-                completion(unavailableAnswer(.timeout))
-                return
-            }
-            switch lane.connection.setIfAbsent(key: key, expireAt: expireAt) {
-            case .stored: completion(.fresh)
-            case .exists: completion(.replayed)
-            case .failed:
-                // The connection does not say why it failed; a refusal, a reset or an error reply come back at
-                // once, so a failure that took the whole timeout is the socket's timeout running out.
-                let timedOut = clock.monotonicNanos() &- started >= timeoutNanos
-                completion(unavailableAnswer(timedOut ? .timeout : .connection))
+        let counter = UnsafeTransfer(self)
+        onLoop { router in
+            router.setIfAbsent(key: key, expireAt: expireAt) { admission in
+                if case .unavailable = admission { counter.value.unavailable.add(1, ordering: .relaxed) }
+                completion(admission)
             }
         }
     }
 
-    /// `DEL`s the key on one of the store's queues. When Redis cannot be asked the key simply stays until it
-    /// expires: the retry then gets `token_replayed`, never a second admission.
+    /// `DEL`s the key. When Redis cannot be asked the key simply stays until it expires: the retry then gets
+    /// `token_replayed`, never a second admission.
     public func release(app: String, jti: String) {
         let key = key(app: app, jti: jti)
-        let lane = pickLane()
-        lane.queue.async { _ = lane.connection.delete(key: key) }
+        onLoop { $0.delete(key: key) }
     }
 
-    /// PINGs Redis (connecting if needed) within the timeout; false when it does not answer.
+    /// Asks every node the store needs (`PING`, within the timeout); true when all answer.
     public func isReady(completion: @escaping @Sendable (Bool) -> Void) {
-        let deadline = clock.monotonicNanos() &+ timeoutNanos
-        let lane = pickLane()
-        lane.queue.async { [clock] in
-            guard clock.monotonicNanos() <= deadline else { completion(false); return }
-            completion(lane.connection.ping())
+        onLoop { $0.ping(completion: completion) }
+    }
+
+    /// Runs `body` with the router of the loop the caller is on, or on the first loop.
+    private func onLoop(_ body: @escaping (RedisRouter) -> Void) {
+        for (i, loop) in loops.enumerated() where loop.inLoop {
+            body(routers[i].value)
+            return
         }
-    }
-
-    private func pickLane() -> Lane {
-        let n = nextLane.add(1, ordering: .relaxed).oldValue
-        return lanes[Int(UInt(bitPattern: n) % UInt(lanes.count))]
-    }
-
-    private func unavailableAnswer(_ fault: ReplayStoreFault) -> ReplayAdmission {
-        unavailable.add(1, ordering: .relaxed)
-        return .unavailable(fault)
+        let router = routers[0]
+        let work = UnsafeTransfer(body)
+        loops[0].execute { work.value(router.value) }
     }
 }

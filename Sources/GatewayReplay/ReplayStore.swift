@@ -11,14 +11,14 @@ public enum ReplayAdmission: Sendable, Equatable {
 }
 
 /// Why a networked store could not answer an admit; the `kind` of `gateway_replay_store_errors_total`.
-///
-/// Only what the Redis store can tell apart today: its blocking connection reports a refused or lost connection
-/// and an error reply alike, so both are `connection`; a failed command that used up the whole timeout is `timeout`.
 public enum ReplayStoreFault: String, Sendable, CaseIterable {
-    /// No answer within `timeout`: the command (or its connect) timed out, or the admit waited that long to be sent.
+    /// No answer within `timeout` (the connect and login count against it).
     case timeout
-    /// Redis could not be reached, the connection broke, or it answered with an error.
+    /// Redis could not be reached: refused, reset, closed, a refused login, or the backoff after one of those.
     case connection
+    /// Redis answered, but not with a verdict: an error reply (`OOM`, `READONLY`, `NOAUTH`, `CLUSTERDOWN`...), a
+    /// reply `SET` cannot give, or bytes that are not RESP.
+    case reply
 }
 
 /// Records token ids once until they expire. Shaped for networked stores: the answer comes through a completion.

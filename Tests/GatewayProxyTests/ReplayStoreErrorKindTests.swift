@@ -13,7 +13,8 @@ import Testing
         #expect(ReplayStoreErrorKind(.full) == .full)
         #expect(ReplayStoreErrorKind(.unavailable(.timeout)) == .timeout)
         #expect(ReplayStoreErrorKind(.unavailable(.connection)) == .connection)
-        #expect(ReplayStoreErrorKind.allCases.map(\.rawValue) == ["timeout", "connection", "full"])
-        #expect(ReplayStoreErrorKind.allCases.map(\.index) == [0, 1, 2])
+        #expect(ReplayStoreErrorKind(.unavailable(.reply)) == .reply)
+        #expect(ReplayStoreErrorKind.allCases.map(\.rawValue) == ["timeout", "connection", "reply", "full"])
+        #expect(ReplayStoreErrorKind.allCases.map(\.index) == [0, 1, 2, 3])
     }
 }

@@ -100,7 +100,7 @@ import TestSupport
     @Test func reconnectsWhenServerComesBack() throws {
         let server = try RedisServerProcess()
         let store = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)", keyPrefix: "sgw:jti:",
-                                         timeout: .milliseconds(500), connections: 1)
+                                         timeout: .milliseconds(500))
         #expect(admit(store, jti: "before", until: now + 60) == .fresh)
         server.stop()
         #expect(admit(store, jti: "during", until: now + 60) == .unavailable(.connection))

@@ -101,7 +101,7 @@ final class ReplayStoreMetricsTests {
         #expect(sample(after, "\(name)_count") == countBefore + 3, "\(after)")
         #expect((sample(after, "\(name)_sum") ?? -1) >= 0, "\(after)")
         #expect(sample(after, "gateway_replay_unchecked_total") == 0, "\(after)")
-        for kind in ["timeout", "connection", "full"] {
+        for kind in ["timeout", "connection", "reply", "full"] {
             #expect(sample(after, "gateway_replay_store_errors_total{kind=\"\(kind)\"}") == 0, "\(after)")
         }
         #expect(!gw.stderr.contains("admitted without a replay check"), "\(gw.stderr)")

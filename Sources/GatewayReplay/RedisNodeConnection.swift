@@ -1,0 +1,377 @@
+import GatewayCore
+import GatewayLoop
+import GatewayTLS
+import GatewayTransport
+import Logging
+
+/// Why a command got no reply.
+public enum RedisFault: Error, Sendable, Equatable {
+    /// No reply within the command's timeout (the connect and login count against it).
+    case timeout
+    /// Not connected: refused, reset, closed, a refused login, or backing off after one of those.
+    case connection
+    /// Redis sent bytes that are not RESP.
+    case protocolError
+}
+
+/// How a connection logs in: `AUTH` and `SELECT`, sent first on every connect because Redis forgets both.
+public struct RedisLogin: Sendable {
+    public var username: String?
+    public var password: [UInt8]?
+    public var database: Int
+
+    public init(username: String? = nil, password: [UInt8]? = nil, database: Int = 0) {
+        self.username = username
+        self.password = password
+        self.database = database
+    }
+
+    /// The commands, in order; each must answer `+OK`.
+    var commands: [[[UInt8]]] {
+        var out: [[[UInt8]]] = []
+        if let password {
+            var auth: [[UInt8]] = [Array("AUTH".utf8)]
+            if let username { auth.append(Array(username.utf8)) }
+            auth.append(password)
+            out.append(auth)
+        }
+        if database != 0 { out.append([Array("SELECT".utf8), Array(String(database).utf8)]) }
+        return out
+    }
+}
+
+/// TLS for Redis connections: the client context (CA, optional client certificate) and the name to verify.
+public struct RedisTLS: Sendable {
+    public let context: TLSContext
+    /// Verified against the server's certificate; nil verifies the host each connection goes to.
+    public let serverName: String?
+
+    public init(context: TLSContext, serverName: String?) {
+        self.context = context
+        self.serverName = serverName
+    }
+}
+
+/// One connection from one loop to one Redis node: commands are pipelined (those queued while the loop handles one
+/// batch of events leave in one write), replies come back in order, each command has a timeout, and a failed
+/// connection is retried after a jittered backoff. Loop-confined: every method runs on `loop`.
+final class RedisNodeConnection: LoopBatchFinisher {
+    typealias Completion = (Result<RedisReply, RedisFault>) -> Void
+
+    private struct Waiting {
+        /// nil for a login command (checked here, not handed out).
+        let completion: Completion?
+        let deadline: UInt64
+    }
+
+    let host: String
+    let port: Int
+    let loop: EventLoop
+    private let login: RedisLogin
+    private let tls: RedisTLS?
+    private let timeoutNanos: UInt64
+    private let logger: Logger
+    private var machine = RedisConnectionStateMachine()
+    private var transport: TransportChannel?
+    /// The socket while its TCP connect runs (closed to cancel it).
+    private var connectingSocket: SocketChannel?
+    private var reader: RESPReader?
+    /// Encoded commands not yet written: held while connecting, or gathered until the batch ends.
+    private var out: [UInt8] = []
+    /// Commands written or held, oldest first; `head` is the next to be answered.
+    private var waiting: [Waiting] = []
+    private var head = 0
+    private var flushScheduled = false
+    private var timer: LoopTimer?
+    /// Bumped on every new connection, so a late callback of an abandoned one is recognized.
+    private var generation = 0
+    private var loggedLoginFailure: String?
+    /// The node's address, resolved once (numeric addresses cost nothing; a name is looked up when first needed).
+    private var resolved: SocketAddress?
+    /// Called after every failure of the connection (the topology may look for a new master, say).
+    var onFailure: ((RedisFault) -> Void)?
+
+    init(host: String, port: Int, loop: EventLoop, login: RedisLogin, tls: RedisTLS?, timeout: TimeSpan, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.loop = loop
+        self.login = login
+        self.tls = tls
+        timeoutNanos = UInt64(max(1_000_000, timeout.nanoseconds))
+        self.logger = logger
+        timer = LoopTimer(loop: loop) { [unowned self] in self.timerFired() }
+        resolved = try? SocketAddress(parsing: address)
+    }
+
+    deinit {
+        timer?.disarm()
+        connectingSocket?.onWritable = nil
+        connectingSocket?.close()
+        transport?.onReadable = nil
+        transport?.onWritable = nil
+        transport?.close()
+    }
+
+    /// `host:port`, for logs.
+    var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Commands written or held and not yet answered.
+    var outstanding: Int { waiting.count - head }
+
+    /// Sends one command; `completion` runs on the loop with its reply (an error reply is a reply), or with the
+    /// fault. It may run before `send` returns (backing off, or a connect that fails at once).
+    func send(_ args: [[UInt8]], completion: @escaping Completion) {
+        loop.assertInLoop()
+        let now = loop.now()
+        switch machine.send(now: now) {
+        case .failFast:
+            completion(.failure(.connection))
+            return
+        case .connectAndHold:
+            enqueue(args, completion, now: now)
+            connect()
+        case .hold:
+            enqueue(args, completion, now: now)
+        case .write:
+            enqueue(args, completion, now: now)
+            scheduleFlush()
+        }
+    }
+
+    /// Closes the connection, failing what waits (the store is going away or the topology changed).
+    func close() {
+        fail(.connection, backoff: false)
+    }
+
+    private func enqueue(_ args: [[UInt8]], _ completion: Completion?, now: UInt64) {
+        RESPCommand.append(args, to: &out)
+        waiting.append(Waiting(completion: completion, deadline: now &+ timeoutNanos))
+        if let timer, !timer.isArmed { timer.arm(afterNanos: timeoutNanos) }
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.afterBatch(self)
+    }
+
+    /// The batch is over: everything gathered goes out in one write.
+    func finishBatch() {
+        flushScheduled = false
+        flush()
+    }
+
+    private func flush() {
+        guard let transport, !out.isEmpty else { return }
+        switch machine.state {
+        case .loggingIn, .ready: break
+        default: return
+        }
+        let ok = transport.write(out)
+        out.removeAll(keepingCapacity: out.capacity <= 64 * 1024)
+        if !ok { fail(.connection) }
+    }
+
+    // MARK: connecting
+
+    private func connect() {
+        generation &+= 1
+        let gen = generation
+        if resolved == nil { resolved = try? SocketAddress.resolve(address) }
+        guard let address = resolved else {
+            logger.warning("redis address does not resolve", metadata: ["redis": "\(address)"])
+            // Failing inside `send` would answer before the command is queued; the loop's next turn does it.
+            let me = UnsafeTransfer(self)
+            loop.execute { if gen == me.value.generation { me.value.fail(.connection) } }
+            return
+        }
+        let socket = Connector.connect(to: address, loop: loop) { [weak self] result in
+            guard let self, gen == generation else {
+                if case .success(let channel) = result { channel.close() }
+                return
+            }
+            connectingSocket = nil
+            switch result {
+            case .failure:
+                fail(.connection)
+            case .success(let channel):
+                if let tls {
+                    let t = TLSClientHandshake.start(channel: channel, context: tls.context,
+                                                     serverName: tls.serverName ?? host) { [weak self] result in
+                        guard let self, gen == generation else {
+                            if case .success(let t) = result { t.close() }
+                            return
+                        }
+                        switch result {
+                        case .success(let t): connected(t)
+                        case .failure(let f):
+                            transport = nil
+                            logger.warning("redis TLS handshake failed", metadata: ["redis": "\(self.address)", "reason": "\(f.reason)"])
+                            fail(.connection)
+                        }
+                    }
+                    if gen == generation, let t { transport = t }
+                } else {
+                    connected(TransportChannel(channel: channel))
+                }
+            }
+        }
+        if gen == generation, let socket { connectingSocket = socket }
+    }
+
+    private func connected(_ t: TransportChannel) {
+        let steps = login.commands
+        switch machine.connected(loginSteps: steps.count) {
+        case .close:
+            t.close()
+            return
+        case .loginThenWrite:
+            var loginBytes: [UInt8] = []
+            for c in steps { RESPCommand.append(c, to: &loginBytes) }
+            out = loginBytes + out
+            let now = loop.now()
+            let logins = steps.map { _ in Waiting(completion: nil, deadline: now &+ timeoutNanos) }
+            waiting.replaceSubrange(head..<head, with: logins)
+        case .write:
+            break
+        }
+        transport = t
+        reader = RESPReader()
+        t.onReadable = { [unowned self] in readable() }
+        t.onWritable = { [unowned self] in
+            do { _ = try transport?.flush() } catch { fail(.connection) }
+        }
+        t.resumeReading()
+        flush()
+    }
+
+    // MARK: replies
+
+    private func readable() {
+        guard let t = transport else { return }
+        let buf = loop.readBuffer
+        while transport === t {
+            let r: ReadResult
+            do { r = try t.read(into: buf) } catch {
+                fail(.connection)
+                return
+            }
+            switch r {
+            case .wouldBlock: return
+            case .eof:
+                fail(.connection)
+                return
+            case .bytes(let n):
+                do {
+                    try reader?.feed(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+                    while transport === t, let reply = try reader?.next() { deliver(reply) }
+                } catch {
+                    logger.warning("redis sent bytes that are not RESP", metadata: ["redis": "\(address)", "reason": "\(error.reason)"])
+                    fail(.protocolError)
+                    return
+                }
+                if n < buf.count && t.shortReadDrains { return }
+            }
+        }
+    }
+
+    private func deliver(_ reply: RedisReply) {
+        guard head < waiting.count else {
+            // A reply nobody asked for: the stream is out of step.
+            fail(.protocolError)
+            return
+        }
+        let w = waiting[head]
+        head += 1
+        if head == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            head = 0
+            timer?.disarm()
+        } else if head >= 1024 {
+            waiting.removeFirst(head)
+            head = 0
+        }
+        guard let completion = w.completion else {
+            loginReplied(reply)
+            return
+        }
+        machine.answered()
+        completion(.success(reply))
+    }
+
+    private func loginReplied(_ reply: RedisReply) {
+        let ok: Bool
+        if case .status = reply { ok = true } else { ok = false }
+        switch machine.loginReplied(ok: ok, now: loop.now(), jitter: Double.random(in: 0...1)) {
+        case .wait: break
+        case .ready: loggedLoginFailure = nil
+        case .fail:
+            logLoginFailure(reply)
+            tearDown(.connection)
+        }
+    }
+
+    private func logLoginFailure(_ reply: RedisReply) {
+        var text: String
+        switch reply {
+        case .error(let e): text = String(e.prefix(200))
+        default: text = "unexpected reply"
+        }
+        // Redis does not echo the password in its errors today; a proxy or fork in between might.
+        if let password = login.password, !password.isEmpty {
+            text = text.replacing(String(decoding: password, as: UTF8.self), with: "(redacted)")
+        }
+        guard text != loggedLoginFailure else { return }
+        loggedLoginFailure = text
+        logger.error("redis login failed; the replay store is unavailable until it succeeds",
+                     metadata: ["redis": "\(address)", "reply": "\(text)"])
+    }
+
+    // MARK: failures
+
+    private func timerFired() {
+        guard head < waiting.count else { return }
+        let now = loop.now()
+        let deadline = waiting[head].deadline
+        if deadline > now {
+            timer?.arm(afterNanos: deadline - now)
+            return
+        }
+        fail(.timeout)
+    }
+
+    /// The connection is lost or given up: everything waiting fails with `fault`, and commands fail at once until
+    /// the backoff ends (`backoff: false` only when closing on purpose).
+    private func fail(_ fault: RedisFault, backoff: Bool = true) {
+        if backoff {
+            machine.failed(now: loop.now(), jitter: Double.random(in: 0...1))
+        } else {
+            machine = RedisConnectionStateMachine()
+        }
+        tearDown(fault)
+    }
+
+    /// Closes whatever is open and fails everything waiting; the machine already knows what comes next.
+    private func tearDown(_ fault: RedisFault) {
+        generation &+= 1
+        timer?.disarm()
+        if let s = connectingSocket {
+            s.onWritable = nil
+            s.close()
+            connectingSocket = nil
+        }
+        if let t = transport {
+            t.onReadable = nil
+            t.onWritable = nil
+            t.close()
+            transport = nil
+        }
+        reader = nil
+        out.removeAll(keepingCapacity: false)
+        let failed = waiting[head...]
+        waiting = []
+        head = 0
+        for w in failed { w.completion?(.failure(fault)) }
+        onFailure?(fault)
+    }
+}
