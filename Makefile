@@ -4,9 +4,9 @@ CONFIG       ?= gateway.yaml
 BIN_RELEASE   = .build/release/session-gateway
 # Build and test needs: headers and libraries, plus the real clients and servers the integration tests drive.
 APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev libjemalloc-dev openssl curl nghttp2-client redis-server
-BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3
+BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3 redis-server openssl
 
-.PHONY: deps bench-deps build release test run bench bench-h2 clean
+.PHONY: deps bench-deps build release test run bench bench-h2 bench-stores clean
 
 # Installs what is missing (only when run as root; otherwise says what to install).
 deps:
@@ -39,6 +39,9 @@ bench: release bench-deps
 
 bench-h2: release bench-deps
 	./Benchmarks/run-h2.sh
+
+bench-stores: release bench-deps
+	./Benchmarks/run-stores.sh
 
 clean:
 	rm -rf .build
