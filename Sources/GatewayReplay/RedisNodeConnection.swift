@@ -88,6 +88,8 @@ final class RedisNodeConnection: LoopBatchFinisher {
     private var loggedLoginFailure: String?
     /// The node's address, resolved once (numeric addresses cost nothing; a name is looked up when first needed).
     private var resolved: SocketAddress?
+    /// Writes handed to the socket so far (each carries every command gathered in one batch).
+    private(set) var writeCount = 0
     /// Called after every failure of the connection (the topology may look for a new master, say).
     var onFailure: ((RedisFault) -> Void)?
 
@@ -167,6 +169,7 @@ final class RedisNodeConnection: LoopBatchFinisher {
         case .loggingIn, .ready: break
         default: return
         }
+        writeCount += 1
         let ok = transport.write(out)
         out.removeAll(keepingCapacity: out.capacity <= 64 * 1024)
         if !ok { fail(.connection) }

@@ -90,6 +90,11 @@ public final class RedisReplayStore: ReplayStore {
         onLoop { $0.ping(completion: completion) }
     }
 
+    /// Writes each loop's connections made so far, summed (for tests of the pipelining).
+    func writeCount(completion: @escaping @Sendable (Int) -> Void) {
+        onLoop { completion($0.writeCount) }
+    }
+
     /// Runs `body` with the router of the loop the caller is on, or on the first loop.
     private func onLoop(_ body: @escaping (RedisRouter) -> Void) {
         for (i, loop) in loops.enumerated() where loop.inLoop {

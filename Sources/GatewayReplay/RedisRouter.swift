@@ -31,6 +31,9 @@ final class RedisRouter {
         }
     }
 
+    /// Writes this loop's connections made so far.
+    var writeCount: Int { node.writeCount }
+
     static func admission(_ result: Result<RedisReply, RedisFault>) -> ReplayAdmission {
         switch result {
         case .success(.status("OK")): .fresh
