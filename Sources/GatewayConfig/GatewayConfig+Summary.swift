@@ -65,7 +65,7 @@ extension GatewayConfig {
 
 extension RedisConfig {
     /// `rediss+sentinel://user@h1:26379,h2:26379/main/0`, who logs in and where the password comes from, the mode and
-    /// whether TLS is on; never the password or the URL as written (which may hold it).
+    /// the TLS settings; never the password or the URL as written (which may hold it).
     var loginSummary: String {
         let endpoint: RedisEndpoint
         do { endpoint = try self.endpoint() } catch { return "redis (invalid: \(error))" }
@@ -76,7 +76,15 @@ extension RedisConfig {
         } else {
             text += ", no AUTH"
         }
-        text += ", \(endpoint.mode), tls \(endpoint.tls ? "on" : "off")"
+        text += ", \(endpoint.mode), tls \(endpoint.tls ? "on (\(tlsSummary))" : "off")"
         return text
+    }
+
+    /// The CA, the client certificate and the name checked, for a `rediss*://` URL.
+    private var tlsSummary: String {
+        var parts = ["ca \(tls?.caFile ?? "system store")"]
+        if let chain = tls?.certificateChain { parts.append("client certificate \(chain)") }
+        parts.append("server_name \(tls?.serverName ?? "each node's host")")
+        return parts.joined(separator: ", ")
     }
 }
