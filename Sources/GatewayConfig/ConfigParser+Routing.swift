@@ -35,47 +35,6 @@ extension ConfigParser {
         return config
     }
 
-    func redis(_ node: Node, _ path: String) -> RedisConfig {
-        var config = RedisConfig()
-        let keys = ["url", "username", "password", "key_prefix", "timeout", "on_unavailable"]
-        guard let f = fields(node, path, allowed: keys) else { return config }
-        var urlValid = false
-        if let n = f["url"], let url = nonEmptyString(n, f.child("url")) {
-            // The URL is never quoted back: it may hold a password.
-            do throws(RedisURLError) {
-                _ = try RedisEndpoint(url: url)
-                config.url = url
-                urlValid = true
-            } catch {
-                self.error(n, f.child("url"), "\(error)")
-            }
-        } else if !f.has("url") {
-            urlValid = true
-        }
-        if let n = f["username"], let v = string(n, f.child("username")) { config.username = v }
-        if let n = f["password"] { config.password = secret(n, f.child("password")) }
-        if let n = f["key_prefix"], let v = string(n, f.child("key_prefix")) { config.keyPrefix = v }
-        if let n = f["timeout"], let v = duration(n, f.child("timeout"), positive: true) { config.timeout = v }
-        if let n = f["on_unavailable"], let v = choice(n, f.child("on_unavailable"), as: RedisUnavailablePolicy.self) {
-            config.onUnavailable = v
-        }
-        // The same folding the store does, so a config `check` accepts always makes an endpoint.
-        if urlValid {
-            do throws(RedisConfig.EndpointProblem) {
-                _ = try config.endpoint()
-            } catch {
-                switch error {
-                case .url: break
-                case .passwordTwice: self.error(f["password"] ?? node, f.child("password"), "\(error)")
-                case .usernameWithoutPassword where f.has("password"): break  // the password's own error says why
-                case .usernameTwice, .usernameWithoutPassword:
-                    self.error(f["username"] ?? node, f.child("username"), "\(error)")
-                }
-            }
-        }
-        return config
-    }
-
     // MARK: upstreams
 
     func upstreams(_ node: Node, _ path: String) -> [UpstreamConfig] {

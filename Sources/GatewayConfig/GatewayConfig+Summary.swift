@@ -22,7 +22,7 @@ extension GatewayConfig {
         switch replay.store {
         case .memory: replayLine += ", max_entries \(replay.maxEntries)"
         case .redis:
-            replayLine += ", \(replay.redis.loginSummary) prefix \"\(replay.redis.keyPrefix)\", timeout \(replay.redis.timeout)"
+            replayLine += ", \(replay.redis.loginSummary), prefix \"\(replay.redis.keyPrefix)\", timeout \(replay.redis.timeout)"
                 + ", on_unavailable \(replay.redis.onUnavailable.rawValue)"
         }
         lines.append(replayLine)
@@ -64,15 +64,27 @@ extension GatewayConfig {
 }
 
 extension RedisConfig {
-    /// `redis://host:port/db`, then who logs in and where the password comes from; never the password or the URL as
-    /// written (which may hold it).
+    /// `rediss+sentinel://user@h1:26379,h2:26379/main/0`, who logs in and where the password comes from, the mode and
+    /// the TLS settings; never the password or the URL as written (which may hold it).
     var loginSummary: String {
         let endpoint: RedisEndpoint
         do { endpoint = try self.endpoint() } catch { return "redis (invalid: \(error))" }
-        var text = "redis://\(endpoint)"
-        guard endpoint.password != nil else { return text + ", no AUTH" }
-        text += ", AUTH as \(endpoint.username ?? "default")"
-        text += ", password \(password.map(\.description) ?? "in url (redacted)")"
+        var text = "\(endpoint)"
+        if endpoint.password != nil {
+            text += ", AUTH as \(endpoint.username ?? "default")"
+            text += ", password \(password.map(\.description) ?? "in url (redacted)")"
+        } else {
+            text += ", no AUTH"
+        }
+        text += ", \(endpoint.mode), tls \(endpoint.tls ? "on (\(tlsSummary))" : "off")"
         return text
+    }
+
+    /// The CA, the client certificate and the name checked, for a `rediss*://` URL.
+    private var tlsSummary: String {
+        var parts = ["ca \(tls?.caFile ?? "system store")"]
+        if let chain = tls?.certificateChain { parts.append("client certificate \(chain)") }
+        parts.append("server_name \(tls?.serverName ?? "each node's host")")
+        return parts.joined(separator: ", ")
     }
 }

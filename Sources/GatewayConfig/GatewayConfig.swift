@@ -126,7 +126,31 @@ public struct RedisConfig: Sendable, Equatable {
     public var keyPrefix: String = "sgw:jti:"
     public var timeout: TimeSpan = .milliseconds(50)
     public var onUnavailable: RedisUnavailablePolicy = .reject
+    /// `replay.redis.tls`: CA, client certificate and name to check; only with a `rediss*://` URL, which alone
+    /// turns TLS on (nil then means the system CA store and each node's own host name).
+    public var tls: RedisTLSConfig?
     public init() {}
+}
+
+/// `replay.redis.tls`: how the Redis store checks the servers' certificates and which one it shows them.
+public struct RedisTLSConfig: Sendable, Equatable {
+    /// PEM CA bundle the servers' chains must lead to; nil uses the system store (OpenSSL's default paths).
+    public var caFile: String?
+    /// PEM client certificate chain (leaf first) shown to servers that ask; always given with `privateKey`.
+    public var certificateChain: String?
+    /// PEM private key of `certificateChain`'s leaf; always given with `certificateChain`.
+    public var privateKey: String?
+    /// The DNS name or IP address every server certificate must carry (and the SNI, for a name); nil checks each
+    /// node's own host, as written in the URL or as Sentinel and Cluster report it.
+    public var serverName: String?
+
+    /// Makes the settings from their parts; paths are used as given.
+    public init(caFile: String? = nil, certificateChain: String? = nil, privateKey: String? = nil, serverName: String? = nil) {
+        self.caFile = caFile
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+        self.serverName = serverName
+    }
 }
 
 public struct ReplayConfig: Sendable, Equatable {

@@ -12,6 +12,8 @@ extension RedisConfig {
         case usernameTwice
         /// A `username` with no password anywhere: `AUTH` needs one (reported at `replay.redis.username`).
         case usernameWithoutPassword
+        /// `tls` settings with a URL that does not turn TLS on (reported at `replay.redis.tls`).
+        case tlsWithoutRediss
 
         public var description: String {
             switch self {
@@ -19,12 +21,14 @@ extension RedisConfig {
             case .passwordTwice: "a password is given both in replay.redis.url and here; keep one (preferably this key)"
             case .usernameTwice: "a user is given both in replay.redis.url and here; keep one"
             case .usernameWithoutPassword: "needs a password (replay.redis.password or in the url): AUTH takes both"
+            case .tlsWithoutRediss:
+                "TLS settings need a TLS url: use rediss://, rediss+sentinel:// or rediss+cluster:// in replay.redis.url"
             }
         }
     }
 
-    /// The endpoint the Redis store connects to: the URL's host, port and db, with the login from the URL or from
-    /// `username`/`password` (never both).
+    /// The endpoint the Redis store connects to: the URL's nodes, mode, TLS and db, with the login from the URL or
+    /// from `username`/`password` (never both); `tls` settings need a `rediss*://` URL.
     public func endpoint() throws(EndpointProblem) -> RedisEndpoint {
         var endpoint: RedisEndpoint
         do {
@@ -41,6 +45,8 @@ extension RedisConfig {
             endpoint.username = username
         }
         if endpoint.username != nil, endpoint.password == nil { throw .usernameWithoutPassword }
+        // Last, so that a login problem is still named when both are wrong.
+        if tls != nil, !endpoint.tls { throw .tlsWithoutRediss }
         return endpoint
     }
 }
@@ -52,7 +58,7 @@ extension RedisConfig: CustomReflectable {
         let shown: String
         do { shown = try endpoint().description } catch { shown = "(invalid: \(error))" }
         return Mirror(self, children: ["endpoint": shown, "username": username, "password": password as Any,
-                                       "keyPrefix": keyPrefix, "timeout": timeout, "onUnavailable": onUnavailable],
+                                       "tls": tls as Any, "keyPrefix": keyPrefix, "timeout": timeout, "onUnavailable": onUnavailable],
                       displayStyle: .struct)
     }
 }

@@ -3,182 +3,84 @@
 ///
 /// Its textual forms (`description`, `debugDescription`, the `Mirror` that `dump` walks) never show the password.
 public struct RedisEndpoint: Sendable, Equatable {
-    /// The server's host without brackets: `cache.internal`, `127.0.0.1`, `::1`.
-    public var host: String
-    /// 1...65535; 6379 when the URL has none.
-    public var port: Int
-    /// The database selected after login (`SELECT db`); 0 when the URL has no path.
+    /// The first node; kept apart from the others so that `nodes` can never be empty.
+    private var firstNode: RedisNodeAddress
+    /// The nodes after the first (Sentinels or Cluster seeds); empty for a standalone server.
+    private var otherNodes: [RedisNodeAddress]
+    /// The database selected after login (`SELECT db`); 0 when the URL has no path, always 0 for a cluster.
     public var database: Int
     /// The ACL user for `AUTH username password`; nil sends `AUTH password` (the `default` user).
     public var username: String?
     /// The password for `AUTH`, as raw bytes; nil sends no `AUTH` at all.
     public var password: [UInt8]?
+    /// True for `rediss*://`: every connection (Sentinels and data nodes alike) speaks TLS.
+    public var tls: Bool
+    /// Whether the nodes are the server, Sentinels, or Cluster seeds.
+    public var mode: RedisMode
 
-    /// Makes an endpoint from its parts.
-    public init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: [UInt8]? = nil) {
-        self.host = host
-        self.port = port
+    /// Makes an endpoint from its parts; `moreNodes` are the Sentinels or Cluster seeds after the first.
+    public init(host: String, port: Int = 6379, database: Int = 0, username: String? = nil, password: [UInt8]? = nil,
+                tls: Bool = false, mode: RedisMode = .standalone, moreNodes: [RedisNodeAddress] = []) {
+        self.firstNode = RedisNodeAddress(host: host, port: port)
+        self.otherNodes = moreNodes
         self.database = database
         self.username = username
         self.password = password
+        self.tls = tls
+        self.mode = mode
+    }
+
+    /// The standalone server, or the Sentinels, or the Cluster seeds, in URL order; never empty.
+    public var nodes: [RedisNodeAddress] { [firstNode] + otherNodes }
+
+    /// The first node's host without brackets: `cache.internal`, `127.0.0.1`, `::1`.
+    public var host: String {
+        get { firstNode.host }
+        set { firstNode.host = newValue }
+    }
+
+    /// The first node's port, 1...65535.
+    public var port: Int {
+        get { firstNode.port }
+        set { firstNode.port = newValue }
     }
 
     /// The largest database number accepted; Redis itself has 16 unless `databases` says otherwise.
     public static let maxDatabase = 99_999
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`; user and password are percent-decoded and a `[v6]` host
-    /// loses its brackets. The error never quotes the URL, since the URL may hold the password.
-    public init(url: String) throws(RedisURLError) {
-        let scheme = Self.scheme(of: url)
-        guard let scheme else { throw .notARedisURL }
-        switch scheme {
-        case "redis": break
-        case "rediss", "redis+sentinel", "redis+cluster", "rediss+sentinel", "rediss+cluster":
-            throw .unsupportedScheme(scheme)
-        default: throw .notARedisURL
-        }
-        let rest = Substring(url.utf8.dropFirst(scheme.utf8.count + 3))
-        if rest.contains("?") || rest.contains("#") { throw .options }
-        let authority: Substring
-        var path: Substring = ""
-        if let slash = rest.firstIndex(of: "/") {
-            authority = rest[..<slash]
-            path = rest[rest.index(after: slash)...]
-        } else {
-            authority = rest
-        }
-        var hostPort = authority
-        var username: String?
-        var password: [UInt8]?
-        // The last `@`: a password may itself contain a raw `@` (percent-encoding it is only recommended).
-        if let at = authority.lastIndex(of: "@") {
-            let userinfo = authority[..<at]
-            hostPort = authority[authority.index(after: at)...]
-            guard let colon = userinfo.firstIndex(of: ":") else { throw .userinfo }
-            let user = try Self.percentDecoded(userinfo[..<colon])
-            let secret = try Self.percentDecoded(userinfo[userinfo.index(after: colon)...])
-            guard !secret.isEmpty else { throw .userinfo }
-            username = user.isEmpty ? nil : String(decoding: user, as: UTF8.self)
-            password = secret
-        }
-        let (host, port) = try Self.hostAndPort(hostPort)
-        var database = 0
-        if !path.isEmpty {
-            guard path.count <= 5, path.allSatisfy({ $0 >= "0" && $0 <= "9" }), let db = Int(path), db <= Self.maxDatabase else {
-                throw .database
-            }
-            database = db
-        }
-        self.init(host: host, port: port, database: database, username: username, password: password)
-    }
+    /// The longest Sentinel master name accepted.
+    public static let maxMasterNameLength = 128
 
-    /// The scheme before `://`, lower-cased; nil when there is none or it is not made of scheme characters (then
-    /// it is not quoted: the text might be a password typed without a scheme).
-    private static func scheme(of url: String) -> String? {
-        guard let end = url.firstRange(of: "://") else { return nil }
-        let scheme = url[..<end.lowerBound]
-        guard !scheme.isEmpty, scheme.count <= 32, scheme.unicodeScalars.allSatisfy(isSchemeScalar) else { return nil }
-        return scheme.lowercased()
-    }
-
-    private static func isSchemeScalar(_ c: Unicode.Scalar) -> Bool {
-        (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "+"
-    }
-
-    private static func hostAndPort(_ text: Substring) throws(RedisURLError) -> (String, Int) {
-        let host: Substring
-        var portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw .host }
-            host = text[text.index(after: text.startIndex)..<close]
-            guard HostPort.isIPv6Literal(host) else { throw .host }
-            let after = text[text.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw .host }
-                portText = after.dropFirst()
-            }
-        } else {
-            if let colon = text.lastIndex(of: ":") {
-                host = text[..<colon]
-                portText = text[text.index(after: colon)...]
-            } else {
-                host = text
-            }
-            guard HostPort.isHostName(host) else { throw .host }
+    /// The scheme that gives this endpoint back: `redis`, `rediss`, `redis+sentinel`, ..., `rediss+cluster`.
+    public var scheme: String {
+        let base = tls ? "rediss" : "redis"
+        switch mode {
+        case .standalone: return base
+        case .sentinel: return base + "+sentinel"
+        case .cluster: return base + "+cluster"
         }
-        var port = 6379
-        if let portText {
-            guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0 >= "0" && $0 <= "9" }),
-                  let p = Int(portText), (1...65535).contains(p) else { throw .port }
-            port = p
-        }
-        return (String(host), port)
-    }
-
-    private static func percentDecoded(_ text: Substring) throws(RedisURLError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var utf8 = text.utf8.makeIterator()
-        while let b = utf8.next() {
-            guard b == UInt8(ascii: "%") else { bytes.append(b); continue }
-            guard let hi = utf8.next().flatMap(hexValue), let lo = utf8.next().flatMap(hexValue) else { throw .userinfo }
-            bytes.append(hi << 4 | lo)
-        }
-        return bytes
-    }
-}
-
-private func hexValue(_ b: UInt8) -> UInt8? {
-    switch b {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-    default: nil
     }
 }
 
 extension RedisEndpoint: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    /// `host:port/db`, with `user@` when there is a username; never the password.
+    /// The URL without the password: `rediss+sentinel://user@h1:26379,h2:26379/master/0`; a cluster shows no database.
     public var description: String {
-        let h = host.contains(":") ? "[\(host)]" : host
-        return "\(username.map { "\($0)@" } ?? "")\(h):\(port)/\(database)"
+        var text = "\(scheme)://\(username.map { "\($0)@" } ?? "")"
+        text += nodes.map(\.description).joined(separator: ",")
+        switch mode {
+        case .standalone: text += "/\(database)"
+        case .sentinel(let master): text += "/\(master)/\(database)"
+        case .cluster: break
+        }
+        return text
     }
 
     public var debugDescription: String { description + (password == nil ? "" : " (password redacted)") }
 
     /// `dump` and debuggers walk stored properties; the password shows only as whether there is one.
     public var customMirror: Mirror {
-        Mirror(self, children: ["host": host, "port": port, "database": database, "username": username as Any,
-                                "password": password == nil ? "none" : "(redacted)"], displayStyle: .struct)
-    }
-}
-
-/// Why `replay.redis.url` was refused; no case carries any part of the URL other than a known scheme name.
-public enum RedisURLError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// A scheme the contract names (`rediss`, `redis+sentinel`, ...) that the store cannot speak yet.
-    case unsupportedScheme(String)
-    /// No `redis://` at the start.
-    case notARedisURL
-    /// User info that is not `:password` or `user:password`, or bad percent-encoding in it.
-    case userinfo
-    /// A host that is not a name, an IPv4 address or a bracketed IPv6 address.
-    case host
-    /// A port that is not a number in 1-65535.
-    case port
-    /// A path that is not one database number.
-    case database
-    /// `?...` or `#...`: no URL options are read, so none may be given.
-    case options
-
-    public var description: String {
-        switch self {
-        case .unsupportedScheme(let scheme):
-            "\(scheme):// is not supported yet (only redis://[[user]:password@]host[:port][/db])"
-        case .notARedisURL: "must be redis://[[user]:password@]host[:port][/db]"
-        case .userinfo: "user info must be ':password' or 'user:password' with a non-empty password, percent-encoded"
-        case .host: "host must be a name, an IPv4 address or an [IPv6] address"
-        case .port: "port must be 1-65535"
-        case .database: "database must be a number 0-\(RedisEndpoint.maxDatabase) after '/'"
-        case .options: "options after '?' or '#' are not supported"
-        }
+        Mirror(self, children: ["nodes": nodes.map(\.description), "tls": tls, "mode": mode, "database": database,
+                                "username": username as Any, "password": password == nil ? "none" : "(redacted)"],
+               displayStyle: .struct)
     }
 }

@@ -1,4 +1,4 @@
-/// Where one server certificate lives: a PEM chain (leaf first) and its PEM private key.
+/// Where one certificate lives (a listener's, or the one a client shows): a PEM chain (leaf first) and its PEM private key.
 public struct CertificatePaths: Sendable, Hashable {
     /// PEM file with the leaf certificate followed by any intermediates.
     public var certificateChain: String

@@ -43,6 +43,13 @@ extension TLSConnection {
         return Self.subject(of: owned)
     }
 
+    /// Server side: the subject of the certificate the client showed, if it showed one (tests check client certificates).
+    var clientCertificateSubject: String? {
+        guard isServer, let owned = SSL_get1_peer_certificate(ssl) else { return nil }
+        defer { X509_free(owned) }
+        return Self.subject(of: owned)
+    }
+
     /// XN_FLAG_RFC2253, spelled out: Swift does not import macros built from other macro expressions.
     private static var rfc2253Flags: UInt {
         let strings = ASN1_STRFLGS_ESC_2253 | ASN1_STRFLGS_ESC_CTRL | ASN1_STRFLGS_ESC_MSB

@@ -1,6 +1,6 @@
 internal import COpenSSL
 
-/// Shared TLS settings for many connections: one per listener (server) or per upstream (client).
+/// Shared TLS settings for many connections: one per listener (server), per upstream or for the Redis store (client).
 public final class TLSContext: @unchecked Sendable {
     /// The context new connections start on; for a server, the one holding the default certificate.
     let primary: SSLContextHandle
@@ -21,8 +21,14 @@ public final class TLSContext: @unchecked Sendable {
     }
 
     /// Server side: TLS 1.2/1.3, ECDHE+AEAD ciphers, tickets on, renegotiation off, ALPN from `alpn`
-    /// in server preference order, certificate chosen by SNI (first is the default).
+    /// in server preference order, certificate chain chosen by SNI (first is the default).
     public static func server(certificates: [CertificatePaths], alpn: [String] = ["h2", "http/1.1"]) throws(TLSError) -> TLSContext {
+        try makeServer(certificates: certificates, alpn: alpn, clientCAFile: nil)
+    }
+
+    /// `server(...)` with a knob for tests: `clientCAFile` makes the server demand a client certificate issued by
+    /// that CA, to check what a client context sends.
+    static func makeServer(certificates: [CertificatePaths], alpn: [String], clientCAFile: String?) throws(TLSError) -> TLSContext {
         guard !certificates.isEmpty else {
             throw TLSError(reason: "a TLS listener needs at least one certificate")
         }
@@ -32,6 +38,13 @@ public final class TLSContext: @unchecked Sendable {
             let handle = try SSLContextHandle(server: true)
             try configureServer(handle.pointer)
             try loadCertificate(paths, into: handle.pointer)
+            if let clientCAFile {
+                ERR_clear_error()
+                guard SSL_CTX_load_verify_locations(handle.pointer, clientCAFile, nil) == 1 else {
+                    throw TLSError.drainingQueue(context: "client CA file \(clientCAFile)", fallback: "cannot load")
+                }
+                SSL_CTX_set_verify(handle.pointer, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
+            }
             contexts.append(handle)
         }
         let context = TLSContext(
@@ -44,11 +57,19 @@ public final class TLSContext: @unchecked Sendable {
     /// Client side for upstreams: verifies the peer (against `caFile`, else the system store) unless
     /// `verify` is false, and offers `alpn`. Hostname check and SNI come from the connection's server name.
     public static func client(caFile: String?, verify: Bool, alpn: [String] = ["http/1.1"]) throws(TLSError) -> TLSContext {
-        try makeClient(caFile: caFile, verify: verify, alpn: alpn, onlyTLS12: false)
+        try makeClient(caFile: caFile, verify: verify, alpn: alpn, certificate: nil, onlyTLS12: false)
+    }
+
+    /// Client side that can prove who it is (the Redis store with `replay.redis.tls`): as `client(caFile:verify:alpn:)`,
+    /// and shows `certificate` to servers that ask for one; nil shows none. No ALPN unless `alpn` names some.
+    public static func client(caFile: String?, verify: Bool, alpn: [String] = [],
+                              certificate: CertificatePaths?) throws(TLSError) -> TLSContext {
+        try makeClient(caFile: caFile, verify: verify, alpn: alpn, certificate: certificate, onlyTLS12: false)
     }
 
     /// `client(...)` with a knob for tests: `onlyTLS12` caps the version to exercise TLS 1.2 paths.
-    static func makeClient(caFile: String?, verify: Bool, alpn: [String], onlyTLS12: Bool) throws(TLSError) -> TLSContext {
+    static func makeClient(caFile: String?, verify: Bool, alpn: [String], certificate: CertificatePaths? = nil,
+                           onlyTLS12: Bool) throws(TLSError) -> TLSContext {
         let handle = try SSLContextHandle(server: false)
         let ctx = handle.pointer
         if onlyTLS12 { try handle.setMaxProtocolVersion(TLS1_2_VERSION) }
@@ -61,6 +82,7 @@ public final class TLSContext: @unchecked Sendable {
             throw TLSError.drainingQueue(context: "system CA store", fallback: "cannot load")
         }
         SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+        if let certificate { try loadCertificate(certificate, into: ctx) }
         let wire = try ALPN.wireFormat(alpn)
         if !wire.isEmpty {
             ERR_clear_error()

@@ -29,7 +29,7 @@ import Testing
         #expect(found.contains("gateway.yaml:3:29: apps[0].secrets[0].nmae: unknown key 'nmae' (expected one of: env, file, value)"))
         #expect(found.contains("gateway.yaml:4:5: apps[0].shop: unknown key 'shop' (expected one of: client_id, secrets, shops)"))
         #expect(found.contains("gateway.yaml:8:11: upstreams[0].tls.sni: unknown key 'sni' (expected one of: server_name, ca_file, verify)"))
-        #expect(found.contains("gateway.yaml:13:42: replay.redis.pasword: unknown key 'pasword' (expected one of: url, username, password, key_prefix, timeout, on_unavailable)"))
+        #expect(found.contains("gateway.yaml:13:42: replay.redis.pasword: unknown key 'pasword' (expected one of: url, username, password, tls, key_prefix, timeout, on_unavailable)"))
         #expect(found.contains("gateway.yaml:16:11: listeners[0].tls.certificate: unknown key 'certificate' (expected one of: certificate_chain, private_key, certificates)"))
         #expect(found.contains { $0.hasPrefix("gateway.yaml:17:1: colors: unknown key 'colors'") })
     }

@@ -24,7 +24,7 @@ import Testing
         #expect(try config.replay.redis.endpoint()
             == RedisEndpoint(host: "cache.internal", database: 0, password: Array(Self.password.utf8)))
         #expect(!config.summary().contains(Self.password))
-        #expect(config.summary().contains("redis://cache.internal:6379/0, AUTH as default, password in url (redacted)"))
+        #expect(config.summary().contains("redis://cache.internal:6379/0, AUTH as default, password in url (redacted), standalone, tls off, prefix"))
     }
 
     @Test func usernameAndPasswordKeys() throws {
@@ -89,13 +89,18 @@ import Testing
 
     /// Every refused URL is reported at the url's line:col, and none of the messages quotes the URL or its password.
     @Test func refusedURLsNeverQuoteThePassword() {
+        let forms = "redis[s]://[[user]:password@]host[:port][/db], redis[s]+sentinel://[[user]:password@]host[:port],..."
+            + "/MASTER[/db] or redis[s]+cluster://[[user]:password@]host[:port],..."
         let cases: [(String, String)] = [
-            ("http://:\(Self.password)@h:6379", "must be redis://[[user]:password@]host[:port][/db]"),
-            ("\(Self.password)@h:6379", "must be redis://[[user]:password@]host[:port][/db]"),
-            ("rediss://:\(Self.password)@h:6380/0", "rediss:// is not supported yet (only redis://[[user]:password@]host[:port][/db])"),
-            ("redis+sentinel://:\(Self.password)@h1:26379,h2:26379/m/0",
-             "redis+sentinel:// is not supported yet (only redis://[[user]:password@]host[:port][/db])"),
-            ("redis+cluster://n1:6379,n2:6379", "redis+cluster:// is not supported yet (only redis://[[user]:password@]host[:port][/db])"),
+            ("http://:\(Self.password)@h:6379", "must be \(forms)"),
+            ("\(Self.password)@h:6379", "must be \(forms)"),
+            ("rediss://:\(Self.password)@h1:6380,h2/0",
+             "redis:// and rediss:// take one host; list several with redis+sentinel:// or redis+cluster://"),
+            ("redis+sentinel://:\(Self.password)@h1:26379,h2:26379",
+             "redis+sentinel:// needs the master's name after the hosts (/MASTER[/db]): 1-128 letters, digits, '.', '-' or '_'"),
+            ("redis+cluster://:\(Self.password)@n1:6379,n2:6379/2",
+             "redis+cluster:// takes no database (Redis Cluster has only database 0): no path or /0"),
+            ("rediss+cluster://:\(Self.password)@n1:6379,N1", "node 2 repeats an earlier node"),
             ("redis://\(Self.password)@h:6379", "user info must be ':password' or 'user:password' with a non-empty password, percent-encoded"),
             ("redis://:\(Self.password)@h:0", "port must be 1-65535"),
             ("redis://:\(Self.password)@h:6379/x", "database must be a number 0-99999 after '/'"),

@@ -2,7 +2,8 @@ import Foundation
 import GatewayTLS
 
 /// Throwaway PKI made with the `openssl` command line once per test run:
-/// a CA, a leaf for localhost / *.example.test / 127.0.0.1, a leaf for other.test, and an unrelated CA.
+/// a CA, a leaf for localhost / *.example.test / 127.0.0.1 / ::1, a leaf for other.test, a client leaf (clientAuth),
+/// and an unrelated CA.
 struct CertificateFixture: Sendable {
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -13,6 +14,8 @@ struct CertificateFixture: Sendable {
     var otherCACertificate: String { directory + "/other-ca.crt" }
     var localhost: CertificatePaths { CertificatePaths(certificateChain: directory + "/localhost.crt", privateKey: directory + "/localhost.key") }
     var otherTest: CertificatePaths { CertificatePaths(certificateChain: directory + "/other.crt", privateKey: directory + "/other.key") }
+    /// A client certificate (extendedKeyUsage clientAuth) issued by the same CA.
+    var client: CertificatePaths { CertificatePaths(certificateChain: directory + "/client.crt", privateKey: directory + "/client.key") }
 
     static let shared: Result<CertificateFixture, Failure> = Result { () throws(Failure) in try make() }
 
@@ -23,9 +26,11 @@ struct CertificateFixture: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try caConfig.write(toFile: dir + "/ca.cnf", atomically: true, encoding: .utf8)
-            try leafExtensions(san: "DNS:localhost,DNS:*.example.test,IP:127.0.0.1")
+            try leafExtensions(san: "DNS:localhost,DNS:*.example.test,IP:127.0.0.1,IP:::1")
                 .write(toFile: dir + "/localhost.ext", atomically: true, encoding: .utf8)
             try leafExtensions(san: "DNS:other.test").write(toFile: dir + "/other.ext", atomically: true, encoding: .utf8)
+            try leafExtensions(san: "DNS:sgw-client", usage: "clientAuth")
+                .write(toFile: dir + "/client.ext", atomically: true, encoding: .utf8)
         } catch {
             throw Failure(description: "cannot write fixture files: \(error)")
         }
@@ -33,6 +38,7 @@ struct CertificateFixture: Sendable {
         try makeCA(in: dir, name: "other-ca", subject: "/CN=Unrelated CA")
         try makeLeaf(in: dir, name: "localhost", subject: "/CN=localhost", serial: "2")
         try makeLeaf(in: dir, name: "other", subject: "/CN=other.test", serial: "3")
+        try makeLeaf(in: dir, name: "client", subject: "/CN=sgw-client", serial: "4")
         return CertificateFixture(directory: dir)
     }
 
@@ -50,11 +56,11 @@ struct CertificateFixture: Sendable {
 
         """
 
-    private static func leafExtensions(san: String) -> String {
+    private static func leafExtensions(san: String, usage: String = "serverAuth") -> String {
         """
         basicConstraints = CA:FALSE
         keyUsage = critical,digitalSignature
-        extendedKeyUsage = serverAuth
+        extendedKeyUsage = \(usage)
         subjectAltName = \(san)
         authorityKeyIdentifier = keyid
 

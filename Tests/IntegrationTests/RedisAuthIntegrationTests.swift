@@ -123,8 +123,8 @@ struct RedisAuthIntegrationTests {
         defer { accepted.remove() }
         let twice = try TempConfig(base + "replay: {store: redis, redis: {url: \"\(url)\", password: {env: SHOPIFY_API_SECRET}}}\n")
         defer { twice.remove() }
-        let tls = try TempConfig(base + "replay: {store: redis, redis: {url: \"rediss://:\(Self.password)@h:6380/0\"}}\n")
-        defer { tls.remove() }
+        let several = try TempConfig(base + "replay: {store: redis, redis: {url: \"rediss://:\(Self.password)@h1,h2:6380/0\"}}\n")
+        defer { several.remove() }
         let env = ProcessInfo.processInfo.environment.merging(["SHOPIFY_API_SECRET": TestStack.secret]) { $1 }
 
         let ok = try runProcess(gatewayBinary(), ["check", "--config", accepted.path], environment: env)
@@ -134,9 +134,9 @@ struct RedisAuthIntegrationTests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("replay.redis.password: a password is given both in replay.redis.url and here"),
                 "\(refused.stderr)")
-        let unsupported = try runProcess(gatewayBinary(), ["check", "--config", tls.path], environment: env)
+        let unsupported = try runProcess(gatewayBinary(), ["check", "--config", several.path], environment: env)
         #expect(unsupported.status == 1)
-        #expect(unsupported.stderr.contains("replay.redis.url: rediss:// is not supported yet"), "\(unsupported.stderr)")
+        #expect(unsupported.stderr.contains("replay.redis.url: redis:// and rediss:// take one host"), "\(unsupported.stderr)")
         for r in [ok, refused, unsupported] {
             #expect(!(r.stdout + r.stderr).contains(Self.password))
         }
