@@ -55,6 +55,15 @@ import TestSupport
         // A node that does not own the slot redirects.
         #expect(cluster.cli(node: target).run(["GET", "foo"]) == "MOVED \(slot) 127.0.0.1:\(cluster.ports[source])")
 
+        // Mid-migration: a key already moved gets ASK from the old owner; one not yet moved is still served there.
+        try cluster.beginMigration(ofSlot: slot, to: target)
+        try cluster.migrateKeys(inSlot: slot, to: target, limit: 1)
+        #expect(cluster.keyCount(node: source) == 1)
+        let moved = cluster.cli(node: target).run(["CLUSTER", "GETKEYSINSLOT", String(slot), "10"])
+        let stayed = moved == "foo" ? "{foo}.b" : "foo"
+        #expect(cluster.cli(node: source).run(["GET", moved]) == "ASK \(slot) 127.0.0.1:\(cluster.ports[target])")
+        #expect(cluster.cli(node: source).run(["GET", stayed]).isEmpty == false)
+
         let moveStart = Date()
         try cluster.moveSlot(slot, to: target)
         print("RedisClusterProcess.moveSlot in \(elapsed(since: moveStart))")
@@ -92,6 +101,13 @@ import TestSupport
         #expect(setup.dataCLI(setup.masterIndex).run(["GET", "k"]) == "v")
         // The demoted master now refuses writes: what a client that missed the switch gets.
         #expect(setup.dataCLI(1 - setup.masterIndex).run(["SET", "k", "w"]).hasPrefix("READONLY"))
+
+        // And back: the fixture leaves a clean master/replica pair, so a test can fail over twice.
+        let failbackStart = Date()
+        try setup.failover()
+        print("RedisSentinelSetup.failover (back) in \(elapsed(since: failbackStart))")
+        #expect(setup.masterPort == oldMaster)
+        #expect(setup.role(ofDataNode: 0) == "master")
     }
 
     @Test func threeSentinelsFailOverWhenTheMasterDies() throws {

@@ -89,20 +89,45 @@ public final class RedisClusterProcess {
     public func moveSlot(_ slot: Int, to target: Int) throws {
         guard let source = owner(ofSlot: slot) else { throw failure("slot \(slot) has no owner") }
         guard source != target else { return }
-        let s = String(slot)
-        try expectOK(cli(node: target).run(["CLUSTER", "SETSLOT", s, "IMPORTING", nodeIDs[source]]), "IMPORTING")
-        try expectOK(cli(node: source).run(["CLUSTER", "SETSLOT", s, "MIGRATING", nodeIDs[target]]), "MIGRATING")
-        while true {
-            let keys = cli(node: source).lines(["CLUSTER", "GETKEYSINSLOT", s, "100"]).filter { !$0.isEmpty }
+        try beginMigration(ofSlot: slot, to: target)
+        try migrateKeys(inSlot: slot, to: target)
+        try finishMigration(ofSlot: slot, to: target)
+    }
+
+    /// Marks `slot` MIGRATING on its owner and IMPORTING on `target`; until it finishes, the owner answers ASK for
+    /// keys of the slot it no longer has (the state a client's ASK handling is tested in).
+    public func beginMigration(ofSlot slot: Int, to target: Int) throws {
+        guard let source = owner(ofSlot: slot) else { throw failure("slot \(slot) has no owner") }
+        try expectOK(cli(node: target).run(["CLUSTER", "SETSLOT", String(slot), "IMPORTING", nodeIDs[source]]), "IMPORTING")
+        try expectOK(cli(node: source).run(["CLUSTER", "SETSLOT", String(slot), "MIGRATING", nodeIDs[target]]), "MIGRATING")
+    }
+
+    /// MIGRATEs up to `limit` keys of `slot` (all when nil) from its owner to `target`. Keys are read from redis-cli's
+    /// line output, so keys containing a newline are not supported.
+    public func migrateKeys(inSlot slot: Int, to target: Int, limit: Int? = nil) throws {
+        guard let source = owner(ofSlot: slot) else { throw failure("slot \(slot) has no owner") }
+        var remaining = limit ?? Int.max
+        while remaining > 0 {
+            let batch = String(min(remaining, 100))
+            let keys = cli(node: source).lines(["CLUSTER", "GETKEYSINSLOT", String(slot), batch]).filter { !$0.isEmpty }
             if keys.isEmpty { break }
             var migrate = ["MIGRATE", "127.0.0.1", String(ports[target]), "", "0", "5000"]
             if let password { migrate += ["AUTH", password] }
             migrate += ["KEYS"] + keys
             try expectOK(cli(node: source).run(migrate), "MIGRATE")
+            remaining -= keys.count
         }
+    }
+
+    /// Gives `slot` to `target` on every master (target first, then the old owner, then the rest) and waits until
+    /// all agree.
+    public func finishMigration(ofSlot slot: Int, to target: Int) throws {
+        guard let source = owner(ofSlot: slot) else { throw failure("slot \(slot) has no owner") }
         // Target first: once it owns the slot it bumps its epoch, so the others' gossip cannot undo the move.
-        for node in [target, source] + ports.indices.filter({ $0 != target && $0 != source }) {
-            try expectOK(cli(node: node).run(["CLUSTER", "SETSLOT", s, "NODE", nodeIDs[target]]), "SETSLOT NODE on \(node)")
+        let order = [target] + ([source] + ports.indices.filter { $0 != source }).filter { $0 != target }
+        for node in order {
+            try expectOK(cli(node: node).run(["CLUSTER", "SETSLOT", String(slot), "NODE", nodeIDs[target]]),
+                         "SETSLOT NODE on \(node)")
         }
         guard waitUntil(seconds: 10, { ports.indices.allSatisfy { owner(ofSlot: slot, accordingTo: $0) == target } }) else {
             throw failure("nodes disagree on slot \(slot) after the move")
