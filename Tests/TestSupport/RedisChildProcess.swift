@@ -49,6 +49,29 @@ final class RedisChildProcess {
         return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
+    /// `count` distinct free loopback ports: all are bound at once before any is released, so unlike repeated
+    /// `RedisServerProcess.freePort()` calls none can come back twice.
+    static func freePorts(_ count: Int) throws -> [Int] {
+        var fds: [Int32] = []
+        defer { for fd in fds { close(fd) } }
+        var ports: [Int] = []
+        for _ in 0..<count {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw RedisServerProcess.Failure(description: "socket() failed: errno \(errno)") }
+            fds.append(fd)
+            var addr = RedisServerProcess.loopback(port: 0)
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Bool in
+                    bind(fd, p, len) == 0 && getsockname(fd, p, &len) == 0
+                }
+            }
+            guard bound else { throw RedisServerProcess.Failure(description: "bind(127.0.0.1:0) failed: errno \(errno)") }
+            ports.append(Int(UInt16(bigEndian: addr.sin_port)))
+        }
+        return ports
+    }
+
     /// Whether something accepts TCP connections on `port` (a TLS-only server cannot answer a plain PING).
     static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

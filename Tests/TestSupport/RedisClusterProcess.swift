@@ -9,17 +9,18 @@ public final class RedisClusterProcess {
     private var nodes: [RedisChildProcess]
     private let directories: [TemporaryDirectory]
 
-    /// Starts the nodes, joins them with `redis-cli --cluster create` and waits until every node reports
-    /// `cluster_state:ok`.
+    /// Starts `masters` nodes (redis-cli needs at least 3), joins them with `redis-cli --cluster create` and waits
+    /// until every node reports `cluster_state:ok`.
     public init(masters: Int = 3, password: String? = nil, arguments: [String] = []) throws {
         self.password = password
         var ports: [Int] = []
         var nodes: [RedisChildProcess] = []
         var directories: [TemporaryDirectory] = []
-        for _ in 0..<masters {
-            let port = try RedisServerProcess.freePort()
-            // The bus port is chosen too: the default (port + 10000) may be taken or above 65535.
-            let busPort = try RedisServerProcess.freePort()
+        // Bus ports are chosen too: the default (port + 10000) may be taken or above 65535.
+        let allPorts = try RedisChildProcess.freePorts(2 * masters)
+        for index in 0..<masters {
+            let port = allPorts[2 * index]
+            let busPort = allPorts[2 * index + 1]
             let directory = try TemporaryDirectory(prefix: "sgw-redis-cluster-")
             var args = ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                         "--cluster-port", String(busPort), "--cluster-config-file", "nodes.conf",

@@ -29,8 +29,9 @@ public final class RedisSentinelSetup {
         self.password = password
         self.sentinelPassword = sentinelPassword
         directory = try TemporaryDirectory(prefix: "sgw-redis-sentinel-")
-        dataPorts = [try RedisServerProcess.freePort(), try RedisServerProcess.freePort()]
-        sentinelPorts = try (0..<sentinelCount).map { _ in try RedisServerProcess.freePort() }
+        let ports = try RedisChildProcess.freePorts(2 + sentinelCount)
+        dataPorts = Array(ports[0..<2])
+        sentinelPorts = Array(ports[2...])
         dataNodes = []
         sentinels = []
         do {
