@@ -53,6 +53,7 @@ struct RedisSlotMapTests {
     }
 
     @Test func emptyOrNullHostMeansTheNodeWeAsked() throws {
+        // A 7.0 node that has met no other answers `[0, 100, ["", 27301, id, []]]`: it does not know its own IP.
         let reply = RedisReply.array([
             range(0, 8000, node(bulk(""), 7001)),
             range(8001, 16383, node(.null, 7002)),
