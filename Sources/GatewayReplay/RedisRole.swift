@@ -1,0 +1,14 @@
+/// What a node says it is in its `ROLE` reply: how a client checks, after asking Sentinel, that it reached the master.
+public enum RedisRole: Sendable, Equatable {
+    /// A master, with the replicas it knows (host, listening port).
+    case master(replicas: [RedisNodeID])
+    /// A replica of `master`; `linkUp` is false while it is still connecting or syncing.
+    case replica(master: RedisNodeID, linkUp: Bool)
+    /// A Sentinel, with the names of the masters it monitors.
+    case sentinel(masterNames: [String])
+
+    public var isMaster: Bool {
+        if case .master = self { return true }
+        return false
+    }
+}
