@@ -90,6 +90,8 @@ final class RedisNodeConnection: LoopBatchFinisher {
     private var resolved: SocketAddress?
     /// Writes handed to the socket so far (each carries every command gathered in one batch).
     private(set) var writeCount = 0
+    /// Pub/sub: where messages go that answer no command (nil: such a reply is a protocol error).
+    var onPush: ((RedisReply) -> Void)?
     /// Called after every failure of the connection (the topology may look for a new master, say).
     var onFailure: ((RedisFault) -> Void)?
 
@@ -140,7 +142,7 @@ final class RedisNodeConnection: LoopBatchFinisher {
         }
     }
 
-    /// Closes the connection, failing what waits (the store is going away or the topology changed).
+    /// Closes the connection, failing what waits (the topology changed); `onFailure` is not called.
     func close() {
         fail(.connection, backoff: false)
     }
@@ -280,8 +282,8 @@ final class RedisNodeConnection: LoopBatchFinisher {
 
     private func deliver(_ reply: RedisReply) {
         guard head < waiting.count else {
-            // A reply nobody asked for: the stream is out of step.
-            fail(.protocolError)
+            // A subscribed connection's messages; anywhere else, a reply nobody asked for: the stream is out of step.
+            if let onPush { onPush(reply) } else { fail(.protocolError) }
             return
         }
         let w = waiting[head]
@@ -351,11 +353,11 @@ final class RedisNodeConnection: LoopBatchFinisher {
         } else {
             machine = RedisConnectionStateMachine()
         }
-        tearDown(fault)
+        tearDown(fault, notify: backoff)
     }
 
     /// Closes whatever is open and fails everything waiting; the machine already knows what comes next.
-    private func tearDown(_ fault: RedisFault) {
+    private func tearDown(_ fault: RedisFault, notify: Bool = true) {
         generation &+= 1
         timer?.disarm()
         if let s = connectingSocket {
@@ -375,6 +377,6 @@ final class RedisNodeConnection: LoopBatchFinisher {
         waiting = []
         head = 0
         for w in failed { w.completion?(.failure(fault)) }
-        onFailure?(fault)
+        if notify { onFailure?(fault) }
     }
 }

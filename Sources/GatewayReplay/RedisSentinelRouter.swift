@@ -1,0 +1,176 @@
+import GatewayCore
+import GatewayLoop
+
+/// Redis behind Sentinel from one loop: the sentinels are asked for the master, which must confirm with `ROLE`
+/// before any admit is sent to it (so an admit is never answered by a replica); `+switch-master` (subscribed on one
+/// sentinel) and a lost connection or a `READONLY`-type error send the loop looking again.
+final class RedisSentinelRouter: RedisTopology {
+    private let sentinels: [RedisNodeID]
+    private let masterName: [UInt8]
+    private let factory: RedisConnectionFactory
+    /// The confirmed master's connection; nil while none is known.
+    private var master: RedisNodeConnection?
+    private(set) var masterNode: RedisNodeID?
+    private var discovering = false
+    /// Callers waiting for a master: true when one was confirmed, false when none could be.
+    private var waiting: [(Bool) -> Void] = []
+    /// After a discovery that found no master, commands fail at once until then (monotonic ns).
+    private var retryAfter: UInt64 = 0
+    private var sentinelConnections: [RedisNodeID: RedisNodeConnection] = [:]
+    private var subscriber: RedisNodeConnection?
+    private var nextSubscribeSentinel = 0
+    private var resubscribeTimer: LoopTimer?
+    static let retryNanos: UInt64 = 100_000_000
+    static let resubscribeDelay = TimeSpan.seconds(1)
+
+    init(sentinels: [RedisNodeID], masterName: String, factory: RedisConnectionFactory) {
+        self.sentinels = sentinels
+        self.masterName = Array(masterName.utf8)
+        self.factory = factory
+    }
+
+    deinit {
+        resubscribeTimer?.disarm()
+    }
+
+    var writeCount: Int { master?.writeCount ?? 0 }
+
+    func send(_ args: [[UInt8]], key: [UInt8], completion: @escaping RedisNodeConnection.Completion) {
+        guard let m = master else {
+            withMaster { [unowned self] ok in
+                if ok { send(args, key: key, completion: completion) } else { completion(.failure(.connection)) }
+            }
+            return
+        }
+        m.send(args) { [unowned self] result in
+            switch result {
+            case .success(let reply):
+                // A demoted master says READONLY; a master cut off from its replicas may refuse writes.
+                if RedisErrorKind(reply: reply)?.needsRediscovery == true { lost(m) }
+            case .failure:
+                lost(m)
+            }
+            completion(result)
+        }
+    }
+
+    func ping(completion: @escaping (Bool) -> Void) {
+        guard let m = master else {
+            withMaster { [unowned self] ok in if ok { ping(completion: completion) } else { completion(false) } }
+            return
+        }
+        m.send(RedisRouter.pingCommand) { completion($0 == .success(.status("PONG"))) }
+    }
+
+    /// Runs `then` once a master is confirmed (or none can be).
+    private func withMaster(_ then: @escaping (Bool) -> Void) {
+        if !discovering && factory.loop.now() < retryAfter {
+            then(false)
+            return
+        }
+        waiting.append(then)
+        discover()
+    }
+
+    /// The master connection failed or refused: look again (the next command waits for the answer).
+    private func lost(_ m: RedisNodeConnection) {
+        guard master === m else { return }
+        master = nil
+        masterNode = nil
+        m.close()
+    }
+
+    private func discover() {
+        guard !discovering else { return }
+        discovering = true
+        subscribe()
+        ask(0)
+    }
+
+    private func ask(_ i: Int) {
+        guard i < sentinels.count else {
+            found(nil, nil)
+            return
+        }
+        let command: [[UInt8]] = [Array("SENTINEL".utf8), Array("get-master-addr-by-name".utf8), masterName]
+        sentinel(sentinels[i]).send(command) { [unowned self] result in
+            // `try?` flattens: nil for an unreadable reply and for a name the sentinel does not know.
+            guard case .success(let reply) = result, let address = try? RedisSentinelReplies.masterAddress(reply) else {
+                ask(i + 1)
+                return
+            }
+            confirm(address, sentinelIndex: i)
+        }
+    }
+
+    /// Connects to what a sentinel named and asks it `ROLE`: only a master takes admits.
+    private func confirm(_ node: RedisNodeID, sentinelIndex i: Int) {
+        let c = factory.data(node)
+        c.send([Array("ROLE".utf8)]) { [unowned self] result in
+            if case .success(let reply) = result, let role = try? RedisSentinelReplies.role(reply), role.isMaster {
+                found(c, node)
+            } else {
+                c.close()
+                ask(i + 1)
+            }
+        }
+    }
+
+    private func found(_ c: RedisNodeConnection?, _ node: RedisNodeID?) {
+        discovering = false
+        master = c
+        masterNode = node
+        if c == nil {
+            retryAfter = factory.loop.now() &+ Self.retryNanos
+            factory.logger.warning("no sentinel named a reachable master", metadata: [
+                "master": "\(String(decoding: masterName, as: UTF8.self))",
+                "sentinels": "\(sentinels.map(\.description).joined(separator: ","))",
+            ])
+        }
+        let w = waiting
+        waiting = []
+        for f in w { f(c != nil) }
+    }
+
+    private func sentinel(_ node: RedisNodeID) -> RedisNodeConnection {
+        if let c = sentinelConnections[node] { return c }
+        let c = factory.sentinel(node)
+        sentinelConnections[node] = c
+        return c
+    }
+
+    // MARK: +switch-master
+
+    /// Subscribes to `+switch-master` on one sentinel (the next one after a failure), once.
+    private func subscribe() {
+        guard subscriber == nil, !sentinels.isEmpty else { return }
+        let node = sentinels[nextSubscribeSentinel % sentinels.count]
+        nextSubscribeSentinel += 1
+        let c = factory.sentinel(node)
+        subscriber = c
+        c.onPush = { [unowned self] message in
+            guard let s = try? RedisSentinelReplies.switchMaster(message), Array(s.name.utf8) == masterName else { return }
+            switched(to: s.newMaster)
+        }
+        c.onFailure = { [unowned self] _ in
+            // Resubscribe a little later (on the next sentinel): this one may be down.
+            guard subscriber === c else { return }
+            subscriber = nil
+            if resubscribeTimer == nil {
+                resubscribeTimer = LoopTimer(loop: factory.loop) { [unowned self] in subscribe() }
+            }
+            resubscribeTimer?.arm(after: Self.resubscribeDelay)
+        }
+        c.send([Array("SUBSCRIBE".utf8), Array("+switch-master".utf8)]) { _ in }
+    }
+
+    /// The sentinels moved the master: drop the old one and confirm the new one before sending more.
+    private func switched(to node: RedisNodeID) {
+        guard node != masterNode else { return }
+        factory.logger.info("redis master switched", metadata: [
+            "master": "\(String(decoding: masterName, as: UTF8.self))", "to": "\(node)",
+        ])
+        if let m = master { lost(m) }
+        discover()
+    }
+}
