@@ -34,7 +34,10 @@ final class RedisClusterRouter: RedisTopology {
 
     func ping(completion: @escaping (Bool) -> Void) {
         guard !map.masters.isEmpty else {
-            waitForMap { [unowned self] ok in if ok { pingMasters(completion) } else { completion(false) } }
+            waitForMap { [weak self] ok in
+                guard let self, ok else { return completion(false) }
+                pingMasters(completion)
+            }
             return
         }
         pingMasters(completion)
@@ -59,7 +62,8 @@ final class RedisClusterRouter: RedisTopology {
 
     private func route(_ args: [[UInt8]], key: [UInt8], redirects: Int, completion: @escaping RedisNodeConnection.Completion) {
         guard !map.masters.isEmpty else {
-            waitForMap { [unowned self] ok in
+            waitForMap { [weak self] ok in
+                guard let self else { return completion(.failure(.connection)) }
                 if ok { route(args, key: key, redirects: redirects, completion: completion) } else { completion(.failure(.connection)) }
             }
             return
@@ -70,7 +74,8 @@ final class RedisClusterRouter: RedisTopology {
             completion(.failure(.connection))
             return
         }
-        connection(node).send(args) { [unowned self] result in
+        connection(node).send(args) { [weak self] result in
+            guard let self else { return completion(result) }
             replied(result, from: node, args: args, key: key, redirects: redirects, completion: completion)
         }
     }
@@ -94,7 +99,8 @@ final class RedisClusterRouter: RedisTopology {
                     // Being migrated, and this key already moved: ask there once, without changing the map.
                     let c = connection(target)
                     c.send([Array("ASKING".utf8)]) { _ in }
-                    c.send(args) { [unowned self] result in
+                    c.send(args) { [weak self] result in
+                        guard let self else { return completion(result) }
                         replied(result, from: target, args: args, key: key, redirects: redirects + 1, completion: completion)
                     }
                 }
@@ -106,6 +112,11 @@ final class RedisClusterRouter: RedisTopology {
             refresh()
         }
         completion(result)
+    }
+
+    func shutdown() {
+        for c in connections.values { c.close() }
+        connections = [:]
     }
 
     private func connection(_ node: RedisNodeID) -> RedisNodeConnection {
@@ -144,7 +155,8 @@ final class RedisClusterRouter: RedisTopology {
             return
         }
         let node = candidates[i]
-        connection(node).send([Array("CLUSTER".utf8), Array("SLOTS".utf8)]) { [unowned self] result in
+        connection(node).send([Array("CLUSTER".utf8), Array("SLOTS".utf8)]) { [weak self] result in
+            guard let self else { return }
             if case .success(let reply) = result, let m = try? RedisSlotMap(clusterSlotsReply: reply, from: node),
                !m.masters.isEmpty {
                 refreshed(m)

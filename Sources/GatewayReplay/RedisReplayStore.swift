@@ -41,6 +41,14 @@ public final class RedisReplayStore: ReplayStore {
         }
     }
 
+    /// Each loop closes its connections on its own queue (they are loop-confined).
+    deinit {
+        for (i, loop) in loops.enumerated() {
+            let router = routers[i]
+            loop.execute { router.value.shutdown() }
+        }
+    }
+
     /// A store talking to `url` (`redis://[[user]:password@]host[:port][/db]`); see `init(endpoint:...)`.
     public convenience init(url: String, keyPrefix: String, timeout: TimeSpan) throws(RedisURLError) {
         self.init(endpoint: try RedisEndpoint(url: url), keyPrefix: keyPrefix, timeout: timeout)

@@ -10,6 +10,8 @@ protocol RedisTopology: AnyObject {
     func ping(completion: @escaping (Bool) -> Void)
     /// Writes made by this loop's data connections so far.
     var writeCount: Int { get }
+    /// Closes every connection (the store is going away), failing what waits.
+    func shutdown()
 }
 
 /// Makes this loop's connections: all share the loop, the login, TLS, the timeout and the logger.
@@ -64,6 +66,8 @@ final class RedisRouter {
 
     var writeCount: Int { topology.writeCount }
 
+    func shutdown() { topology.shutdown() }
+
     static func admission(_ result: Result<RedisReply, RedisFault>) -> ReplayAdmission {
         switch result {
         case .success(.status("OK")): .fresh
@@ -98,4 +102,6 @@ final class RedisStandalone: RedisTopology {
     }
 
     var writeCount: Int { node.writeCount }
+
+    func shutdown() { node.close() }
 }

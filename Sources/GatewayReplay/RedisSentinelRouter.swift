@@ -37,12 +37,14 @@ final class RedisSentinelRouter: RedisTopology {
 
     func send(_ args: [[UInt8]], key: [UInt8], completion: @escaping RedisNodeConnection.Completion) {
         guard let m = master else {
-            withMaster { [unowned self] ok in
+            withMaster { [weak self] ok in
+                guard let self else { return completion(.failure(.connection)) }
                 if ok { send(args, key: key, completion: completion) } else { completion(.failure(.connection)) }
             }
             return
         }
-        m.send(args) { [unowned self] result in
+        m.send(args) { [weak self] result in
+            guard let self else { return completion(result) }
             switch result {
             case .success(let reply):
                 // A demoted master says READONLY; a master cut off from its replicas may refuse writes.
@@ -56,10 +58,24 @@ final class RedisSentinelRouter: RedisTopology {
 
     func ping(completion: @escaping (Bool) -> Void) {
         guard let m = master else {
-            withMaster { [unowned self] ok in if ok { ping(completion: completion) } else { completion(false) } }
+            withMaster { [weak self] ok in
+                guard let self, ok else { return completion(false) }
+                ping(completion: completion)
+            }
             return
         }
         m.send(RedisRouter.pingCommand) { completion($0 == .success(.status("PONG"))) }
+    }
+
+    func shutdown() {
+        resubscribeTimer?.disarm()
+        subscriber?.onFailure = nil
+        subscriber?.close()
+        subscriber = nil
+        master?.close()
+        master = nil
+        for c in sentinelConnections.values { c.close() }
+        sentinelConnections = [:]
     }
 
     /// Runs `then` once a master is confirmed (or none can be).
@@ -93,7 +109,8 @@ final class RedisSentinelRouter: RedisTopology {
             return
         }
         let command: [[UInt8]] = [Array("SENTINEL".utf8), Array("get-master-addr-by-name".utf8), masterName]
-        sentinel(sentinels[i]).send(command) { [unowned self] result in
+        sentinel(sentinels[i]).send(command) { [weak self] result in
+            guard let self else { return }
             // `try?` flattens: nil for an unreadable reply and for a name the sentinel does not know.
             guard case .success(let reply) = result, let address = try? RedisSentinelReplies.masterAddress(reply) else {
                 ask(i + 1)
@@ -106,7 +123,8 @@ final class RedisSentinelRouter: RedisTopology {
     /// Connects to what a sentinel named and asks it `ROLE`: only a master takes admits.
     private func confirm(_ node: RedisNodeID, sentinelIndex i: Int) {
         let c = factory.data(node)
-        c.send([Array("ROLE".utf8)]) { [unowned self] result in
+        c.send([Array("ROLE".utf8)]) { [weak self] result in
+            guard let self else { return }
             if case .success(let reply) = result, let role = try? RedisSentinelReplies.role(reply), role.isMaster {
                 found(c, node)
             } else {
@@ -148,16 +166,17 @@ final class RedisSentinelRouter: RedisTopology {
         nextSubscribeSentinel += 1
         let c = factory.sentinel(node)
         subscriber = c
-        c.onPush = { [unowned self] message in
+        c.onPush = { [weak self] message in
+            guard let self else { return }
             guard let s = try? RedisSentinelReplies.switchMaster(message), Array(s.name.utf8) == masterName else { return }
             switched(to: s.newMaster)
         }
-        c.onFailure = { [unowned self] _ in
+        c.onFailure = { [weak self, unowned c] _ in
             // Resubscribe a little later (on the next sentinel): this one may be down.
-            guard subscriber === c else { return }
+            guard let self, subscriber === c else { return }
             subscriber = nil
             if resubscribeTimer == nil {
-                resubscribeTimer = LoopTimer(loop: factory.loop) { [unowned self] in subscribe() }
+                resubscribeTimer = LoopTimer(loop: factory.loop) { [weak self] in self?.subscribe() }
             }
             resubscribeTimer?.arm(after: Self.resubscribeDelay)
         }
