@@ -20,7 +20,8 @@ public final class GatewayServer: @unchecked Sendable {
     private var listeners: [Listener] = []
     private var adminListener: Listener?
     private let kind: ListenerKind
-    private let replayStore: any ReplayStore
+    /// The replay store and the settings it was built from; a reload that changes them builds a new one.
+    private let store: Mutex<(store: any ReplayStore, settings: ReplayConfig, injected: Bool)>
     private let metricsRenderer: @Sendable () -> String
     private let openConnections = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
@@ -45,9 +46,10 @@ public final class GatewayServer: @unchecked Sendable {
         maxConnections = Atomic(config.limits.maxConnections)
         group = EventLoopGroup(loopCount: loopCount)
         let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1)
-        self.replayStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock, loops: group.loops, logger: logger)
+        let initialStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock, loops: group.loops, logger: logger)
+        store = Mutex((initialStore, config.replay, replayStore != nil))
         for loop in group.loops {
-            loopStates.append(LoopState(loop: loop, server: self, snapshot: snapshot, replayStore: self.replayStore,
+            loopStates.append(LoopState(loop: loop, server: self, snapshot: snapshot, replayStore: initialStore,
                                         metrics: GatewayMetrics()))
         }
     }
@@ -131,7 +133,7 @@ public final class GatewayServer: @unchecked Sendable {
 
     /// Prometheus text for `/metrics`, with the sampled gauges refreshed first.
     func renderMetrics() -> String {
-        replayGauge.record(replayStore.entryCount)
+        replayGauge.record(store.withLock { $0.store }.entryCount)
         connectionsGauge.record(openConnections.load(ordering: .relaxed))
         return metricsRenderer()
     }
@@ -140,11 +142,47 @@ public final class GatewayServer: @unchecked Sendable {
     public func reload(_ config: GatewayConfig) throws {
         let g = generation.wrappingAdd(1, ordering: .relaxed).newValue
         let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: g)
+        try reloadReplayStore(config.replay)
         // Relaxed: the limit is a bound on its own, ordered with nothing else a loop reads.
         maxConnections.store(config.limits.maxConnections, ordering: .relaxed)
         for state in loopStates {
             state.loop.execute { state.snapshot = snapshot }
         }
+    }
+
+    /// Builds a new replay store when a reload changed what the store is made from (a rotated Redis password, another
+    /// URL, TLS files, `memory` <-> `redis`), and hands it to every loop for admits that start from now on; admits
+    /// in flight finish on the old one. A memory store is kept across reloads (its entries are what it is for):
+    /// its new `max_entries` applies at the next start. `on_unavailable` is read per request and needs no rebuild.
+    private func reloadReplayStore(_ replay: ReplayConfig) throws {
+        let (current, injected) = store.withLock { ($0.settings, $0.injected) }
+        guard !injected, Self.storeSettings(replay) != Self.storeSettings(current) else { return }
+        if replay.store == .memory && current.store == .memory {
+            logger.warning("replay.max_entries changed: the memory store keeps its entries and its old bound until the next start",
+                           metadata: ["max_entries": "\(current.maxEntries)", "new_max_entries": "\(replay.maxEntries)"])
+            store.withLock { $0.settings = replay }
+            return
+        }
+        let fresh = try ReplayStoreFactory.make(replay, clock: clock, loops: group.loops, logger: logger)
+        if current.store != replay.store {
+            logger.warning("replay store switched: tokens used before the reload are unknown to the new store and can be used once more until they expire",
+                           metadata: ["from": "\(current.store)", "to": "\(replay.store)"])
+        }
+        var where_ = "memory"
+        if replay.store == .redis, let endpoint = try? replay.redis.endpoint() { where_ = endpoint.description }
+        logger.info("replay store rebuilt for the new config", metadata: ["store": "\(where_)"])
+        store.withLock { $0 = (fresh, replay, false) }
+        for state in loopStates {
+            state.loop.execute { state.replayStore = fresh }
+        }
+    }
+
+    /// What a replay store is built from: everything in `replay` but the per-request settings.
+    private static func storeSettings(_ replay: ReplayConfig) -> ReplayConfig {
+        var r = replay
+        r.mode = .singleUse
+        r.redis.onUnavailable = .reject
+        return r
     }
 
     /// Stops accepting, lets in-flight exchanges finish up to `timeout`, then closes the rest; `completion` runs after.

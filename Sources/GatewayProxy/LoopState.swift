@@ -10,7 +10,8 @@ final class LoopState: @unchecked Sendable {
     unowned let server: GatewayServer
     var snapshot: RuntimeSnapshot
     let pool: UpstreamPool
-    let replayStore: any ReplayStore
+    /// Replaced by a reload that changes the store's settings (see `GatewayServer.reload`).
+    var replayStore: any ReplayStore
     let metrics: GatewayMetrics
     /// Client connections alive on this loop (for draining).
     var clients: [ObjectIdentifier: any GatewayClient] = [:]
