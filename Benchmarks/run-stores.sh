@@ -26,7 +26,9 @@ export SHOPIFY_API_SECRET=s3cr3t
 redis() { redis-server --save "" --appendonly no --daemonize no --dir "$work" --logfile "$work/$1.log" "${@:2}" & pids+=($!); }
 
 nginx -c "$PWD/Benchmarks/conf/upstream-nginx.conf" & pids+=($!)
-declare -A port replay
+declare -A port replay gwpid
+# CPU ticks (user + system) the gateway process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 port[memory]=18090; replay[memory]='  store: memory'
 port[redis]=18091; replay[redis]='  store: redis
   redis: {url: "redis://127.0.0.1:16379/0"}'
@@ -69,6 +71,7 @@ for s in $STORES; do
     continue
   fi
   "$BIN" serve --config "$work/gateway-$s.yaml" --loops "$LOOPS" >"$work/gateway-$s.out" 2>"$work/gateway-$s.err" & pids+=($!)
+  gwpid[$s]=$!
   targets+=("$s")
 done
 for s in "${targets[@]}"; do
@@ -84,35 +87,42 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 for r in $(seq 1 "$ROUNDS"); do
   for s in "${targets[@]}"; do
+    before=$(cpu_ticks "${gwpid[$s]}")
     TOKENS="$work/tokens-$s-$r.txt" wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s Benchmarks/tokens.lua \
       "http://127.0.0.1:${port[$s]}/" -- /api/customer > "$work/wrk-$s-$r.txt" 2>&1 || true
+    echo $(( $(cpu_ticks "${gwpid[$s]}") - before )) > "$work/cpu-$s-$r.txt"
     rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk-$s-$r.txt")
     non2xx=$(awk '/Non-2xx/ {print $5}' "$work/wrk-$s-$r.txt"); non2xx=${non2xx:-0}
     printf "round %d %-10s %10s req/s  non-2xx %s\n" "$r" "$s" "${rps:-?}" "$non2xx"
   done
 done
 
-python3 - "$work" "$ROUNDS" "${targets[@]}" <<'PY'
+python3 - "$work" "$ROUNDS" "$(getconf CLK_TCK)" "${targets[@]}" <<'PY'
 import re, statistics, sys
-work, rounds, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+work, rounds, hz, targets = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 def unit(v):
     m = re.match(r"([\d.]+)(us|ms|s)", v)
     x = float(m.group(1)); return x / 1000 if m.group(2) == "us" else (x if m.group(2) == "ms" else x * 1000)
 rows = {}
 for t in targets:
-    rps, p50, p99, bad = [], [], [], 0
+    rps, p50, p99, bad, cpu = [], [], [], 0, []
     for r in range(1, rounds + 1):
         txt = open(f"{work}/wrk-{t}-{r}.txt").read()
         m = re.search(r"Requests/sec:\s+([\d.]+)", txt)
         if m: rps.append(float(m.group(1)))
+        m2 = re.search(r"(\d+) requests in", txt)
+        if m2 and int(m2.group(1)) > 0:
+            cpu.append(int(open(f"{work}/cpu-{t}-{r}.txt").read()) / hz / int(m2.group(1)) * 1e6)
         m = re.search(r"\s50%\s+(\S+)", txt);  p50.append(unit(m.group(1))) if m else None
         m = re.search(r"\s99%\s+(\S+)", txt);  p99.append(unit(m.group(1))) if m else None
         m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", txt); bad += int(m.group(1)) if m else 0
-    rows[t] = (statistics.median(rps) if rps else 0, statistics.median(p50) if p50 else 0, statistics.median(p99) if p99 else 0, bad)
+    rows[t] = (statistics.median(rps) if rps else 0, statistics.median(p50) if p50 else 0, statistics.median(p99) if p99 else 0, bad,
+               statistics.median(cpu) if cpu else 0)
 base = rows.get("memory", (0,))[0]
 print()
-print(f"{'store':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'/ memory':>9}")
-for t, (rps, p50, p99, bad) in rows.items():
+print("gateway CPU = the gateway process's user+system time per request (the load generator and Redis not counted)")
+print(f"{'store':<10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'/ memory':>9} {'gateway CPU us/req':>19}")
+for t, (rps, p50, p99, bad, cpu) in rows.items():
     ratio = f"{rps / base:.2f}x" if base else "-"
-    print(f"{t:<10} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {bad:>8} {ratio:>9}")
+    print(f"{t:<10} {rps:>10.0f} {p50:>8.2f} {p99:>8.2f} {bad:>8} {ratio:>9} {cpu:>19.1f}")
 PY

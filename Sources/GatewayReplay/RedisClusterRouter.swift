@@ -33,7 +33,7 @@ final class RedisClusterRouter: RedisTopology {
     }
 
     func ping(completion: @escaping (Bool) -> Void) {
-        guard !map.masters.isEmpty else {
+        guard !map.isEmpty else {
             waitForMap { [weak self] ok in
                 guard let self, ok else { return completion(false) }
                 pingMasters(completion)
@@ -61,7 +61,7 @@ final class RedisClusterRouter: RedisTopology {
     }
 
     private func route(_ args: [[UInt8]], key: [UInt8], redirects: Int, completion: @escaping RedisNodeConnection.Completion) {
-        guard !map.masters.isEmpty else {
+        guard !map.isEmpty else {
             waitForMap { [weak self] ok in
                 guard let self else { return completion(.failure(.connection)) }
                 if ok { route(args, key: key, redirects: redirects, completion: completion) } else { completion(.failure(.connection)) }
@@ -158,7 +158,7 @@ final class RedisClusterRouter: RedisTopology {
         connection(node).send([Array("CLUSTER".utf8), Array("SLOTS".utf8)]) { [weak self] result in
             guard let self else { return }
             if case .success(let reply) = result, let m = try? RedisSlotMap(clusterSlotsReply: reply, from: node),
-               !m.masters.isEmpty {
+               !m.isEmpty {
                 refreshed(m)
             } else {
                 ask(candidates, i + 1)
@@ -171,7 +171,8 @@ final class RedisClusterRouter: RedisTopology {
         if let newMap {
             map = newMap
             // Connections to nodes that serve nothing now and wait for nothing go.
-            for (node, c) in connections where !newMap.masters.contains(node) && !seeds.contains(node) && c.outstanding == 0 {
+            let masters = newMap.masters
+            for (node, c) in connections where !masters.contains(node) && !seeds.contains(node) && c.outstanding == 0 {
                 c.close()
                 connections[node] = nil
             }

@@ -104,6 +104,10 @@ public struct RedisSlotMap: Sendable, Equatable {
         return result
     }
 
+    /// Whether no slot has a master (before the first `CLUSTER SLOTS`); O(nodes), unlike `masters`, which walks
+    /// every slot: this one is asked once per command.
+    public var isEmpty: Bool { !slotCounts.contains { $0 > 0 } }
+
     /// Whether every slot has a master: a map with holes makes some keys unreachable until the next refresh.
     public var coversAllSlots: Bool { !owner.contains(Self.unassigned) }
 

@@ -38,6 +38,16 @@ struct RedisSlotMapTests {
         #expect(map.master(forSlot: -1) == nil)
         #expect(map.master(forKey: Array("foo".utf8)) == c)  // slot 12182
         #expect(map.coversAllSlots)
+        #expect(!map.isEmpty)
+    }
+
+    @Test func aMapIsEmptyUntilASlotHasAMaster() {
+        var map = RedisSlotMap()
+        #expect(map.isEmpty)
+        map.assign(slot: 7, to: RedisNodeID(host: "127.0.0.1", port: 30001))
+        #expect(!map.isEmpty)
+        map.assign(slot: 7, to: RedisNodeID(host: "127.0.0.1", port: 30002))
+        #expect(!map.isEmpty)
     }
 
     @Test func aMasterWithSeveralRangesAppearsOnce() throws {
