@@ -162,9 +162,10 @@ final class ProxyExchange {
             }
         }
         admitInProgress = false
-        // Only a store that answers later (Redis) holds the request body back; the in-memory one has answered by
-        // now, and suspending the read source for nothing would cost two epoll_ctl calls per request.
-        if machine.state == .admitting { downstream.downstreamPauseRequestBody() }
+        // Only a store that answers later (Redis) holds the request body back, and only when there is one: the
+        // in-memory store has answered by now, and a bodyless request has nothing to hold. Suspending the read
+        // source for nothing costs two epoll_ctl calls per request.
+        if machine.state == .admitting && !machine.clientEnded { downstream.downstreamPauseRequestBody() }
     }
 
     func admitted(_ admission: ReplayAdmission, inline: Bool) {
