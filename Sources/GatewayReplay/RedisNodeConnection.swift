@@ -1,3 +1,4 @@
+import Dispatch
 import GatewayCore
 import GatewayLoop
 import GatewayTLS
@@ -86,8 +87,8 @@ final class RedisNodeConnection: LoopBatchFinisher {
     /// Bumped on every new connection, so a late callback of an abandoned one is recognized.
     private var generation = 0
     private var loggedLoginFailure: String?
-    /// The node's address, resolved once (numeric addresses cost nothing; a name is looked up when first needed).
-    private var resolved: SocketAddress?
+    /// The node's address when it is numeric; nil for a name, looked up before each connect.
+    private let numericAddress: SocketAddress?
     /// Writes handed to the socket so far (each carries every command gathered in one batch).
     private(set) var writeCount = 0
     /// Pub/sub: where messages go that answer no command (nil: such a reply is a protocol error).
@@ -103,8 +104,8 @@ final class RedisNodeConnection: LoopBatchFinisher {
         self.tls = tls
         timeoutNanos = UInt64(max(1_000_000, timeout.nanoseconds))
         self.logger = logger
+        numericAddress = try? SocketAddress(parsing: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
         timer = LoopTimer(loop: loop) { [unowned self] in self.timerFired() }
-        resolved = try? SocketAddress(parsing: address)
     }
 
     deinit {
@@ -182,14 +183,31 @@ final class RedisNodeConnection: LoopBatchFinisher {
     private func connect() {
         generation &+= 1
         let gen = generation
-        if resolved == nil { resolved = try? SocketAddress.resolve(address) }
-        guard let address = resolved else {
-            logger.warning("redis address does not resolve", metadata: ["redis": "\(address)"])
-            // Failing inside `send` would answer before the command is queued; the loop's next turn does it.
-            let me = UnsafeTransfer(self)
-            loop.execute { if gen == me.value.generation { me.value.fail(.connection) } }
+        if let numeric = numericAddress {
+            connect(to: numeric, generation: gen)
             return
         }
+        // A name is looked up again for every connection (a managed Redis moves its name on failover), off the loop:
+        // getaddrinfo blocks.
+        let name = address
+        let me = UnsafeTransfer(self)
+        let loop = loop
+        DispatchQueue.global().async {
+            let found = try? SocketAddress.resolve(name)
+            loop.execute {
+                let c = me.value
+                guard gen == c.generation, c.machine.state == .connecting else { return }
+                guard let found else {
+                    c.logger.warning("redis address does not resolve", metadata: ["redis": "\(name)"])
+                    c.fail(.connection)
+                    return
+                }
+                c.connect(to: found, generation: gen)
+            }
+        }
+    }
+
+    private func connect(to address: SocketAddress, generation gen: Int) {
         let socket = Connector.connect(to: address, loop: loop) { [weak self] result in
             guard let self, gen == generation else {
                 if case .success(let channel) = result { channel.close() }

@@ -48,6 +48,16 @@ import TestSupport
         #expect(store.entryCount == 0)
     }
 
+    /// A host name is looked up off the loop before each connect (a managed Redis moves its name on failover).
+    @Test func aHostNameIsResolved() throws {
+        let server = try RedisServerProcess()
+        let store = try RedisReplayStore(url: "redis://localhost:\(server.port)/0", keyPrefix: "sgw:jti:", timeout: .seconds(2))
+        #expect(admit(store, jti: "by-name", until: now + 60) == .fresh)
+        #expect(admit(store, jti: "by-name", until: now + 60) == .replayed)
+        let nowhere = try RedisReplayStore(url: "redis://no-such-host.invalid:6379/0", keyPrefix: "sgw:jti:", timeout: .seconds(2))
+        #expect(admit(nowhere, jti: "x", until: now + 60) == .unavailable(.connection))
+    }
+
     @Test func databaseAndPrefixAreUsed() throws {
         let server = try RedisServerProcess()
         let a = try RedisReplayStore(url: "redis://127.0.0.1:\(server.port)/1", keyPrefix: "one:",
