@@ -5,54 +5,6 @@ import GatewayTLS
 import GatewayTransport
 import Logging
 
-/// Why a command got no reply.
-public enum RedisFault: Error, Sendable, Equatable {
-    /// No reply within the command's timeout (the connect and login count against it).
-    case timeout
-    /// Not connected: refused, reset, closed, a refused login, or backing off after one of those.
-    case connection
-    /// Redis sent bytes that are not RESP.
-    case protocolError
-}
-
-/// How a connection logs in: `AUTH` and `SELECT`, sent first on every connect because Redis forgets both.
-public struct RedisLogin: Sendable {
-    public var username: String?
-    public var password: [UInt8]?
-    public var database: Int
-
-    public init(username: String? = nil, password: [UInt8]? = nil, database: Int = 0) {
-        self.username = username
-        self.password = password
-        self.database = database
-    }
-
-    /// The commands, in order; each must answer `+OK`.
-    var commands: [[[UInt8]]] {
-        var out: [[[UInt8]]] = []
-        if let password {
-            var auth: [[UInt8]] = [Array("AUTH".utf8)]
-            if let username { auth.append(Array(username.utf8)) }
-            auth.append(password)
-            out.append(auth)
-        }
-        if database != 0 { out.append([Array("SELECT".utf8), Array(String(database).utf8)]) }
-        return out
-    }
-}
-
-/// TLS for Redis connections: the client context (CA, optional client certificate) and the name to verify.
-public struct RedisTLS: Sendable {
-    public let context: TLSContext
-    /// Verified against the server's certificate; nil verifies the host each connection goes to.
-    public let serverName: String?
-
-    public init(context: TLSContext, serverName: String?) {
-        self.context = context
-        self.serverName = serverName
-    }
-}
-
 /// One connection from one loop to one Redis node: commands are pipelined (those queued while the loop handles one
 /// batch of events leave in one write), replies come back in order, each command has a timeout, and a failed
 /// connection is retried after a jittered backoff. Loop-confined: every method runs on `loop`.
