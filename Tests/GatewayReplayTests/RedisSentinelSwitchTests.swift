@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import GatewayCore
 @testable import GatewayReplay
 import Synchronization
@@ -93,5 +94,52 @@ final class LaggingSentinel: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.01)
         }
         return condition()
+    }
+}
+
+/// Collects log messages (for counting warnings).
+final class CollectingLogHandler: LogHandler, @unchecked Sendable {
+    private let messages = Mutex<[String]>([])
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        messages.withLock { $0.append(event.message.description) }
+    }
+
+    var all: [String] { messages.withLock { $0 } }
+}
+
+@Suite(.serialized) struct RedisSentinelWarningTests {
+    /// While no master can be found each admit (at most one discovery per 100 ms per loop) fails; an outage of a few
+    /// seconds must not write a warning per discovery, only one a second with a count, as the other repeated
+    /// warnings do.
+    @Test func noMasterIsWarnedAboutAtMostOnceASecond() throws {
+        let dead = try RedisServerProcess.freePort()  // a "sentinel" nobody answers on
+        let endpoint = try RedisEndpoint(url: "redis+sentinel://127.0.0.1:\(dead)/mymaster")
+        let handler = CollectingLogHandler()
+        let logger = Logger(label: "test") { _ in handler }
+        let store = RedisReplayStore(endpoint: endpoint, keyPrefix: "w:", timeout: .seconds(2), logger: logger)
+        let now = SystemClock().wallSeconds()
+        let start = Date()
+        var admits = 0
+        // About 0.5 s of admits, one every 20 ms: each discovery (every 100 ms or so) finds no master.
+        while Date().timeIntervalSince(start) < 0.5 {
+            let done = DispatchSemaphore(value: 0)
+            store.admit(app: "app", jti: "j\(admits)", until: now + 60) { _ in done.signal() }
+            #expect(done.wait(timeout: .now() + 15) == .success)
+            admits += 1
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        let warnings = handler.all.filter { $0.contains("no sentinel named a reachable master") }.count
+        #expect(warnings >= 1)
+        // One at once, then at most one per further second (the bound grows if a slow machine stretched the run).
+        #expect(warnings <= 1 + Int(elapsed), "\(warnings) warnings for \(admits) admits in \(elapsed) s")
     }
 }
