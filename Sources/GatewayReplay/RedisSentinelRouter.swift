@@ -21,6 +21,8 @@ final class RedisSentinelRouter: RedisTopology {
     private var waiting: [(Bool) -> Void] = []
     /// After a discovery that found no master, commands fail at once until then (monotonic ns).
     private var retryAfter: UInt64 = 0
+    /// A discovery fails every `retryNanos` per loop while the outage lasts: warn once a second, with a count.
+    private var noMasterWarning = RepeatedWarningLimiter()
     private var sentinelConnections: [RedisNodeID: RedisNodeConnection] = [:]
     private var subscriber: RedisNodeConnection?
     private var nextSubscribeSentinel = 0
@@ -161,11 +163,15 @@ final class RedisSentinelRouter: RedisTopology {
         master = c
         masterNode = node
         if c == nil {
-            retryAfter = factory.loop.now() &+ Self.retryNanos
-            factory.logger.warning("no sentinel named a reachable master", metadata: [
-                "master": "\(String(decoding: masterName, as: UTF8.self))",
-                "sentinels": "\(sentinels.map(\.description).joined(separator: ","))",
-            ])
+            let now = factory.loop.now()
+            retryAfter = now &+ Self.retryNanos
+            if let times = noMasterWarning.occurred(now: now) {
+                factory.logger.warning("no sentinel named a reachable master", metadata: [
+                    "master": "\(String(decoding: masterName, as: UTF8.self))",
+                    "sentinels": "\(sentinels.map(\.description).joined(separator: ","))",
+                    "times": "\(times)",
+                ])
+            }
         }
         let w = waiting
         waiting = []
