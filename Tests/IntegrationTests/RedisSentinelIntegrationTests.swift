@@ -189,7 +189,9 @@ struct RedisSentinelIntegrationTests {
             let ready = try RedisReplayIntegrationTests.readyz(stack)
             if setup.reportedMasterPort() == oldPort { #expect(ready == 503, "/readyz with no master") }
         } else {
-            Issue.record("the Sentinels promoted the replica before the first request: cannot check the 503")
+            // Only on a machine so slow that the Sentinels finished before the request did (down-after is 1 s):
+            // nothing to check, and the recovery below still checks every answer's kind.
+            print("sentinel master killed: promoted before the first request was answered (\(during.summary))")
         }
 
         let recovery = Self.untilAdmitted(stack, seconds: 20)
