@@ -12,10 +12,17 @@ final class RedisSentinelRouter: RedisTopology {
     private var master: RedisNodeConnection?
     private(set) var masterNode: RedisNodeID?
     private var discovering = false
+    /// The master the latest `+switch-master` named: tried first (with `ROLE`), because the Sentinels asked in
+    /// order may not have heard of the failover yet and still name the old master, which says master until demoted.
+    private var announcedMaster: RedisNodeID?
+    /// Bumped by each `+switch-master`: an answer to a query sent before it is stale and starts the discovery over.
+    private var discoveryEpoch = 0
     /// Callers waiting for a master: true when one was confirmed, false when none could be.
     private var waiting: [(Bool) -> Void] = []
     /// After a discovery that found no master, commands fail at once until then (monotonic ns).
     private var retryAfter: UInt64 = 0
+    /// A discovery fails every `retryNanos` per loop while the outage lasts: warn once a second, with a count.
+    private var noMasterWarning = RepeatedWarningLimiter()
     private var sentinelConnections: [RedisNodeID: RedisNodeConnection] = [:]
     private var subscriber: RedisNodeConnection?
     private var nextSubscribeSentinel = 0
@@ -100,10 +107,20 @@ final class RedisSentinelRouter: RedisTopology {
         guard !discovering else { return }
         discovering = true
         subscribe()
-        ask(0)
+        startDiscovery()
     }
 
-    private func ask(_ i: Int) {
+    /// The announced master first, if any, then the Sentinels in order.
+    private func startDiscovery() {
+        let epoch = discoveryEpoch
+        if let node = announcedMaster {
+            confirm(node, thenAsk: 0, epoch: epoch)
+        } else {
+            ask(0, epoch: epoch)
+        }
+    }
+
+    private func ask(_ i: Int, epoch: Int) {
         guard i < sentinels.count else {
             found(nil, nil)
             return
@@ -111,39 +128,50 @@ final class RedisSentinelRouter: RedisTopology {
         let command: [[UInt8]] = [Array("SENTINEL".utf8), Array("get-master-addr-by-name".utf8), masterName]
         sentinel(sentinels[i]).send(command) { [weak self] result in
             guard let self else { return }
+            guard epoch == discoveryEpoch else { return startDiscovery() }
             // `try?` flattens: nil for an unreadable reply and for a name the sentinel does not know.
             guard case .success(let reply) = result, let address = try? RedisSentinelReplies.masterAddress(reply) else {
-                ask(i + 1)
+                ask(i + 1, epoch: epoch)
                 return
             }
-            confirm(address, sentinelIndex: i)
+            confirm(address, thenAsk: i + 1, epoch: epoch)
         }
     }
 
-    /// Connects to what a sentinel named and asks it `ROLE`: only a master takes admits.
-    private func confirm(_ node: RedisNodeID, sentinelIndex i: Int) {
+    /// Connects to `node` and asks it `ROLE`: only a master takes admits; otherwise the Sentinel `next` is asked.
+    private func confirm(_ node: RedisNodeID, thenAsk next: Int, epoch: Int) {
         let c = factory.data(node)
         c.send([Array("ROLE".utf8)]) { [weak self] result in
             guard let self else { return }
+            guard epoch == discoveryEpoch else {
+                c.close()
+                return startDiscovery()
+            }
             if case .success(let reply) = result, let role = try? RedisSentinelReplies.role(reply), role.isMaster {
                 found(c, node)
             } else {
                 c.close()
-                ask(i + 1)
+                ask(next, epoch: epoch)
             }
         }
     }
 
     private func found(_ c: RedisNodeConnection?, _ node: RedisNodeID?) {
         discovering = false
+        // Only the discovery the announcement started uses it: later ones trust the Sentinels again.
+        announcedMaster = nil
         master = c
         masterNode = node
         if c == nil {
-            retryAfter = factory.loop.now() &+ Self.retryNanos
-            factory.logger.warning("no sentinel named a reachable master", metadata: [
-                "master": "\(String(decoding: masterName, as: UTF8.self))",
-                "sentinels": "\(sentinels.map(\.description).joined(separator: ","))",
-            ])
+            let now = factory.loop.now()
+            retryAfter = now &+ Self.retryNanos
+            if let times = noMasterWarning.occurred(now: now) {
+                factory.logger.warning("no sentinel named a reachable master", metadata: [
+                    "master": "\(String(decoding: masterName, as: UTF8.self))",
+                    "sentinels": "\(sentinels.map(\.description).joined(separator: ","))",
+                    "times": "\(times)",
+                ])
+            }
         }
         let w = waiting
         waiting = []
@@ -183,12 +211,16 @@ final class RedisSentinelRouter: RedisTopology {
         c.send([Array("SUBSCRIBE".utf8), Array("+switch-master".utf8)]) { _ in }
     }
 
-    /// The sentinels moved the master: drop the old one and confirm the new one before sending more.
+    /// The sentinels moved the master: drop the old one and confirm the new one before sending more. The new one is
+    /// asked directly (a discovery under way restarts), not through the Sentinels in order: one that has not heard of
+    /// the failover yet names the old master, and that still says `ROLE` master until it is demoted.
     private func switched(to node: RedisNodeID) {
         guard node != masterNode else { return }
         factory.logger.info("redis master switched", metadata: [
             "master": "\(String(decoding: masterName, as: UTF8.self))", "to": "\(node)",
         ])
+        announcedMaster = node
+        discoveryEpoch &+= 1
         if let m = master { lost(m) }
         discover()
     }

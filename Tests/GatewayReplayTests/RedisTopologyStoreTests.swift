@@ -74,7 +74,10 @@ import TestSupport
         #expect(admit(store, "before") == .fresh)
         // Replicated before the failover (asynchronous replication: a key written just before one can be lost, see the
         // README), so the new master knows it. WAIT from another connection would not wait for this write.
-        for _ in 0..<200 where setup.dataCLI(1 - setup.masterIndex).run(["EXISTS", "s:app:before"]) != "1" {
+        // A `while`, not `for ... where`: the latter runs redis-cli on every one of its iterations.
+        var polls = 0
+        while setup.dataCLI(1 - setup.masterIndex).run(["EXISTS", "s:app:before"]) != "1" && polls < 200 {
+            polls += 1
             Thread.sleep(forTimeInterval: 0.01)
         }
         try setup.failover()
