@@ -11,6 +11,9 @@ public enum RedisErrorKind: Sendable, Equatable, CaseIterable {
     case clusterDown
     /// `TRYAGAIN`: a multi-key command hit a slot mid-migration; retry shortly.
     case tryAgain
+    /// `NOREPLICAS`: a master with `min-replicas-to-write` has lost its replicas (often: it was just replaced in a
+    /// failover and nobody replicates from it any more); find the master again.
+    case noReplicas
 
     /// Classifies an error reply; nil for other replies and for errors that are about the command itself.
     public init?(reply: RedisReply) {
@@ -27,6 +30,7 @@ public enum RedisErrorKind: Sendable, Equatable, CaseIterable {
         case "MASTERDOWN": self = .masterDown
         case "CLUSTERDOWN": self = .clusterDown
         case "TRYAGAIN": self = .tryAgain
+        case "NOREPLICAS": self = .noReplicas
         default: return nil
         }
     }
@@ -35,7 +39,7 @@ public enum RedisErrorKind: Sendable, Equatable, CaseIterable {
     /// rather than retry the same node after a pause.
     public var needsRediscovery: Bool {
         switch self {
-        case .readOnly, .masterDown, .clusterDown: true
+        case .readOnly, .masterDown, .clusterDown, .noReplicas: true
         case .loading, .tryAgain: false
         }
     }

@@ -48,11 +48,12 @@ struct RedisRedirectTests {
         #expect(RedisErrorKind(reply: .error("CLUSTERDOWN Hash slot not served")) == .clusterDown)
         #expect(RedisErrorKind(reply: .error("TRYAGAIN Multiple keys request during rehashing of slot")) == .tryAgain)
         #expect(RedisErrorKind(errorMessage: "READONLY") == .readOnly)
+        #expect(RedisErrorKind(reply: .error("NOREPLICAS Not enough good replicas to write.")) == .noReplicas)
         for text in ["ERR wrong number of arguments", "MOVED 1 h:1", "NOAUTH Authentication required.", "READONLYX", "",
                      "readonly You can't write"] {
             #expect(RedisErrorKind(errorMessage: text) == nil, "\(text)")
         }
         #expect(RedisErrorKind(reply: .status("LOADING")) == nil)
-        #expect(RedisErrorKind.allCases.filter(\.needsRediscovery) == [.readOnly, .masterDown, .clusterDown])
+        #expect(RedisErrorKind.allCases.filter(\.needsRediscovery) == [.readOnly, .masterDown, .clusterDown, .noReplicas])
     }
 }
