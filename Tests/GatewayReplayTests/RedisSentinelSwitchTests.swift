@@ -80,7 +80,10 @@ final class LaggingSentinel: @unchecked Sendable {
         // Admits until one lands on the new master (the push and the admits travel on different connections).
         var landed = false
         for i in 0..<100 where !landed {
-            #expect(admit(store, "after-\(i)") == .fresh)
+            // An admit in flight on the old master when the switch arrives fails (503, retried by the client on the
+            // new master) rather than be answered from a master whose writes the new one will never see.
+            let answer = admit(store, "after-\(i)")
+            #expect(answer == .fresh || answer == .unavailable(.connection), "\(String(describing: answer))")
             landed = new.command("EXISTS sw:app:after-\(i)") == ":1\r\n"
             if !landed { Thread.sleep(forTimeInterval: 0.02) }
         }
