@@ -1,0 +1,303 @@
+import Foundation
+import GatewayConfig
+import GatewayCore
+import GatewayReplay
+import Synchronization
+import Testing
+import TestSupport
+
+/// `redis+cluster://` end to end: a real three-master Redis Cluster (no replicas), the gateway in process (`TestStack`)
+/// or as two real processes (the race), real HTTP clients. Each test makes its own cluster and kills it at the end.
+@Suite("Replay store: Redis Cluster, end to end", .serialized)
+struct RedisClusterIntegrationTests {
+    /// The default `key_prefix`: the tests compute slots from the key the gateway writes.
+    static let keyPrefix = "sgw:jti:"
+
+    static func key(_ jti: String) -> String { "\(keyPrefix)\(TestStack.clientId):\(jti)" }
+    static func slot(ofJTI jti: String) -> Int { RedisClusterSlot.slot(forKey: key(jti)) }
+
+    /// `redis+cluster://` naming only the nodes at `seeds` (the gateway learns the rest from `CLUSTER SLOTS`).
+    static func url(_ cluster: RedisClusterProcess, seeds: [Int]) -> String {
+        "redis+cluster://" + seeds.map { "127.0.0.1:\(cluster.ports[$0])" }.joined(separator: ",")
+    }
+
+    static func stack(_ cluster: RedisClusterProcess, seeds: [Int], password: String? = nil, loops: Int = 2) throws -> TestStack {
+        try TestStack(loops: loops) { c in
+            c.replay.store = .redis
+            c.replay.redis.url = url(cluster, seeds: seeds)
+            c.replay.redis.password = password.map { Secret(source: .env("REDIS_PASSWORD"), bytes: Array($0.utf8)) }
+            // Generous: a loaded machine must not turn a healthy cluster into `unavailable`.
+            c.replay.redis.timeout = .seconds(3)
+            c.replay.redis.onUnavailable = .reject
+        }
+    }
+
+    /// jtis (`prefix-0`, `prefix-1`, ...) whose keys hash to `slot`; deterministic, so the search costs the same each run.
+    static func jtis(inSlot slot: Int, count: Int, prefix: String) -> [String] {
+        var found: [String] = []
+        var i = 0
+        while found.count < count {
+            let jti = "\(prefix)-\(i)"
+            if Self.slot(ofJTI: jti) == slot { found.append(jti) }
+            i += 1
+        }
+        return found
+    }
+
+    /// The slot that most of `candidates` jtis hash to, with those jtis: several keys in one slot without a search
+    /// per key.
+    static func crowdedSlot(candidates: Int, prefix: String) -> (slot: Int, jtis: [String]) {
+        var bySlot: [Int: [String]] = [:]
+        for i in 0..<candidates {
+            let jti = "\(prefix)-\(i)"
+            bySlot[slot(ofJTI: jti), default: []].append(jti)
+        }
+        let best = bySlot.max { $0.value.count < $1.value.count || ($0.value.count == $1.value.count && $0.key > $1.key) }
+        return (best?.key ?? 0, best?.value ?? [])
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `seconds` pass: waits for the cluster, never a timing assertion.
+    static func poll(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() >= deadline { return false }
+            usleep(50_000)
+        }
+        return true
+    }
+
+    static func readyz(_ stack: TestStack) throws -> Int? { try RedisReplayIntegrationTests.readyz(stack) }
+
+    static func use(_ stack: TestStack, _ jti: String) throws -> HTTPTestResponse {
+        try stack.send("GET", "/orders", token: Tok.valid(jti: jti))
+    }
+
+    /// Whether node `node` holds the key of `jti`. Asked with GETKEYSINSLOT, which lists the node's own keys: a plain
+    /// EXISTS on a node that is importing the slot (or lost it) answers MOVED instead.
+    static func holds(_ cluster: RedisClusterProcess, node: Int, _ jti: String) -> Bool {
+        cluster.cli(node: node).lines(["CLUSTER", "GETKEYSINSLOT", String(slot(ofJTI: jti)), "10000"]).contains(key(jti))
+    }
+
+    @Test("one seed of three: 300 fresh tokens are 200 and spread over every master, each replay 401; MOVED followed")
+    func spreadsOverEveryMasterAndFollowsMOVED() throws {
+        let cluster = try RedisClusterProcess()
+        defer { cluster.stop() }
+        let stack = try Self.stack(cluster, seeds: [0])
+        defer { stack.stop() }
+        #expect(try Self.readyz(stack) == 200)
+
+        let jtis = (0..<300).map { "spread-\($0)-\(UUID().uuidString)" }
+        var tokens: [String] = []
+        for jti in jtis {
+            let token = Tok.valid(jti: jti)
+            tokens.append(token)
+            let r = try stack.send("GET", "/orders", token: token)
+            #expect(r.status == 200, "\(jti): \(r.bodyText)")
+        }
+        let counts = (0..<3).map { cluster.keyCount(node: $0) }
+        for node in 0..<3 { #expect(counts[node] > 0, "node \(node) holds no key: \(counts)") }
+        #expect(counts.reduce(0, +) == 300, "\(counts)")
+        for token in tokens {
+            expectAnswer(try stack.send("GET", "/orders", token: token), status: 401, code: "token_replayed")
+        }
+
+        // The slot of a used key moves to another master: its replay is still found (MOVED), and a new token in that
+        // slot is admitted and written on the new owner.
+        let used = jtis[7]
+        let slot = Self.slot(ofJTI: used)
+        let owner = try #require(cluster.owner(ofSlot: slot))
+        let target = (owner + 1) % 3
+        try cluster.moveSlot(slot, to: target)
+        #expect(Self.holds(cluster, node: target, used))
+        expectAnswer(try stack.send("GET", "/orders", token: tokens[7]), status: 401, code: "token_replayed")
+        for jti in Self.jtis(inSlot: slot, count: 2, prefix: "moved") {
+            #expect(try Self.use(stack, jti).status == 200)
+            #expect(Self.holds(cluster, node: target, jti), "\(jti) not on the new owner \(target)")
+            expectAnswer(try Self.use(stack, jti), status: 401, code: "token_replayed")
+        }
+        // Both loops' maps: every earlier token is still a replay.
+        for token in tokens.prefix(60) {
+            expectAnswer(try stack.send("GET", "/orders", token: token), status: 401, code: "token_replayed")
+        }
+        #expect(try Self.readyz(stack) == 200)
+    }
+
+    @Test("during a slot migration: keys already moved are found with ASK (401), new keys are admitted (200)")
+    func followsASKDuringAMigration() throws {
+        let cluster = try RedisClusterProcess()
+        defer { cluster.stop() }
+        let stack = try Self.stack(cluster, seeds: [1, 2])
+        defer { stack.stop() }
+
+        let (slot, inSlot) = Self.crowdedSlot(candidates: 40_000, prefix: "ask")
+        try #require(inSlot.count >= 8, "slot \(slot) has \(inSlot.count) candidates")
+        let used = Array(inSlot.prefix(6))
+        let fresh = Array(inSlot.dropFirst(6).prefix(2))
+        for jti in used { #expect(try Self.use(stack, jti).status == 200) }
+        let source = try #require(cluster.owner(ofSlot: slot))
+        let target = (source + 2) % 3
+        for jti in used { #expect(Self.holds(cluster, node: source, jti)) }
+
+        try cluster.beginMigration(ofSlot: slot, to: target)
+        try cluster.migrateKeys(inSlot: slot, to: target, limit: 3)
+        let moved = used.filter { Self.holds(cluster, node: target, $0) }
+        #expect(moved.count == 3, "moved: \(moved)")
+        // The moved keys are answered by the target after ASK; the others still by the source.
+        for jti in used { expectAnswer(try Self.use(stack, jti), status: 401, code: "token_replayed") }
+        // The source does not have a new key, so it sends it to the importing target with ASK.
+        for jti in fresh {
+            let r = try Self.use(stack, jti)
+            #expect(r.status == 200, "\(jti): \(r.bodyText)")
+            #expect(Self.holds(cluster, node: target, jti), "\(jti) should be written on the importing node")
+            expectAnswer(try Self.use(stack, jti), status: 401, code: "token_replayed")
+        }
+        #expect(try Self.readyz(stack) == 200)
+
+        try cluster.migrateKeys(inSlot: slot, to: target)
+        try cluster.finishMigration(ofSlot: slot, to: target)
+        for jti in used + fresh { expectAnswer(try Self.use(stack, jti), status: 401, code: "token_replayed") }
+        let later = Self.jtis(inSlot: slot, count: 1, prefix: "after-ask")[0]
+        #expect(try Self.use(stack, later).status == 200)
+        #expect(Self.holds(cluster, node: target, later))
+    }
+
+    @Test("a master dies (no replicas): /readyz 503, its keys 503 replay_store_unavailable, the other masters' keys work")
+    func deadMasterFailsOnlyItsSlots() throws {
+        // Without full coverage the surviving masters keep serving their slots once the cluster marks the dead one FAIL.
+        let cluster = try RedisClusterProcess(arguments: ["--cluster-require-full-coverage", "no"])
+        defer { cluster.stop() }
+        let victim = 1
+        // The victim is one of the two seeds: the gateway must not depend on it to find the others.
+        let stack = try Self.stack(cluster, seeds: [0, 1])
+        defer { stack.stop() }
+        #expect(try Self.readyz(stack) == 200)
+
+        // Four jtis per master, by slot owner.
+        var byNode: [Int: [String]] = [:]
+        var i = 0
+        while (0..<3).contains(where: { byNode[$0, default: []].count < 4 }) {
+            let jti = "dead-\(i)"
+            i += 1
+            let owner = try #require(cluster.owner(ofSlot: Self.slot(ofJTI: jti)))
+            if byNode[owner, default: []].count < 4 { byNode[owner, default: []].append(jti) }
+        }
+        let survivors = [0, 2]
+        let usedBefore = survivors.map { byNode[$0]![0] }
+        for jti in usedBefore { #expect(try Self.use(stack, jti).status == 200) }
+        #expect(try Self.use(stack, byNode[victim]![0]).status == 200)
+
+        _ = cluster.cli(node: victim).run(["SHUTDOWN", "NOSAVE"])
+        #expect(Self.poll(seconds: 10) { !RedisServerProcess.answersPing(port: cluster.ports[victim]) })
+
+        func expectOnlyVictimFails(round: Int) throws {
+            #expect(try Self.readyz(stack) == 503, "round \(round)")
+            let victimJTI = byNode[victim]![round]
+            expectAnswer(try Self.use(stack, victimJTI), status: 503, code: "replay_store_unavailable")
+            for node in survivors {
+                let r = try Self.use(stack, byNode[node]![round])
+                #expect(r.status == 200, "round \(round), node \(node): \(r.bodyText)")
+            }
+            for jti in usedBefore { expectAnswer(try Self.use(stack, jti), status: 401, code: "token_replayed") }
+        }
+        // At once, while the cluster still thinks the node is up...
+        try expectOnlyVictimFails(round: 1)
+        // ...and once the survivors have marked it FAIL (cluster-node-timeout is 5 s in the fixture).
+        let victimID = cluster.nodeIDs[victim]
+        let marked = Self.poll(seconds: 12) {
+            survivors.allSatisfy { node in
+                cluster.cli(node: node).lines(["CLUSTER", "NODES"]).contains {
+                    $0.hasPrefix(victimID) && $0.split(separator: " ")[2].split(separator: ",").contains("fail")
+                }
+            }
+        }
+        #expect(marked, "the survivors never marked node \(victim) FAIL")
+        try expectOnlyVictimFails(round: 2)
+    }
+
+    @Test("a cluster with requirepass: the right password admits and rejects replays; a wrong one is 503")
+    func clusterWithPassword() throws {
+        let password = "Cluster-Pw-0b7d54"
+        let cluster = try RedisClusterProcess(password: password)
+        defer { cluster.stop() }
+        let stack = try Self.stack(cluster, seeds: [2], password: password)
+        defer { stack.stop() }
+        #expect(try Self.readyz(stack) == 200)
+
+        let jtis = (0..<60).map { "auth-\($0)" }
+        for jti in jtis { #expect(try Self.use(stack, jti).status == 200) }
+        for jti in jtis { expectAnswer(try Self.use(stack, jti), status: 401, code: "token_replayed") }
+        let counts = (0..<3).map { cluster.keyCount(node: $0) }
+        for node in 0..<3 { #expect(counts[node] > 0, "node \(node): \(counts)") }
+        #expect(counts.reduce(0, +) == 60, "\(counts)")
+
+        let wrong = try Self.stack(cluster, seeds: [0], password: "not-the-password")
+        defer { wrong.stop() }
+        expectAnswer(try Self.use(wrong, "wrong-pw"), status: 503, code: "replay_store_unavailable")
+        #expect(try Self.readyz(wrong) == 503)
+    }
+
+    @Test("two gateway processes on one cluster, the same 200 tokens sent to both from 8 threads: never two 200s")
+    func twoGatewaysRaceForEachToken() throws {
+        let cluster = try RedisClusterProcess()
+        defer { cluster.stop() }
+        func replay(_ seeds: [Int]) -> String {
+            """
+            replay:
+              store: redis
+              redis: {url: "\(Self.url(cluster, seeds: seeds))", timeout: 5s, on_unavailable: reject}
+
+            """
+        }
+        let a = try ServedGateway(replay: replay([0]))
+        defer { a.stop() }
+        let b = try ServedGateway(replay: replay([1, 2]))
+        defer { b.stop() }
+
+        let tokens = (0..<200).map { _ in Tok.valid() }
+        // Each token's four attempts (two per gateway) sit next to each other, so threads take them at the same time.
+        let attempts = tokens.indices.flatMap { t in [(t, a.listen), (t, b.listen), (t, a.listen), (t, b.listen)] }
+        let shared = RaceBoard()
+        let group = DispatchGroup()
+        for _ in 0..<8 {
+            group.enter()
+            Thread {
+                while true {
+                    let i = shared.next.add(1, ordering: .relaxed).oldValue
+                    guard i < attempts.count else { break }
+                    let (t, port) = attempts[i]
+                    var status = -1
+                    if let c = try? RawClient(port: port) {
+                        c.send(httpRequest("GET", "/api/x", token: tokens[t]))
+                        if let r = c.readResponse() {
+                            status = r.status
+                            if r.status == 401 && r.json?["error"] as? String != "token_replayed" { status = -401 }
+                        }
+                    }
+                    shared.results.withLock { $0[t, default: []].append(status) }
+                }
+                group.leave()
+            }.start()
+        }
+        // A generous limit: only turns a hang into a failure.
+        #expect(group.wait(timeout: .now() + 60) == .success)
+
+        let all = shared.results.withLock { $0 }
+        #expect(all.count == tokens.count)
+        var doubles = 0
+        for (t, statuses) in all.sorted(by: { $0.key < $1.key }) {
+            let admitted = statuses.filter { $0 == 200 }.count
+            if admitted > 1 { doubles += 1 }
+            #expect(admitted <= 1, "token \(t) admitted \(admitted) times: \(statuses)")
+            #expect(admitted == 1 && statuses.count == 4 && statuses.allSatisfy { $0 == 200 || $0 == 401 },
+                    "token \(t): \(statuses)")
+        }
+        #expect(doubles == 0)
+        #expect((0..<3).map { cluster.keyCount(node: $0) }.reduce(0, +) == tokens.count)
+    }
+}
+
+/// What the racing threads share: the next attempt to take, and each token's statuses.
+private final class RaceBoard: Sendable {
+    let next = Atomic<Int>(0)
+    let results = Mutex<[Int: [Int]]>([:])
+}
