@@ -122,11 +122,13 @@ struct RedisClusterIntegrationTests {
         #expect(try Self.readyz(stack) == 200)
     }
 
-    @Test("during a slot migration: keys already moved are found with ASK (401), new keys are admitted (200)")
-    func followsASKDuringAMigration() throws {
-        let cluster = try RedisClusterProcess()
+    @Test("during a slot migration: keys already moved are found with ASK (401), new keys are admitted (200)",
+          arguments: [nil, "Cluster-Pw-3e9a17"] as [String?])
+    func followsASKDuringAMigration(password: String?) throws {
+        // With a password, the ASK may be the first command on a new connection: AUTH, then ASKING, then SET.
+        let cluster = try RedisClusterProcess(password: password)
         defer { cluster.stop() }
-        let stack = try Self.stack(cluster, seeds: [1, 2])
+        let stack = try Self.stack(cluster, seeds: [1, 2], password: password)
         defer { stack.stop() }
 
         let (slot, inSlot) = Self.crowdedSlot(candidates: 40_000, prefix: "ask")
@@ -163,8 +165,9 @@ struct RedisClusterIntegrationTests {
 
     @Test("a master dies (no replicas): /readyz 503, its keys 503 replay_store_unavailable, the other masters' keys work")
     func deadMasterFailsOnlyItsSlots() throws {
-        // Without full coverage the surviving masters keep serving their slots once the cluster marks the dead one FAIL.
-        let cluster = try RedisClusterProcess(arguments: ["--cluster-require-full-coverage", "no"])
+        // Without full coverage the surviving masters keep serving their slots once the cluster marks the dead one FAIL;
+        // a node timeout of 3 s (the fixture's is 5 s) gets there sooner and is still far above a loaded machine's pauses.
+        let cluster = try RedisClusterProcess(arguments: ["--cluster-require-full-coverage", "no", "--cluster-node-timeout", "3000"])
         defer { cluster.stop() }
         let victim = 1
         // The victim is one of the two seeds: the gateway must not depend on it to find the others.
@@ -201,7 +204,7 @@ struct RedisClusterIntegrationTests {
         }
         // At once, while the cluster still thinks the node is up...
         try expectOnlyVictimFails(round: 1)
-        // ...and once the survivors have marked it FAIL (cluster-node-timeout is 5 s in the fixture).
+        // ...and once the survivors have marked it FAIL (cluster-node-timeout, 3 s here).
         let victimID = cluster.nodeIDs[victim]
         let marked = Self.poll(seconds: 12) {
             survivors.allSatisfy { node in
@@ -212,6 +215,16 @@ struct RedisClusterIntegrationTests {
         }
         #expect(marked, "the survivors never marked node \(victim) FAIL")
         try expectOnlyVictimFails(round: 2)
+
+        // A gateway started now, whose first seed is the dead master, still finds the map from the other seed.
+        let late = try Self.stack(cluster, seeds: [victim, 0])
+        defer { late.stop() }
+        for node in survivors {
+            let r = try Self.use(late, byNode[node]![3])
+            #expect(r.status == 200, "late gateway, node \(node): \(r.bodyText)")
+        }
+        expectAnswer(try Self.use(late, byNode[victim]![3]), status: 503, code: "replay_store_unavailable")
+        #expect(try Self.readyz(late) == 503)
     }
 
     @Test("a cluster with requirepass: the right password admits and rejects replays; a wrong one is 503")
@@ -236,10 +249,8 @@ struct RedisClusterIntegrationTests {
         #expect(try Self.readyz(wrong) == 503)
     }
 
-    @Test("two gateway processes on one cluster, the same 200 tokens sent to both from 8 threads: never two 200s")
-    func twoGatewaysRaceForEachToken() throws {
-        let cluster = try RedisClusterProcess()
-        defer { cluster.stop() }
+    /// Two gateway processes on `cluster`, the first seeded with node 0, the second with nodes 1 and 2.
+    static func twoGateways(_ cluster: RedisClusterProcess) throws -> (ServedGateway, ServedGateway) {
         func replay(_ seeds: [Int]) -> String {
             """
             replay:
@@ -249,13 +260,17 @@ struct RedisClusterIntegrationTests {
             """
         }
         let a = try ServedGateway(replay: replay([0]))
-        defer { a.stop() }
-        let b = try ServedGateway(replay: replay([1, 2]))
-        defer { b.stop() }
+        do { return (a, try ServedGateway(replay: replay([1, 2]))) } catch {
+            a.stop()
+            throw error
+        }
+    }
 
-        let tokens = (0..<200).map { _ in Tok.valid() }
-        // Each token's four attempts (two per gateway) sit next to each other, so threads take them at the same time.
-        let attempts = tokens.indices.flatMap { t in [(t, a.listen), (t, b.listen), (t, a.listen), (t, b.listen)] }
+    /// Sends each token twice to each of `ports` from 8 threads at once and returns each token's statuses (-1: no
+    /// answer, -401: a 401 other than token_replayed). A token's attempts sit next to each other in the queue, so
+    /// threads take them at the same time.
+    static func race(_ tokens: [String], ports: [Int]) -> [Int: [Int]] {
+        let attempts = tokens.indices.flatMap { t in (ports + ports).map { (t, $0) } }
         let shared = RaceBoard()
         let group = DispatchGroup()
         for _ in 0..<8 {
@@ -279,20 +294,59 @@ struct RedisClusterIntegrationTests {
             }.start()
         }
         // A generous limit: only turns a hang into a failure.
-        #expect(group.wait(timeout: .now() + 60) == .success)
+        if group.wait(timeout: .now() + 60) != .success { Issue.record("the racing clients did not finish") }
+        return shared.results.withLock { $0 }
+    }
 
-        let all = shared.results.withLock { $0 }
-        #expect(all.count == tokens.count)
+    /// Every token of `results` got `admits` 200s (never more) and otherwise only 401 token_replayed.
+    static func expectAdmitted(_ results: [Int: [Int]], tokens: Int, attempts: Int, admits: (Int) -> Int,
+                               sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(results.count == tokens, sourceLocation: sourceLocation)
         var doubles = 0
-        for (t, statuses) in all.sorted(by: { $0.key < $1.key }) {
+        for (t, statuses) in results.sorted(by: { $0.key < $1.key }) {
             let admitted = statuses.filter { $0 == 200 }.count
             if admitted > 1 { doubles += 1 }
-            #expect(admitted <= 1, "token \(t) admitted \(admitted) times: \(statuses)")
-            #expect(admitted == 1 && statuses.count == 4 && statuses.allSatisfy { $0 == 200 || $0 == 401 },
-                    "token \(t): \(statuses)")
+            #expect(admitted <= 1, "token \(t) admitted \(admitted) times: \(statuses)", sourceLocation: sourceLocation)
+            #expect(admitted == admits(t) && statuses.count == attempts && statuses.allSatisfy { $0 == 200 || $0 == 401 },
+                    "token \(t): \(statuses)", sourceLocation: sourceLocation)
         }
-        #expect(doubles == 0)
+        #expect(doubles == 0, sourceLocation: sourceLocation)
+    }
+
+    @Test("two gateway processes on one cluster, the same 200 tokens sent to both from 8 threads: never two 200s")
+    func twoGatewaysRaceForEachToken() throws {
+        let cluster = try RedisClusterProcess()
+        defer { cluster.stop() }
+        let (a, b) = try Self.twoGateways(cluster)
+        defer { a.stop(); b.stop() }
+
+        let tokens = (0..<200).map { _ in Tok.valid() }
+        let results = Self.race(tokens, ports: [a.listen, b.listen])
+        Self.expectAdmitted(results, tokens: tokens.count, attempts: 4) { _ in 1 }
         #expect((0..<3).map { cluster.keyCount(node: $0) }.reduce(0, +) == tokens.count)
+    }
+
+    @Test("two gateway processes race for tokens of a slot being migrated: used ones never 200, new ones exactly once")
+    func twoGatewaysRaceDuringAMigration() throws {
+        let cluster = try RedisClusterProcess()
+        defer { cluster.stop() }
+        let (a, b) = try Self.twoGateways(cluster)
+        defer { a.stop(); b.stop() }
+
+        let (slot, inSlot) = Self.crowdedSlot(candidates: 40_000, prefix: "race")
+        try #require(inSlot.count >= 8, "slot \(slot) has \(inSlot.count) candidates")
+        let tokens = inSlot.map { Tok.valid(jti: $0) }
+        let usedCount = inSlot.count / 2
+        for token in tokens.prefix(usedCount) { #expect(try a.get("/api/x", token: token)?.status == 200) }
+        let source = try #require(cluster.owner(ofSlot: slot))
+        let target = (source + 1) % 3
+        try cluster.beginMigration(ofSlot: slot, to: target)
+        try cluster.migrateKeys(inSlot: slot, to: target, limit: usedCount / 2)
+
+        // Used tokens: some answered by the source, some after ASK by the target; new ones are written on the target.
+        let results = Self.race(tokens, ports: [a.listen, b.listen])
+        Self.expectAdmitted(results, tokens: tokens.count, attempts: 4) { $0 < usedCount ? 0 : 1 }
+        for jti in inSlot.dropFirst(usedCount) { #expect(Self.holds(cluster, node: target, jti), "\(jti)") }
     }
 }
 
