@@ -66,6 +66,28 @@ struct RedisClusterIntegrationTests {
         return true
     }
 
+    /// `perNode` jtis for each master, by the owner of their key's slot (one CLUSTER NODES, not one per jti).
+    static func jtisByOwner(_ cluster: RedisClusterProcess, perNode: Int, prefix: String) throws -> [Int: [String]] {
+        var owners = [Int?](repeating: nil, count: RedisClusterSlot.count)
+        for line in cluster.cli(node: 0).lines(["CLUSTER", "NODES"]) {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 8, let node = cluster.nodeIDs.firstIndex(of: String(fields[0])) else { continue }
+            for range in fields.dropFirst(8) where !range.hasPrefix("[") {
+                let bounds = range.split(separator: "-").compactMap { Int($0) }
+                if let low = bounds.first, let high = bounds.last { for slot in low...high { owners[slot] = node } }
+            }
+        }
+        var byNode: [Int: [String]] = [:]
+        var i = 0
+        while cluster.ports.indices.contains(where: { byNode[$0, default: []].count < perNode }) {
+            let jti = "\(prefix)-\(i)"
+            i += 1
+            let owner = try #require(owners[slot(ofJTI: jti)], "slot of \(jti) has no owner")
+            if byNode[owner, default: []].count < perNode { byNode[owner, default: []].append(jti) }
+        }
+        return byNode
+    }
+
     static func readyz(_ stack: TestStack) throws -> Int? { try RedisReplayIntegrationTests.readyz(stack) }
 
     static func use(_ stack: TestStack, _ jti: String) throws -> HTTPTestResponse {
@@ -175,15 +197,7 @@ struct RedisClusterIntegrationTests {
         defer { stack.stop() }
         #expect(try Self.readyz(stack) == 200)
 
-        // Four jtis per master, by slot owner.
-        var byNode: [Int: [String]] = [:]
-        var i = 0
-        while (0..<3).contains(where: { byNode[$0, default: []].count < 4 }) {
-            let jti = "dead-\(i)"
-            i += 1
-            let owner = try #require(cluster.owner(ofSlot: Self.slot(ofJTI: jti)))
-            if byNode[owner, default: []].count < 4 { byNode[owner, default: []].append(jti) }
-        }
+        let byNode = try Self.jtisByOwner(cluster, perNode: 4, prefix: "dead")
         let survivors = [0, 2]
         let usedBefore = survivors.map { byNode[$0]![0] }
         for jti in usedBefore { #expect(try Self.use(stack, jti).status == 200) }
@@ -225,6 +239,56 @@ struct RedisClusterIntegrationTests {
         }
         expectAnswer(try Self.use(late, byNode[victim]![3]), status: 503, code: "replay_store_unavailable")
         #expect(try Self.readyz(late) == 503)
+    }
+
+    @Test("a master that hangs (SIGSTOP): its keys 503 after the timeout, the others unaffected; back once it resumes")
+    func hungMasterFailsOnlyItsSlotsAndRecovers() throws {
+        let cluster = try RedisClusterProcess(arguments: ["--cluster-require-full-coverage", "no"])
+        defer { cluster.stop() }
+        // The hung master is the only seed and the first node a map refresh asks: a refresh stuck on it must not
+        // hold up the keys of the other masters.
+        let victim = 0
+        let stack = try TestStack(loops: 2) { c in
+            c.replay.store = .redis
+            c.replay.redis.url = Self.url(cluster, seeds: [victim])
+            c.replay.redis.timeout = .seconds(1)
+        }
+        defer { stack.stop() }
+        let byNode = try Self.jtisByOwner(cluster, perNode: 3, prefix: "hung")
+        // For after the resume (asked now: CLUSTER NODES goes to node 0, the one about to hang).
+        let spare = try #require(try Self.jtisByOwner(cluster, perNode: 1, prefix: "resumed")[victim])
+        for node in 0..<3 { #expect(try Self.use(stack, byNode[node]![0]).status == 200) }
+
+        let pidText = try #require(cluster.cli(node: victim).info(["INFO", "server"], field: "process_id"))
+        let pid = try #require(Int32(pidText))
+        kill(pid, SIGSTOP)
+        var resumed = false
+        defer { if !resumed { kill(pid, SIGCONT) } }
+
+        expectAnswer(try Self.use(stack, byNode[victim]![1]), status: 503, code: "replay_store_unavailable")
+        for node in [1, 2] {
+            let r = try Self.use(stack, byNode[node]![1])
+            #expect(r.status == 200, "node \(node) while \(victim) hangs: \(r.bodyText)")
+            expectAnswer(try Self.use(stack, byNode[node]![0]), status: 401, code: "token_replayed")
+        }
+        #expect(try Self.readyz(stack) == 503)
+
+        kill(pid, SIGCONT)
+        resumed = true
+        // Each loop reconnects on its next command once its backoff (set while the master hung) is over, and /readyz
+        // asks only the loop it lands on. So the test waits for the master's keys themselves, probing with the replay
+        // of a used token (which consumes nothing): four answers in a row, so each loop has had its turn. Waiting for
+        // the reconnects, not timing them.
+        var inARow = 0
+        #expect(Self.poll(seconds: 10) {
+            let r = try? Self.use(stack, byNode[victim]![0])
+            inARow = r?.status == 401 ? inARow + 1 : 0
+            return inARow >= 4
+        }, "the resumed master never answered again")
+        let fresh = try #require(spare.first)
+        #expect(try Self.use(stack, fresh).status == 200)
+        expectAnswer(try Self.use(stack, fresh), status: 401, code: "token_replayed")
+        #expect(try Self.readyz(stack) == 200)
     }
 
     @Test("a cluster with requirepass: the right password admits and rejects replays; a wrong one is 503")
