@@ -69,6 +69,7 @@ let package = Package(
         .testTarget(name: "GatewayReplayTests", dependencies: ["GatewayReplay", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayProxyTests", dependencies: ["GatewayProxy", "GatewayCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP2",
+                                                    "GatewayReplay",
                                                     "TestSupport", "HTTP2TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
