@@ -93,9 +93,25 @@ public final class RedisReplayStore: ReplayStore {
         onLoop { $0.delete(key: key) }
     }
 
-    /// Asks every node the store needs (`PING`, within the timeout); true when all answer.
+    /// Asks every node the store needs, from every loop (`PING`, within the timeout): each loop has connections and
+    /// a backoff of its own, so one loop answering says nothing about the requests another one carries. True when
+    /// all answer; `completion` runs on the last loop to answer.
     public func isReady(completion: @escaping @Sendable (Bool) -> Void) {
-        onLoop { $0.ping(completion: completion) }
+        let tally = Mutex((left: loops.count, ready: true))
+        for (i, loop) in loops.enumerated() {
+            let router = routers[i]
+            let ask: @Sendable () -> Void = {
+                router.value.ping { ok in
+                    let done: Bool? = tally.withLock { t in
+                        t.ready = t.ready && ok
+                        t.left -= 1
+                        return t.left == 0 ? t.ready : nil
+                    }
+                    if let done { completion(done) }
+                }
+            }
+            if loop.inLoop { ask() } else { loop.execute(ask) }
+        }
     }
 
     /// Writes each loop's connections made so far, summed (for tests of the pipelining).
