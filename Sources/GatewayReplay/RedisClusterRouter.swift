@@ -4,10 +4,10 @@ import GatewayLoop
 /// Redis Cluster from one loop: the slot map from `CLUSTER SLOTS`, each key sent to its slot's master (one pipelined
 /// connection per master), `MOVED` patches the map and asks for a fresh one, `ASK` is followed with `ASKING`.
 final class RedisClusterRouter: RedisTopology {
-    private let seeds: [RedisNodeID]
+    private let seeds: [RedisNodeAddress]
     private let factory: RedisConnectionFactory
     private var map = RedisSlotMap()
-    private var connections: [RedisNodeID: RedisNodeConnection] = [:]
+    private var connections: [RedisNodeAddress: RedisNodeConnection] = [:]
     private var refreshing = false
     /// A refresh was asked for while one ran (the map it brings may predate the news).
     private var refreshAgain = false
@@ -18,13 +18,13 @@ final class RedisClusterRouter: RedisTopology {
     static let refreshIntervalNanos: UInt64 = 100_000_000
     private var lastRefreshNanos: UInt64 = 0
 
-    init(seeds: [RedisNodeID], factory: RedisConnectionFactory) {
+    init(seeds: [RedisNodeAddress], factory: RedisConnectionFactory) {
         self.seeds = seeds
         self.factory = factory
     }
 
     /// Masters the current map knows (for tests).
-    var masters: [RedisNodeID] { map.masters }
+    var masters: [RedisNodeAddress] { map.masters }
 
     var writeCount: Int { connections.values.reduce(0) { $0 + $1.writeCount } }
 
@@ -80,7 +80,7 @@ final class RedisClusterRouter: RedisTopology {
         }
     }
 
-    private func replied(_ result: Result<RedisReply, RedisFault>, from node: RedisNodeID, args: [[UInt8]], key: [UInt8],
+    private func replied(_ result: Result<RedisReply, RedisFault>, from node: RedisNodeAddress, args: [[UInt8]], key: [UInt8],
                          redirects: Int, completion: @escaping RedisNodeConnection.Completion) {
         switch result {
         case .success(let reply):
@@ -119,7 +119,7 @@ final class RedisClusterRouter: RedisTopology {
         connections = [:]
     }
 
-    private func connection(_ node: RedisNodeID) -> RedisNodeConnection {
+    private func connection(_ node: RedisNodeAddress) -> RedisNodeConnection {
         if let c = connections[node] { return c }
         let c = factory.data(node)
         connections[node] = c
@@ -149,7 +149,7 @@ final class RedisClusterRouter: RedisTopology {
         ask(candidates, 0)
     }
 
-    private func ask(_ candidates: [RedisNodeID], _ i: Int) {
+    private func ask(_ candidates: [RedisNodeAddress], _ i: Int) {
         guard i < candidates.count else {
             refreshed(nil)
             return

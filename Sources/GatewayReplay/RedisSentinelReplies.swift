@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// Readers for the Sentinel-side replies a client uses to find the master: the address query, `ROLE`,
 /// and the `+switch-master` event.
 public enum RedisSentinelReplies {
@@ -18,10 +20,10 @@ public enum RedisSentinelReplies {
     /// One `+switch-master` event: Sentinel moved `name` from `oldMaster` to `newMaster`.
     public struct SwitchMaster: Sendable, Equatable {
         public let name: String
-        public let oldMaster: RedisNodeID
-        public let newMaster: RedisNodeID
+        public let oldMaster: RedisNodeAddress
+        public let newMaster: RedisNodeAddress
 
-        public init(name: String, oldMaster: RedisNodeID, newMaster: RedisNodeID) {
+        public init(name: String, oldMaster: RedisNodeAddress, newMaster: RedisNodeAddress) {
             self.name = name
             self.oldMaster = oldMaster
             self.newMaster = newMaster
@@ -29,7 +31,7 @@ public enum RedisSentinelReplies {
     }
 
     /// Reads `SENTINEL get-master-addr-by-name NAME`: the master, or nil when this Sentinel does not monitor NAME.
-    public static func masterAddress(_ reply: RedisReply) throws(ParseError) -> RedisNodeID? {
+    public static func masterAddress(_ reply: RedisReply) throws(ParseError) -> RedisNodeAddress? {
         switch reply {
         case .null:
             return nil
@@ -37,9 +39,9 @@ public enum RedisSentinelReplies {
             throw .errorReply(message)
         case .array(let fields):
             guard fields.count == 2, let host = fields[0].text, !host.isEmpty,
-                  let port = fields[1].integerValue, RedisNodeID.isValidPort(port)
+                  let port = fields[1].integerValue, RedisNodeAddress.isValidPort(port)
             else { throw .malformedMasterAddress }
-            return RedisNodeID(host: host, port: Int(port))
+            return RedisNodeAddress(host: host, port: Int(port))
         default:
             throw .malformedMasterAddress
         }
@@ -53,20 +55,20 @@ public enum RedisSentinelReplies {
         case "master":
             // ["master", offset, [[ip, port, offset], ...]]; the ports here are bulk strings.
             guard fields.count >= 3, let list = fields[2].elements else { throw .malformedRole }
-            var replicas: [RedisNodeID] = []
+            var replicas: [RedisNodeAddress] = []
             for entry in list {
                 guard let parts = entry.elements, parts.count >= 2, let host = parts[0].text,
-                      let port = parts[1].integerValue, RedisNodeID.isValidPort(port)
+                      let port = parts[1].integerValue, RedisNodeAddress.isValidPort(port)
                 else { throw .malformedRole }
-                replicas.append(RedisNodeID(host: host, port: Int(port)))
+                replicas.append(RedisNodeAddress(host: host, port: Int(port)))
             }
             return .master(replicas: replicas)
         case "slave":
             // ["slave", masterIP, masterPort, state, offset]; state is "connected" once the link is up.
             guard fields.count >= 4, let host = fields[1].text, let port = fields[2].integerValue,
-                  RedisNodeID.isValidPort(port), let state = fields[3].text
+                  RedisNodeAddress.isValidPort(port), let state = fields[3].text
             else { throw .malformedRole }
-            return .replica(master: RedisNodeID(host: host, port: Int(port)), linkUp: state == "connected")
+            return .replica(master: RedisNodeAddress(host: host, port: Int(port)), linkUp: state == "connected")
         case "sentinel":
             guard fields.count >= 2, let list = fields[1].elements else { throw .malformedRole }
             var names: [String] = []
@@ -99,10 +101,10 @@ public enum RedisSentinelReplies {
         let tail = words.suffix(4).map(String.init)
         let name = words.dropLast(4).joined(separator: " ")
         guard !name.isEmpty, !tail[0].isEmpty, !tail[2].isEmpty,
-              let oldPort = Int64(tail[1]), RedisNodeID.isValidPort(oldPort),
-              let newPort = Int64(tail[3]), RedisNodeID.isValidPort(newPort)
+              let oldPort = Int64(tail[1]), RedisNodeAddress.isValidPort(oldPort),
+              let newPort = Int64(tail[3]), RedisNodeAddress.isValidPort(newPort)
         else { throw .malformedSwitchMaster }
-        return SwitchMaster(name: name, oldMaster: RedisNodeID(host: tail[0], port: Int(oldPort)),
-                            newMaster: RedisNodeID(host: tail[2], port: Int(newPort)))
+        return SwitchMaster(name: name, oldMaster: RedisNodeAddress(host: tail[0], port: Int(oldPort)),
+                            newMaster: RedisNodeAddress(host: tail[2], port: Int(newPort)))
     }
 }

@@ -5,16 +5,16 @@ import GatewayLoop
 /// before any admit is sent to it (so an admit is never answered by a replica); `+switch-master` (subscribed on one
 /// sentinel) and a lost connection or a `READONLY`-type error send the loop looking again.
 final class RedisSentinelRouter: RedisTopology {
-    private let sentinels: [RedisNodeID]
+    private let sentinels: [RedisNodeAddress]
     private let masterName: [UInt8]
     private let factory: RedisConnectionFactory
     /// The confirmed master's connection; nil while none is known.
     private var master: RedisNodeConnection?
-    private(set) var masterNode: RedisNodeID?
+    private(set) var masterNode: RedisNodeAddress?
     private var discovering = false
     /// The master the latest `+switch-master` named: tried first (with `ROLE`), because the Sentinels asked in
     /// order may not have heard of the failover yet and still name the old master, which says master until demoted.
-    private var announcedMaster: RedisNodeID?
+    private var announcedMaster: RedisNodeAddress?
     /// Bumped by each `+switch-master`: an answer to a query sent before it is stale and starts the discovery over.
     private var discoveryEpoch = 0
     /// Callers waiting for a master: true when one was confirmed, false when none could be.
@@ -23,14 +23,14 @@ final class RedisSentinelRouter: RedisTopology {
     private var retryAfter: UInt64 = 0
     /// A discovery fails every `retryNanos` per loop while the outage lasts: warn once a second, with a count.
     private var noMasterWarning = RepeatedWarningLimiter()
-    private var sentinelConnections: [RedisNodeID: RedisNodeConnection] = [:]
+    private var sentinelConnections: [RedisNodeAddress: RedisNodeConnection] = [:]
     private var subscriber: RedisNodeConnection?
     private var nextSubscribeSentinel = 0
     private var resubscribeTimer: LoopTimer?
     static let retryNanos: UInt64 = 100_000_000
     static let resubscribeDelay = TimeSpan.seconds(1)
 
-    init(sentinels: [RedisNodeID], masterName: String, factory: RedisConnectionFactory) {
+    init(sentinels: [RedisNodeAddress], masterName: String, factory: RedisConnectionFactory) {
         self.sentinels = sentinels
         self.masterName = Array(masterName.utf8)
         self.factory = factory
@@ -139,7 +139,7 @@ final class RedisSentinelRouter: RedisTopology {
     }
 
     /// Connects to `node` and asks it `ROLE`: only a master takes admits; otherwise the Sentinel `next` is asked.
-    private func confirm(_ node: RedisNodeID, thenAsk next: Int, epoch: Int) {
+    private func confirm(_ node: RedisNodeAddress, thenAsk next: Int, epoch: Int) {
         let c = factory.data(node)
         c.send([Array("ROLE".utf8)]) { [weak self] result in
             guard let self else { return }
@@ -156,7 +156,7 @@ final class RedisSentinelRouter: RedisTopology {
         }
     }
 
-    private func found(_ c: RedisNodeConnection?, _ node: RedisNodeID?) {
+    private func found(_ c: RedisNodeConnection?, _ node: RedisNodeAddress?) {
         discovering = false
         // Only the discovery the announcement started uses it: later ones trust the Sentinels again.
         announcedMaster = nil
@@ -178,7 +178,7 @@ final class RedisSentinelRouter: RedisTopology {
         for f in w { f(c != nil) }
     }
 
-    private func sentinel(_ node: RedisNodeID) -> RedisNodeConnection {
+    private func sentinel(_ node: RedisNodeAddress) -> RedisNodeConnection {
         if let c = sentinelConnections[node] { return c }
         let c = factory.sentinel(node)
         sentinelConnections[node] = c
@@ -214,7 +214,7 @@ final class RedisSentinelRouter: RedisTopology {
     /// The sentinels moved the master: drop the old one and confirm the new one before sending more. The new one is
     /// asked directly (a discovery under way restarts), not through the Sentinels in order: one that has not heard of
     /// the failover yet names the old master, and that still says `ROLE` master until it is demoted.
-    private func switched(to node: RedisNodeID) {
+    private func switched(to node: RedisNodeAddress) {
         guard node != masterNode else { return }
         factory.logger.info("redis master switched", metadata: [
             "master": "\(String(decoding: masterName, as: UTF8.self))", "to": "\(node)",

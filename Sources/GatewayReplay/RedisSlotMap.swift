@@ -1,3 +1,5 @@
+import GatewayCore
+
 /// Which master serves each of the 16384 cluster slots, read from a `CLUSTER SLOTS` reply and patched by `MOVED`.
 public struct RedisSlotMap: Sendable, Equatable {
     /// Why a `CLUSTER SLOTS` reply could not be read; the client then keeps its old map and asks another node.
@@ -23,7 +25,7 @@ public struct RedisSlotMap: Sendable, Equatable {
     private var owner: [UInt16]
     /// The nodes `owner` points at; an entry whose count fell to 0 is reused, so a stream of `MOVED` replies
     /// naming new nodes cannot grow it past one entry per slot (and `UInt16` indexes stay in range).
-    private var nodes: [RedisNodeID]
+    private var nodes: [RedisNodeAddress]
     /// Slots served per entry of `nodes`.
     private var slotCounts: [Int]
 
@@ -36,7 +38,7 @@ public struct RedisSlotMap: Sendable, Equatable {
 
     /// Reads a `CLUSTER SLOTS` reply sent by `replier`, whose host stands in for empty or null endpoints
     /// (the spec's "same endpoint as the request", used behind load balancers and on a lone node).
-    public init(clusterSlotsReply reply: RedisReply, from replier: RedisNodeID) throws(ParseError) {
+    public init(clusterSlotsReply reply: RedisReply, from replier: RedisNodeAddress) throws(ParseError) {
         self.init()
         let ranges: [RedisReply]
         switch reply {
@@ -44,7 +46,7 @@ public struct RedisSlotMap: Sendable, Equatable {
         case .error(let message): throw .errorReply(message)
         default: throw .notAnArray
         }
-        var parsed: [(index: Int, start: Int, end: Int, node: RedisNodeID?)] = []
+        var parsed: [(index: Int, start: Int, end: Int, node: RedisNodeAddress?)] = []
         parsed.reserveCapacity(ranges.count)
         for (index, range) in ranges.enumerated() {
             guard let fields = range.elements, fields.count >= 3,
@@ -66,7 +68,7 @@ public struct RedisSlotMap: Sendable, Equatable {
     }
 
     /// The master of one range entry; nil for `?`, the spec's "endpoint unknown", which leaves those slots unassigned.
-    private static func node(_ reply: RedisReply, replier: RedisNodeID, index: Int) throws(ParseError) -> RedisNodeID? {
+    private static func node(_ reply: RedisReply, replier: RedisNodeAddress, index: Int) throws(ParseError) -> RedisNodeAddress? {
         guard let fields = reply.elements, fields.count >= 2, case .integer(let port) = fields[1] else {
             throw .malformedNode(index: index)
         }
@@ -77,26 +79,26 @@ public struct RedisSlotMap: Sendable, Equatable {
         default: throw .malformedNode(index: index)
         }
         if host == "?" { return nil }
-        guard RedisNodeID.isValidPort(port) else { throw .malformedNode(index: index) }
-        return RedisNodeID(host: host.isEmpty ? replier.host : host, port: Int(port))
+        guard RedisNodeAddress.isValidPort(port) else { throw .malformedNode(index: index) }
+        return RedisNodeAddress(host: host.isEmpty ? replier.host : host, port: Int(port))
     }
 
     /// The master that serves `slot`; nil when none does or the slot is outside 0...16383.
-    public func master(forSlot slot: Int) -> RedisNodeID? {
+    public func master(forSlot slot: Int) -> RedisNodeAddress? {
         guard slot >= 0, slot < owner.count else { return nil }
         let index = owner[slot]
         return index == Self.unassigned ? nil : nodes[Int(index)]
     }
 
     /// The master that serves `key`'s slot.
-    public func master(forKey key: [UInt8]) -> RedisNodeID? {
+    public func master(forKey key: [UInt8]) -> RedisNodeAddress? {
         master(forSlot: RedisClusterSlot.slot(forKey: key))
     }
 
     /// The masters serving at least one slot, each once, in order of the lowest slot they serve.
-    public var masters: [RedisNodeID] {
+    public var masters: [RedisNodeAddress] {
         var seen = Array(repeating: false, count: nodes.count)
-        var result: [RedisNodeID] = []
+        var result: [RedisNodeAddress] = []
         for index in owner where index != Self.unassigned && !seen[Int(index)] {
             seen[Int(index)] = true
             result.append(nodes[Int(index)])
@@ -113,14 +115,14 @@ public struct RedisSlotMap: Sendable, Equatable {
 
     /// Moves one slot to `node`, as a `MOVED` reply says; false (and no change) for a slot outside 0...16383.
     @discardableResult
-    public mutating func assign(slot: Int, to node: RedisNodeID) -> Bool {
+    public mutating func assign(slot: Int, to node: RedisNodeAddress) -> Bool {
         guard slot >= 0, slot < owner.count else { return false }
         assign(slot...slot, to: node)
         return true
     }
 
     /// Gives a range of valid slots to `node`, looking the node up once rather than once per slot.
-    private mutating func assign(_ slots: ClosedRange<Int>, to node: RedisNodeID) {
+    private mutating func assign(_ slots: ClosedRange<Int>, to node: RedisNodeAddress) {
         for slot in slots where owner[slot] != Self.unassigned {
             slotCounts[Int(owner[slot])] -= 1
         }

@@ -1,30 +1,31 @@
+import GatewayCore
 @testable import GatewayReplay
 import Testing
 
 struct RedisRedirectTests {
-    let replier = RedisNodeID(host: "10.1.2.3", port: 7000)
+    let replier = RedisNodeAddress(host: "10.1.2.3", port: 7000)
 
     @Test func movedAndAsk() {
         #expect(RedisRedirect(reply: .error("MOVED 3999 127.0.0.1:6381"), from: replier)
-            == .moved(slot: 3999, node: RedisNodeID(host: "127.0.0.1", port: 6381)))
+            == .moved(slot: 3999, node: RedisNodeAddress(host: "127.0.0.1", port: 6381)))
         #expect(RedisRedirect(reply: .error("ASK 3999 127.0.0.1:6381"), from: replier)
-            == .ask(slot: 3999, node: RedisNodeID(host: "127.0.0.1", port: 6381)))
+            == .ask(slot: 3999, node: RedisNodeAddress(host: "127.0.0.1", port: 6381)))
         let redirect = RedisRedirect(errorMessage: "MOVED 0 redis-1.internal:6379", from: replier)
         #expect(redirect?.slot == 0)
-        #expect(redirect?.node == RedisNodeID(host: "redis-1.internal", port: 6379))
+        #expect(redirect?.node == RedisNodeAddress(host: "redis-1.internal", port: 6379))
         #expect(RedisRedirect(errorMessage: "MOVED 16383 h:1", from: replier)?.slot == 16383)
     }
 
     @Test func emptyHostIsTheNodeThatReplied() {
         #expect(RedisRedirect(errorMessage: "MOVED 3999 :6381", from: replier)
-            == .moved(slot: 3999, node: RedisNodeID(host: "10.1.2.3", port: 6381)))
+            == .moved(slot: 3999, node: RedisNodeAddress(host: "10.1.2.3", port: 6381)))
     }
 
     @Test func ipv6PortIsAfterTheLastColon() {
-        #expect(RedisRedirect(errorMessage: "MOVED 1 ::1:7001", from: replier)?.node == RedisNodeID(host: "::1", port: 7001))
+        #expect(RedisRedirect(errorMessage: "MOVED 1 ::1:7001", from: replier)?.node == RedisNodeAddress(host: "::1", port: 7001))
         #expect(RedisRedirect(errorMessage: "ASK 1 2001:db8::5:7001", from: replier)?.node
-            == RedisNodeID(host: "2001:db8::5", port: 7001))
-        #expect(RedisRedirect(errorMessage: "MOVED 1 [::1]:7001", from: replier)?.node == RedisNodeID(host: "::1", port: 7001))
+            == RedisNodeAddress(host: "2001:db8::5", port: 7001))
+        #expect(RedisRedirect(errorMessage: "MOVED 1 [::1]:7001", from: replier)?.node == RedisNodeAddress(host: "::1", port: 7001))
     }
 
     @Test func otherErrorsAndRepliesAreNotRedirects() {

@@ -1,3 +1,4 @@
+import GatewayCore
 @testable import GatewayReplay
 import Testing
 
@@ -17,8 +18,8 @@ struct RedisSentinelRepliesTests {
 
     @Test func masterAddress() throws {
         #expect(try RedisSentinelReplies.masterAddress(.array([bulk("127.0.0.1"), bulk("6380")]))
-            == RedisNodeID(host: "127.0.0.1", port: 6380))
-        #expect(try RedisSentinelReplies.masterAddress(.array([bulk("::1"), bulk("6380")])) == RedisNodeID(host: "::1", port: 6380))
+            == RedisNodeAddress(host: "127.0.0.1", port: 6380))
+        #expect(try RedisSentinelReplies.masterAddress(.array([bulk("::1"), bulk("6380")])) == RedisNodeAddress(host: "::1", port: 6380))
         // Sentinel answers a null array for a name it does not monitor.
         #expect(try RedisSentinelReplies.masterAddress(.null) == nil)
     }
@@ -39,17 +40,17 @@ struct RedisSentinelRepliesTests {
                                       .array([.array([bulk("127.0.0.1"), bulk("9001"), bulk("3129242")]),
                                               .array([bulk("127.0.0.1"), bulk("9002"), bulk("3129543")])])])
         let role = try RedisSentinelReplies.role(reply)
-        #expect(role == .master(replicas: [RedisNodeID(host: "127.0.0.1", port: 9001), RedisNodeID(host: "127.0.0.1", port: 9002)]))
+        #expect(role == .master(replicas: [RedisNodeAddress(host: "127.0.0.1", port: 9001), RedisNodeAddress(host: "127.0.0.1", port: 9002)]))
         #expect(role.isMaster)
         #expect(try RedisSentinelReplies.role(.array([bulk("master"), .integer(0), .array([])])) == .master(replicas: []))
     }
 
     @Test func roleOfAReplica() throws {
         let up = RedisReply.array([bulk("slave"), bulk("127.0.0.1"), .integer(9000), bulk("connected"), .integer(3167038)])
-        #expect(try RedisSentinelReplies.role(up) == .replica(master: RedisNodeID(host: "127.0.0.1", port: 9000), linkUp: true))
+        #expect(try RedisSentinelReplies.role(up) == .replica(master: RedisNodeAddress(host: "127.0.0.1", port: 9000), linkUp: true))
         let syncing = RedisReply.array([bulk("slave"), bulk("127.0.0.1"), .integer(9000), bulk("sync"), .integer(-1)])
         let role = try RedisSentinelReplies.role(syncing)
-        #expect(role == .replica(master: RedisNodeID(host: "127.0.0.1", port: 9000), linkUp: false))
+        #expect(role == .replica(master: RedisNodeAddress(host: "127.0.0.1", port: 9000), linkUp: false))
         #expect(role.isMaster == false)
     }
 
@@ -76,13 +77,13 @@ struct RedisSentinelRepliesTests {
         let message = RedisReply.array([bulk("message"), bulk("+switch-master"),
                                         bulk("mymaster 127.0.0.1 6379 127.0.0.1 6380")])
         let event = try RedisSentinelReplies.switchMaster(message)
-        #expect(event == .init(name: "mymaster", oldMaster: RedisNodeID(host: "127.0.0.1", port: 6379),
-                               newMaster: RedisNodeID(host: "127.0.0.1", port: 6380)))
+        #expect(event == .init(name: "mymaster", oldMaster: RedisNodeAddress(host: "127.0.0.1", port: 6379),
+                               newMaster: RedisNodeAddress(host: "127.0.0.1", port: 6380)))
         let pattern = RedisReply.array([bulk("pmessage"), bulk("*"), bulk("+switch-master"),
                                         bulk("my master ::1 6379 ::1 6380")])
         let fromPattern = try RedisSentinelReplies.switchMaster(pattern)
         #expect(fromPattern?.name == "my master")
-        #expect(fromPattern?.newMaster == RedisNodeID(host: "::1", port: 6380))
+        #expect(fromPattern?.newMaster == RedisNodeAddress(host: "::1", port: 6380))
     }
 
     @Test func otherPushesAreSkipped() throws {

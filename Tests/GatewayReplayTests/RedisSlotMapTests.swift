@@ -1,3 +1,4 @@
+import GatewayCore
 @testable import GatewayReplay
 import Testing
 
@@ -13,7 +14,7 @@ private func range(_ start: Int64, _ end: Int64, _ master: RedisReply, _ replica
 }
 
 struct RedisSlotMapTests {
-    let replier = RedisNodeID(host: "10.0.0.9", port: 7000)
+    let replier = RedisNodeAddress(host: "10.0.0.9", port: 7000)
 
     /// The reply of a three-master cluster with one replica each, ranges listed out of slot order as Redis may.
     var threeMastersReply: RedisReply {
@@ -26,9 +27,9 @@ struct RedisSlotMapTests {
 
     @Test func threeMasters() throws {
         let map = try RedisSlotMap(clusterSlotsReply: threeMastersReply, from: replier)
-        let a = RedisNodeID(host: "127.0.0.1", port: 30001)
-        let b = RedisNodeID(host: "127.0.0.1", port: 30002)
-        let c = RedisNodeID(host: "127.0.0.1", port: 30003)
+        let a = RedisNodeAddress(host: "127.0.0.1", port: 30001)
+        let b = RedisNodeAddress(host: "127.0.0.1", port: 30002)
+        let c = RedisNodeAddress(host: "127.0.0.1", port: 30003)
         #expect(map.masters == [a, b, c])
         #expect(map.master(forSlot: 0) == a)
         #expect(map.master(forSlot: 5460) == a)
@@ -44,9 +45,9 @@ struct RedisSlotMapTests {
     @Test func aMapIsEmptyUntilASlotHasAMaster() {
         var map = RedisSlotMap()
         #expect(map.isEmpty)
-        map.assign(slot: 7, to: RedisNodeID(host: "127.0.0.1", port: 30001))
+        map.assign(slot: 7, to: RedisNodeAddress(host: "127.0.0.1", port: 30001))
         #expect(!map.isEmpty)
-        map.assign(slot: 7, to: RedisNodeID(host: "127.0.0.1", port: 30002))
+        map.assign(slot: 7, to: RedisNodeAddress(host: "127.0.0.1", port: 30002))
         #expect(!map.isEmpty)
     }
 
@@ -57,7 +58,7 @@ struct RedisSlotMapTests {
             range(101, 16383, node(bulk("127.0.0.1"), 30001)),
         ])
         let map = try RedisSlotMap(clusterSlotsReply: reply, from: replier)
-        #expect(map.masters == [RedisNodeID(host: "127.0.0.1", port: 30001), RedisNodeID(host: "127.0.0.1", port: 30002)])
+        #expect(map.masters == [RedisNodeAddress(host: "127.0.0.1", port: 30001), RedisNodeAddress(host: "127.0.0.1", port: 30002)])
         #expect(map.master(forSlot: 100)?.port == 30002)
         #expect(map.master(forSlot: 101)?.port == 30001)
     }
@@ -69,7 +70,7 @@ struct RedisSlotMapTests {
             range(8001, 16383, node(.null, 7002)),
         ])
         let map = try RedisSlotMap(clusterSlotsReply: reply, from: replier)
-        #expect(map.masters == [RedisNodeID(host: "10.0.0.9", port: 7001), RedisNodeID(host: "10.0.0.9", port: 7002)])
+        #expect(map.masters == [RedisNodeAddress(host: "10.0.0.9", port: 7001), RedisNodeAddress(host: "10.0.0.9", port: 7002)])
     }
 
     @Test func unknownEndpointLeavesItsSlotsUnassigned() throws {
@@ -79,7 +80,7 @@ struct RedisSlotMapTests {
         ])
         let map = try RedisSlotMap(clusterSlotsReply: reply, from: replier)
         #expect(map.master(forSlot: 0) == nil)
-        #expect(map.master(forSlot: 8001) == RedisNodeID(host: "redis-2.internal", port: 7002))
+        #expect(map.master(forSlot: 8001) == RedisNodeAddress(host: "redis-2.internal", port: 7002))
         #expect(map.coversAllSlots == false)
     }
 
@@ -92,13 +93,13 @@ struct RedisSlotMapTests {
 
     @Test func ipv6Hosts() throws {
         let map = try RedisSlotMap(clusterSlotsReply: .array([range(0, 16383, node(bulk("::1"), 7000))]), from: replier)
-        #expect(map.masters == [RedisNodeID(host: "::1", port: 7000)])
+        #expect(map.masters == [RedisNodeAddress(host: "::1", port: 7000)])
         #expect(map.masters.first?.description == "[::1]:7000")
     }
 
     @Test func movedPatchesOneSlot() throws {
         var map = try RedisSlotMap(clusterSlotsReply: threeMastersReply, from: replier)
-        let d = RedisNodeID(host: "127.0.0.1", port: 30007)
+        let d = RedisNodeAddress(host: "127.0.0.1", port: 30007)
         #expect(map.assign(slot: 12182, to: d) == true)
         #expect(map.master(forSlot: 12182) == d)
         #expect(map.master(forSlot: 12181)?.port == 30003)
@@ -112,8 +113,8 @@ struct RedisSlotMapTests {
             range(0, 0, node(bulk("127.0.0.1"), 1)),
             range(1, 16383, node(bulk("127.0.0.1"), 2)),
         ]), from: replier)
-        map.assign(slot: 0, to: RedisNodeID(host: "127.0.0.1", port: 2))
-        #expect(map.masters == [RedisNodeID(host: "127.0.0.1", port: 2)])
+        map.assign(slot: 0, to: RedisNodeAddress(host: "127.0.0.1", port: 2))
+        #expect(map.masters == [RedisNodeAddress(host: "127.0.0.1", port: 2)])
         #expect(map.coversAllSlots)
     }
 
@@ -121,20 +122,20 @@ struct RedisSlotMapTests {
         // A peer naming a new node in every MOVED must not grow the map without bound (or overflow its indexes).
         var map = RedisSlotMap()
         for i in 0..<70_000 {
-            map.assign(slot: i % 3, to: RedisNodeID(host: "h\(i)", port: 1 + i % 60_000))
+            map.assign(slot: i % 3, to: RedisNodeAddress(host: "h\(i)", port: 1 + i % 60_000))
         }
         #expect(map.masters.count == 3)
-        #expect(map.master(forSlot: 0) == RedisNodeID(host: "h69999", port: 1 + 69_999 % 60_000))
+        #expect(map.master(forSlot: 0) == RedisNodeAddress(host: "h69999", port: 1 + 69_999 % 60_000))
     }
 
     @Test func equalityIsAboutSlotsNotStorage() throws {
         var a = RedisSlotMap()
-        a.assign(slot: 1, to: RedisNodeID(host: "x", port: 1))
-        a.assign(slot: 1, to: RedisNodeID(host: "y", port: 2))
+        a.assign(slot: 1, to: RedisNodeAddress(host: "x", port: 1))
+        a.assign(slot: 1, to: RedisNodeAddress(host: "y", port: 2))
         var b = RedisSlotMap()
-        b.assign(slot: 1, to: RedisNodeID(host: "y", port: 2))
+        b.assign(slot: 1, to: RedisNodeAddress(host: "y", port: 2))
         #expect(a == b)
-        b.assign(slot: 2, to: RedisNodeID(host: "y", port: 2))
+        b.assign(slot: 2, to: RedisNodeAddress(host: "y", port: 2))
         #expect(a != b)
     }
 
