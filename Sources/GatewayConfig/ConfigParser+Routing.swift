@@ -8,6 +8,8 @@ struct ParsedRoute {
     var mark: Mark?
     var upstreamNode: Node?
     var authMark: Mark?
+    /// The `apps` items, for pointing at an entry that names no configured app.
+    var appNodes: [Node] = []
 }
 
 /// token, replay, upstreams and routes.
@@ -94,7 +96,7 @@ extension ConfigParser {
 
     func routes(_ node: Node, _ path: String) -> [ParsedRoute] {
         guard let items = sequence(node, path) else { return [] }
-        let keys = ["path_prefix", "methods", "auth", "require_customer", "replay", "upstream"]
+        let keys = ["path_prefix", "methods", "auth", "require_customer", "replay", "upstream", "apps"]
         var result: [ParsedRoute] = []
         for (i, item) in items.enumerated() {
             let itemPath = path.item(i)
@@ -108,8 +110,17 @@ extension ConfigParser {
             if let n = f["auth"], let v = choice(n, f.child("auth"), as: AuthMode.self) { route.auth = v }
             if let n = f["require_customer"], let v = bool(n, f.child("require_customer")) { route.requireCustomer = v }
             if let n = f["replay"] { route.replay = replayMode(n, f.child("replay")) }
+            var appNodes: [Node] = []
+            if let n = f["apps"] {
+                route.apps = routeApps(n, f.child("apps"))
+                if route.apps != nil, case .sequence(let items) = n { appNodes = Array(items) }
+                // With no token there is no app to restrict; accepting the key would suggest a protection it gives not.
+                if route.auth == .none {
+                    error(f.mark(of: "apps"), f.child("apps"), "has nothing to restrict with auth none (no token is checked)")
+                }
+            }
             result.append(ParsedRoute(route: route, path: itemPath, mark: f.mark, upstreamNode: upstreamNode,
-                                      authMark: f["auth"]?.mark ?? f.mark))
+                                      authMark: f["auth"]?.mark ?? f.mark, appNodes: appNodes))
         }
         return result
     }
@@ -150,6 +161,26 @@ extension ConfigParser {
             }
         }
         return result.count == Set(names.map { $0.uppercased() }).count ? result : nil
+    }
+
+    /// Client ids, each at most once; an empty list is an error (omit the key to let every app through).
+    private func routeApps(_ node: Node, _ path: String) -> [String]? {
+        guard let ids = stringList(node, path) else { return nil }
+        guard !ids.isEmpty, case .sequence(let items) = node else {
+            error(node, path, "needs at least one client_id (omit apps to let every app through)")
+            return nil
+        }
+        var seen: [String: Int] = [:]
+        var ok = true
+        for (i, id) in ids.enumerated() {
+            if let first = seen[id] {
+                error(items[i], path.item(i), "duplicate app '\(id)' (also \(path.item(first)))")
+                ok = false
+            } else {
+                seen[id] = i
+            }
+        }
+        return ok ? ids : nil
     }
 
     static func isTokenChar(_ c: Unicode.Scalar) -> Bool {
