@@ -114,7 +114,7 @@ extension ConfigParser {
             if let n = f["apps"] {
                 route.apps = routeApps(n, f.child("apps"))
                 if route.apps != nil, case .sequence(let items) = n { appNodes = Array(items) }
-                // With no token there is no app to restrict; accepting the key would suggest a protection it gives not.
+                // With no token there is no app to restrict; accepting the key would promise a protection it does not give.
                 if route.auth == .none {
                     error(f.mark(of: "apps"), f.child("apps"), "has nothing to restrict with auth none (no token is checked)")
                 }
