@@ -134,8 +134,8 @@ extension ConfigParser {
 
     /// Every `routes[N].apps[M]` must be the client_id of a configured app.
     private func checkRouteApps(_ parsed: ParsedRoute, known: [String]) {
-        guard let ids = parsed.route.apps else { return }
-        for (i, id) in ids.enumerated() where !known.contains(id) {
+        var reported: Set<String> = []
+        for (i, id) in parsed.appIds.enumerated() where !known.contains(id) && reported.insert(id).inserted {
             let listed = known.isEmpty ? "no apps are configured" : "known: \(known.joined(separator: ", "))"
             let mark = i < parsed.appNodes.count ? parsed.appNodes[i].mark : parsed.mark
             error(mark, parsed.path.key("apps").item(i), "'\(id)' names no app under apps (\(listed))")

@@ -8,7 +8,8 @@ struct ParsedRoute {
     var mark: Mark?
     var upstreamNode: Node?
     var authMark: Mark?
-    /// The `apps` items, for pointing at an entry that names no configured app.
+    /// The `apps` entries as written (duplicates included) and their nodes, for pointing at one that names no app.
+    var appIds: [String] = []
     var appNodes: [Node] = []
 }
 
@@ -110,17 +111,22 @@ extension ConfigParser {
             if let n = f["auth"], let v = choice(n, f.child("auth"), as: AuthMode.self) { route.auth = v }
             if let n = f["require_customer"], let v = bool(n, f.child("require_customer")) { route.requireCustomer = v }
             if let n = f["replay"] { route.replay = replayMode(n, f.child("replay")) }
+            var appIds: [String] = []
             var appNodes: [Node] = []
             if let n = f["apps"] {
-                route.apps = routeApps(n, f.child("apps"))
-                if route.apps != nil, case .sequence(let items) = n { appNodes = Array(items) }
+                if let ids = stringList(n, f.child("apps")), case .sequence(let items) = n {
+                    // Kept even when the list is refused for a duplicate, so an unknown entry is reported in the same run.
+                    appIds = ids
+                    appNodes = Array(items)
+                    route.apps = routeApps(ids, appNodes, n, f.child("apps"))
+                }
                 // With no token there is no app to restrict; accepting the key would promise a protection it does not give.
                 if route.auth == .none {
                     error(f.mark(of: "apps"), f.child("apps"), "has nothing to restrict with auth none (no token is checked)")
                 }
             }
             result.append(ParsedRoute(route: route, path: itemPath, mark: f.mark, upstreamNode: upstreamNode,
-                                      authMark: f["auth"]?.mark ?? f.mark, appNodes: appNodes))
+                                      authMark: f["auth"]?.mark ?? f.mark, appIds: appIds, appNodes: appNodes))
         }
         return result
     }
@@ -163,10 +169,9 @@ extension ConfigParser {
         return result.count == Set(names.map { $0.uppercased() }).count ? result : nil
     }
 
-    /// Client ids, each at most once; an empty list is an error (omit the key to let every app through).
-    private func routeApps(_ node: Node, _ path: String) -> [String]? {
-        guard let ids = stringList(node, path) else { return nil }
-        guard !ids.isEmpty, case .sequence(let items) = node else {
+    /// The client ids when each is listed once; an empty list is an error (omit the key to let every app through).
+    private func routeApps(_ ids: [String], _ items: [Node], _ node: Node, _ path: String) -> [String]? {
+        guard !ids.isEmpty else {
             error(node, path, "needs at least one client_id (omit apps to let every app through)")
             return nil
         }

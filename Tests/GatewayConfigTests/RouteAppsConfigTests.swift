@@ -32,14 +32,17 @@ import Testing
         routes:
           - {path_prefix: /a, upstream: app, apps: [app-2, nope]}
           - {path_prefix: /b, upstream: app, apps: []}
-          - {path_prefix: /c, upstream: app, apps: [app-1, app-2, app-1]}
+          - {path_prefix: /c, upstream: app, apps: [app-1, gone, app-1, gone]}
           - {path_prefix: /d, upstream: app, apps: app-1}
           - {path_prefix: /e, upstream: app, apps: [app-1, ""]}
         """
         #expect(errors(yaml) == [
             "gateway.yaml:8:52: routes[0].apps[1]: 'nope' names no app under apps (known: app-1, app-2)",
             "gateway.yaml:9:44: routes[1].apps: needs at least one client_id (omit apps to let every app through)",
-            "gateway.yaml:10:59: routes[2].apps[2]: duplicate app 'app-1' (also routes[2].apps[0])",
+            // Reported although the list is refused for its duplicates, and once however often it is listed.
+            "gateway.yaml:10:52: routes[2].apps[1]: 'gone' names no app under apps (known: app-1, app-2)",
+            "gateway.yaml:10:58: routes[2].apps[2]: duplicate app 'app-1' (also routes[2].apps[0])",
+            "gateway.yaml:10:65: routes[2].apps[3]: duplicate app 'gone' (also routes[2].apps[1])",
             "gateway.yaml:11:44: routes[3].apps: expected a list, found 'app-1'",
             "gateway.yaml:12:52: routes[4].apps[1]: must not be empty",
         ])
