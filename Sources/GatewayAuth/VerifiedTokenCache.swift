@@ -10,7 +10,8 @@ private import COpenSSL
 /// Only accepted tokens are kept, keyed by the exact `Authorization` value (its trailing MAC compared in constant time); an entry
 /// answers only until `exp + clock_skew`, the one time rule an accepted token can still fail later (nbf, iat and
 /// lifetime only get easier as time passes). The cache belongs to one config: a reload starts a new one, so changed
-/// secrets, apps or shop lists never meet an old verdict. Single-use routes still check `jti` in the replay store.
+/// secrets, apps or shop lists never meet an old verdict. A hit is only a verdict: the gate still applies each route's
+/// rules (`apps`, `require_customer`) to it, and single-use routes still check `jti` in the replay store.
 /// Not thread-safe: one per loop.
 public final class VerifiedTokenCache {
     /// Longer values are verified every time (real session tokens are well under this).

@@ -5,7 +5,7 @@ import Yams
 extension ConfigParser {
     func identityHeaders(_ node: Node, _ path: String) -> IdentityHeadersConfig {
         var config = IdentityHeadersConfig()
-        let keys = ["shop_domain", "customer_id", "customer_id_format", "staff_user_id", "forward_token"]
+        let keys = ["shop_domain", "customer_id", "customer_id_format", "staff_user_id", "client_id", "forward_token"]
         guard let f = fields(node, path, allowed: keys) else { return config }
         if let n = f["shop_domain"], let v = headerName(n, f.child("shop_domain")) { config.shopDomain = v }
         if let n = f["customer_id"], let v = headerName(n, f.child("customer_id")) { config.customerId = v }
@@ -17,6 +17,14 @@ extension ConfigParser {
         let names = [config.shopDomain, config.customerId, config.staffUserId].map { $0.lowercased().replacingUnderscores() }
         if Set(names).count != names.count {
             error(f.mark, path, "shop_domain, customer_id and staff_user_id must be different headers")
+        }
+        // "" turns it off (the default), so unlike the others an empty value is no error.
+        if let n = f["client_id"], let text = string(n, f.child("client_id")), !text.isEmpty,
+           let v = headerName(n, f.child("client_id")) {
+            config.clientId = v
+            if names.contains(v.lowercased().replacingUnderscores()) {
+                error(n, f.child("client_id"), "'\(v)' must differ from shop_domain, customer_id and staff_user_id")
+            }
         }
         return config
     }
@@ -90,6 +98,11 @@ extension ConfigParser {
             if case .sequence(let items) = node { return items.count == config.upstreams.count }
             return false
         } ?? true
+        // A broken apps section already has its errors; naming its apps unknown as well would only add noise.
+        let appsValid = root["apps"].map { node -> Bool in
+            if case .sequence(let items) = node { return items.count == config.apps.count }
+            return isNull(node)
+        } ?? true
         var reportedNoApps = false
         for parsed in routes {
             if upstreamsValid, !upstreamNames.contains(parsed.route.upstream) {
@@ -105,7 +118,9 @@ extension ConfigParser {
             if parsed.route.requireCustomer, parsed.route.auth == .none {
                 warning(parsed.authMark, parsed.path.key("require_customer"), "has no effect with auth none")
             }
+            if appsValid { checkRouteApps(parsed, known: config.apps.map(\.clientId)) }
         }
+        if !config.identityHeaders.clientId.isEmpty { checkClientIdsFitAHeader(config, root: root) }
         if routes.isEmpty, isAbsentOrEmpty(root["routes"]) {
             warning(root["routes"]?.mark ?? root.mark, "routes", "no routes: every request is answered 404 no_route")
         }
@@ -114,6 +129,28 @@ extension ConfigParser {
             for (i, upstream) in config.upstreams.enumerated() where !used.contains(upstream.name) && i < items.count {
                 warning(items[i].mark, "upstreams".item(i), "upstream '\(upstream.name)' is not used by any route")
             }
+        }
+    }
+
+    /// Every `routes[N].apps[M]` must be the client_id of a configured app.
+    private func checkRouteApps(_ parsed: ParsedRoute, known: [String]) {
+        var reported: Set<String> = []
+        for (i, id) in parsed.appIds.enumerated() where !known.contains(id) && reported.insert(id).inserted {
+            let listed = known.isEmpty ? "no apps are configured" : "known: \(known.joined(separator: ", "))"
+            let mark = i < parsed.appNodes.count ? parsed.appNodes[i].mark : parsed.mark
+            error(mark, parsed.path.key("apps").item(i), "'\(id)' names no app under apps (\(listed))")
+        }
+    }
+
+    /// With `identity_headers.client_id` set, each client id becomes a header value, so it must be visible ASCII
+    /// (no space, no control), as every claim value the gateway injects is.
+    private func checkClientIdsFitAHeader(_ config: GatewayConfig, root: Fields) {
+        guard let node = root["apps"], case .sequence(let items) = node else { return }
+        for (i, item) in items.enumerated() {
+            guard let idNode = item["client_id"], let id = idNode.string,
+                  id.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) else { continue }
+            error(idNode, "apps".item(i).key("client_id"),
+                  "'\(id)' cannot be sent in identity_headers.client_id: only visible ASCII (no spaces) fits a header value")
         }
     }
 

@@ -8,6 +8,9 @@ struct ParsedRoute {
     var mark: Mark?
     var upstreamNode: Node?
     var authMark: Mark?
+    /// The `apps` entries as written (duplicates included) and their nodes, for pointing at one that names no app.
+    var appIds: [String] = []
+    var appNodes: [Node] = []
 }
 
 /// token, replay, upstreams and routes.
@@ -94,7 +97,7 @@ extension ConfigParser {
 
     func routes(_ node: Node, _ path: String) -> [ParsedRoute] {
         guard let items = sequence(node, path) else { return [] }
-        let keys = ["path_prefix", "methods", "auth", "require_customer", "replay", "upstream"]
+        let keys = ["path_prefix", "methods", "auth", "require_customer", "replay", "upstream", "apps"]
         var result: [ParsedRoute] = []
         for (i, item) in items.enumerated() {
             let itemPath = path.item(i)
@@ -108,8 +111,22 @@ extension ConfigParser {
             if let n = f["auth"], let v = choice(n, f.child("auth"), as: AuthMode.self) { route.auth = v }
             if let n = f["require_customer"], let v = bool(n, f.child("require_customer")) { route.requireCustomer = v }
             if let n = f["replay"] { route.replay = replayMode(n, f.child("replay")) }
+            var appIds: [String] = []
+            var appNodes: [Node] = []
+            if let n = f["apps"] {
+                if let ids = stringList(n, f.child("apps")), case .sequence(let items) = n {
+                    // Kept even when the list is refused for a duplicate, so an unknown entry is reported in the same run.
+                    appIds = ids
+                    appNodes = Array(items)
+                    route.apps = routeApps(ids, appNodes, n, f.child("apps"))
+                }
+                // With no token there is no app to restrict; accepting the key would promise a protection it does not give.
+                if route.auth == .none {
+                    error(f.mark(of: "apps"), f.child("apps"), "has nothing to restrict with auth none (no token is checked)")
+                }
+            }
             result.append(ParsedRoute(route: route, path: itemPath, mark: f.mark, upstreamNode: upstreamNode,
-                                      authMark: f["auth"]?.mark ?? f.mark))
+                                      authMark: f["auth"]?.mark ?? f.mark, appIds: appIds, appNodes: appNodes))
         }
         return result
     }
@@ -150,6 +167,25 @@ extension ConfigParser {
             }
         }
         return result.count == Set(names.map { $0.uppercased() }).count ? result : nil
+    }
+
+    /// The client ids when each is listed once; an empty list is an error (omit the key to let every app through).
+    private func routeApps(_ ids: [String], _ items: [Node], _ node: Node, _ path: String) -> [String]? {
+        guard !ids.isEmpty else {
+            error(node, path, "needs at least one client_id (omit apps to let every app through)")
+            return nil
+        }
+        var seen: [String: Int] = [:]
+        var ok = true
+        for (i, id) in ids.enumerated() {
+            if let first = seen[id] {
+                error(items[i], path.item(i), "duplicate app '\(id)' (also \(path.item(first)))")
+                ok = false
+            } else {
+                seen[id] = i
+            }
+        }
+        return ok ? ids : nil
     }
 
     static func isTokenChar(_ c: Unicode.Scalar) -> Bool {

@@ -46,11 +46,13 @@ extension GatewayConfig {
             if route.auth != .none {
                 line += ", replay \((route.replay ?? replay.mode).rawValue)"
                 if route.requireCustomer { line += ", customer required" }
+                if let apps = route.apps { line += ", apps \(apps.joined(separator: ", "))" }
             }
             lines.append(line)
         }
         lines.append("identity_headers: \(identityHeaders.shopDomain), \(identityHeaders.customerId) "
             + "(\(identityHeaders.customerIdFormat.rawValue)), \(identityHeaders.staffUserId), "
+            + (identityHeaders.clientId.isEmpty ? "" : "client_id \(identityHeaders.clientId), ")
             + "forward_token \(identityHeaders.forwardToken)")
         lines.append("cors: " + (cors.enabled
             ? "origins \(cors.allowOrigins.joined(separator: ", ")), max_age \(cors.maxAge)" : "disabled"))

@@ -209,6 +209,8 @@ public struct RouteConfig: Sendable, Equatable {
     /// nil inherits `replay.mode`.
     public var replay: ReplayMode?
     public var upstream: String
+    /// Client ids of the apps whose tokens may pass this route; nil lets every configured app through.
+    public var apps: [String]?
 
     public init(pathPrefix: String, upstream: String, auth: AuthMode = .required) {
         self.pathPrefix = pathPrefix
@@ -227,6 +229,8 @@ public struct IdentityHeadersConfig: Sendable, Equatable {
     public var customerId: String = "X-Customer-Id"
     public var customerIdFormat: CustomerIdFormat = .gid
     public var staffUserId: String = "X-Staff-User-Id"
+    /// Where the accepted token's app client id goes, for backends serving several apps; "" injects nothing.
+    public var clientId: String = ""
     public var forwardToken: Bool = true
     public init() {}
 }

@@ -18,7 +18,8 @@ struct HeaderNames: Sendable {
         let fixed = ["connection", "keep-alive", "proxy-connection", "te", "upgrade", "proxy-authorization",
                      "transfer-encoding", "content-length",
                      "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id"]
-        let configured = [identity.shopDomain, identity.customerId, identity.staffUserId].filter { !$0.isEmpty }
+        let configured = [identity.shopDomain, identity.customerId, identity.staffUserId, identity.clientId]
+            .filter { !$0.isEmpty }
         var all: [[UInt8]] = []
         for name in fixed + configured {
             let folded = HeaderNames.fold(Array(name.utf8))
@@ -145,6 +146,7 @@ extension RequestGate {
             if !identity.staffUserId.isEmpty, let staff = v.staffUserId {
                 head.headers.append(name: identity.staffUserId, value: staff)
             }
+            if !identity.clientId.isEmpty { head.headers.append(name: identity.clientId, value: v.clientId) }
         }
         if let prior {
             head.headers.append(name: "X-Forwarded-For", value: prior + ", " + client.remoteAddress)

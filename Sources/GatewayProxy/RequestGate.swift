@@ -16,13 +16,17 @@ public final class RequestGate: Sendable {
         let upstream: String
         /// `Access-Control-Allow-Methods` for preflights on this route.
         let allowMethods: String?
+        /// Client ids whose tokens may pass; nil lets every configured app through.
+        let apps: [String]?
 
-        init(auth: AuthMode, requireCustomer: Bool, singleUse: Bool, upstream: String, allowMethods: String?) {
+        init(auth: AuthMode, requireCustomer: Bool, singleUse: Bool, upstream: String, allowMethods: String?,
+             apps: [String]? = nil) {
             self.auth = auth
             self.requireCustomer = requireCustomer
             self.singleUse = singleUse
             self.upstream = upstream
             self.allowMethods = allowMethods
+            self.apps = apps
         }
     }
 
@@ -47,7 +51,8 @@ public final class RequestGate: Sendable {
                       upstream: route.upstream,
                       allowMethods: route.methods.map { methods in
                           (methods.contains("OPTIONS") ? methods : methods + ["OPTIONS"]).joined(separator: ", ")
-                      })
+                      },
+                      apps: route.apps)
         }
         self.verifier = verifier
         clockSkewSeconds = config.token.clockSkew.seconds
@@ -156,8 +161,12 @@ public final class RequestGate: Sendable {
         return result
     }
 
-    /// Claim rules that depend on the route and on what gets injected; nil when the verdict may pass.
+    /// Claim rules that depend on the route and on what gets injected; nil when the verdict may pass. Applied to
+    /// cached verdicts too, so a token accepted on one route never passes another on the strength of the cache.
     private func checkVerdict(_ v: TokenVerdict, rule: RouteRule) -> AuthFailure? {
+        // First, as in the verifier, where `aud` is read before any other claim: a token of another app is not for
+        // this route at all.
+        if let apps = rule.apps, !apps.contains(v.clientId) { return .unknownAudience }
         if rule.singleUse && v.jti == nil { return .missingClaim }
         // Values go into header fields: anything but visible ASCII is refused, whatever the verifier let through.
         guard v.identityIsFieldSafe else { return .malformedToken }

@@ -12,12 +12,13 @@ enum TrailerFilter {
 
     static func filtered(_ trailers: HTTPHeaders, identity: IdentityHeadersConfig) -> HTTPHeaders {
         var t = trailers
-        let identityNames = [identity.shopDomain, identity.customerId, identity.staffUserId]
+        // Folded like the field names, so a name configured with `_` is matched in either spelling too.
+        let identityNames = [identity.shopDomain, identity.customerId, identity.staffUserId, identity.clientId]
+            .filter { !$0.isEmpty }.map { $0.lowercased().replacingUnderscores() }
         t.removeAll { h, i in
             let n = h.name(i).lowercased()
             if forbidden.contains(n) { return true }
-            let dashed = n.replacingUnderscores()
-            return identityNames.contains { $0.lowercased() == dashed }
+            return identityNames.contains(n.replacingUnderscores())
         }
         return t
     }

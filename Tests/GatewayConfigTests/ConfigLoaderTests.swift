@@ -79,7 +79,9 @@ import Testing
             require_customer: true
             replay: off
             upstream: app
-        identity_headers: {shop_domain: X-Shop, customer_id: X-Cust, customer_id_format: numeric, staff_user_id: X-Staff, forward_token: false}
+            apps: ["1234"]
+        identity_headers: {shop_domain: X-Shop, customer_id: X-Cust, customer_id_format: numeric, staff_user_id: X-Staff, forward_token: false,
+                           client_id: X-Client}
         cors: {enabled: false, allow_origins: ["null"], allow_headers: [Authorization], expose_headers: [], max_age: 0s}
         limits: {max_header_bytes: 16KiB, max_body_bytes: 512, header_timeout: 5s, keepalive_timeout: 1m, max_connections: 7,
                  tunnel_idle_timeout: 5m}
@@ -105,8 +107,9 @@ import Testing
         #expect(config.limits.tunnelIdleTimeout == .minutes(5))
         let route = try #require(config.routes.first)
         #expect(route.methods == ["GET", "POST"])
-        #expect(route.auth == .optional && route.requireCustomer && route.replay == .off)
+        #expect(route.auth == .optional && route.requireCustomer && route.replay == .off && route.apps == ["1234"])
         #expect(config.identityHeaders.customerIdFormat == .numeric && !config.identityHeaders.forwardToken)
+        #expect(config.identityHeaders.clientId == "X-Client")
         #expect(!config.cors.enabled && config.cors.allowOrigins == ["null"] && config.cors.exposeHeaders.isEmpty)
         #expect(config.limits.maxHeaderBytes == 16384 && config.limits.maxBodyBytes == 512 && config.limits.maxConnections == 7)
         #expect(config.logging == { var l = LoggingConfig(); l.level = .debug; l.format = .text; return l }())

@@ -15,6 +15,11 @@ struct FakeVerifier: TokenChecking, Sendable {
                                     customerGID: nil, customerNumericId: nil, staffUserId: "42", jti: "jti-3",
                                     expiresAt: 1_000, isAdmin: true, secretIndex: 0)
 
+    /// A customer token of a second app, `app-2`.
+    static let otherApp = TokenVerdict(clientId: "app-2", appIndex: 1, shopDomain: "store.myshopify.com",
+                                       customerGID: "gid://shopify/Customer/123", customerNumericId: "123",
+                                       staffUserId: nil, jti: "jti-4", expiresAt: 1_000, isAdmin: false, secretIndex: 0)
+
     /// `customer` with one claim changed.
     static func customer(shopDomain: String = "store.myshopify.com", jti: String? = "jti-1") -> TokenVerdict {
         TokenVerdict(clientId: "app-1", appIndex: 0, shopDomain: shopDomain, customerGID: "gid://shopify/Customer/123",
@@ -26,6 +31,7 @@ struct FakeVerifier: TokenChecking, Sendable {
         case "Bearer customer": return .success(FakeVerifier.customer)
         case "Bearer buyer": return .success(FakeVerifier.anonymousBuyer)
         case "Bearer staff": return .success(FakeVerifier.staff)
+        case "Bearer other-app": return .success(FakeVerifier.otherApp)
         case "Bearer nojti":
             return .success(FakeVerifier.customer(jti: nil))
         case "Bearer evil-shop":

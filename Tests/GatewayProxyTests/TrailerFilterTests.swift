@@ -20,4 +20,17 @@ import Testing
                                          identity: identity)
         #expect((0..<out.count).map { out.name($0) } == ["X-Shop-Domain"])
     }
+
+    @Test func clientIdHeaderIsDroppedInEverySpellingOnceConfigured() {
+        var identity = IdentityHeadersConfig()
+        identity.clientId = "X-Shopify-Client-Id"
+        let t = HTTPHeaders([("x-shopify-client-id", "evil"), ("X_Shopify_Client_Id", "evil"), ("X-SHOPIFY-CLIENT-ID", "evil"),
+                             ("X-Trace", "kept")])
+        let out = TrailerFilter.filtered(t, identity: identity)
+        #expect((0..<out.count).map { out.name($0) } == ["X-Trace"])
+        // A name configured with `_` is folded like the fields, so its `-` spelling goes too.
+        identity.clientId = "X_App_Id"
+        let u = TrailerFilter.filtered(HTTPHeaders([("x-app-id", "evil"), ("X_APP_ID", "evil"), ("X-Kept", "1")]), identity: identity)
+        #expect((0..<u.count).map { u.name($0) } == ["X-Kept"])
+    }
 }
