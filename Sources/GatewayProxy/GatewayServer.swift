@@ -25,6 +25,9 @@ public final class GatewayServer: @unchecked Sendable {
     private let metricsRenderer: @Sendable () -> String
     private let openConnections = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
+    /// Set by the first stop signal: `/readyz` answers 503 from then on, grace or drain.
+    private let readinessWithdrawn = Atomic<Bool>(false)
+    private let shutdownMachine = Mutex(ShutdownStateMachine())
     private let generation = Atomic<Int>(1)
     private let connectionsGauge = Gauge(label: "gateway_connections_open")
     private let replayGauge = Gauge(label: "gateway_replay_entries")
@@ -95,6 +98,8 @@ public final class GatewayServer: @unchecked Sendable {
     public var listenerAddresses: [SocketAddress] { listeners.map(\.address) }
     public var adminAddress: SocketAddress? { adminListener?.address }
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    /// Whether `/readyz` fails: a stop signal arrived (the readiness grace or the drain).
+    public var isReadinessWithdrawn: Bool { readinessWithdrawn.load(ordering: .relaxed) || isDraining }
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState],
@@ -183,6 +188,34 @@ public final class GatewayServer: @unchecked Sendable {
         r.mode = .singleUse
         r.redis.onUnavailable = .reject
         return r
+    }
+
+    /// What a stop signal (SIGTERM, SIGINT) does: `/readyz` fails at once, everything else is served for
+    /// `readinessGrace`, then the drain runs for up to `drainTimeout`; `completion` runs after the drain.
+    /// A second signal during the grace starts the drain at once (see `ShutdownStateMachine`).
+    public func stop(readinessGrace: TimeSpan, drainTimeout: TimeSpan, completion: @escaping @Sendable () -> Void) {
+        let action = shutdownMachine.withLock { $0.stopSignal(grace: readinessGrace) }
+        perform(action, drainTimeout: drainTimeout, completion: completion)
+    }
+
+    private func perform(_ action: ShutdownStateMachine.Action, drainTimeout: TimeSpan,
+                         completion: @escaping @Sendable () -> Void) {
+        switch action {
+        case .none:
+            return
+        case .startGrace(let grace):
+            readinessWithdrawn.store(true, ordering: .relaxed)
+            logger.info("stop signal: /readyz answers 503; still serving for the readiness grace",
+                        metadata: ["readiness_grace": "\(grace)"])
+            control.asyncAfter(deadline: .now() + .nanoseconds(Int(grace.nanoseconds))) { [self] in
+                let next = shutdownMachine.withLock { $0.graceEnded() }
+                perform(next, drainTimeout: drainTimeout, completion: completion)
+            }
+        case .startDrain:
+            readinessWithdrawn.store(true, ordering: .relaxed)
+            logger.info("draining", metadata: ["timeout": "\(drainTimeout)"])
+            drain(timeout: drainTimeout, completion: completion)
+        }
     }
 
     /// Stops accepting, lets in-flight exchanges finish up to `timeout`, then closes the rest; `completion` runs after.
