@@ -222,10 +222,16 @@ public final class GatewayServer: @unchecked Sendable {
     public func drain(timeout: TimeSpan, completion: @escaping @Sendable () -> Void) {
         draining.store(true, ordering: .relaxed)
         for l in listeners { l.stop() }
-        for state in loopStates { state.loop.execute { state.beginDrain() } }
+        // An idle connection's quiet period: long enough for a request already sent to arrive, short enough that
+        // idle keep-alive connections do not hold the drain open; never beyond the drain itself.
+        let quiet = min(timeout, Self.drainQuietPeriod)
+        for state in loopStates { state.loop.execute { state.beginDrain(quietPeriod: quiet) } }
         let deadline = clock.monotonicNanos() &+ UInt64(max(0, timeout.nanoseconds))
         pollDrain(deadline: deadline, completion: completion)
     }
+
+    /// The longest an idle client connection waits, once the drain began, for a request already on the wire.
+    static let drainQuietPeriod = TimeSpan.seconds(1)
 
     private func pollDrain(deadline: UInt64, completion: @escaping @Sendable () -> Void) {
         control.asyncAfter(deadline: .now() + .milliseconds(50)) { [self] in
