@@ -52,7 +52,7 @@ extension ClientConnection {
             AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: peerIP,
                             method: currentHead?.method ?? "-", path: logInfo.path, target: currentHead?.target ?? "-",
                             bytesIn: requestBodyBytes, bytesOut: bytesWritten,
-                            protocolName: currentHead?.version.text ?? "HTTP/1.1")
+                            protocolName: currentHead?.version.text ?? "HTTP/1.1", traceId: logInfo.traceId)
         }
     }
 }
