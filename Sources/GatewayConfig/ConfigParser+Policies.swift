@@ -59,7 +59,8 @@ extension ConfigParser {
 
     func shutdown(_ node: Node, _ path: String) -> ShutdownConfig {
         var config = ShutdownConfig()
-        guard let f = fields(node, path, allowed: ["drain_timeout"]) else { return config }
+        guard let f = fields(node, path, allowed: ["readiness_grace", "drain_timeout"]) else { return config }
+        if let n = f["readiness_grace"], let v = duration(n, f.child("readiness_grace"), positive: false) { config.readinessGrace = v }
         if let n = f["drain_timeout"], let v = duration(n, f.child("drain_timeout"), positive: false) { config.drainTimeout = v }
         return config
     }

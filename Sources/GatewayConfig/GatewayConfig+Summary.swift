@@ -59,7 +59,7 @@ extension GatewayConfig {
         lines.append("limits: header \(ByteSize.format(limits.maxHeaderBytes)), body \(ByteSize.format(limits.maxBodyBytes))"
             + ", header_timeout \(limits.headerTimeout), keepalive \(limits.keepaliveTimeout)"
             + ", max_connections \(limits.maxConnections), tunnel_idle_timeout \(limits.tunnelIdleTimeout)")
-        lines.append("shutdown: drain_timeout \(shutdown.drainTimeout)")
+        lines.append("shutdown: readiness_grace \(shutdown.readinessGrace), drain_timeout \(shutdown.drainTimeout)")
         lines.append("logging: \(logging.level.rawValue), \(logging.format.rawValue)")
         return lines.joined(separator: "\n")
     }

@@ -257,6 +257,8 @@ public struct LimitsConfig: Sendable, Equatable {
 }
 
 public struct ShutdownConfig: Sendable, Equatable {
+    /// How long `/readyz` answers 503 after a stop signal while everything else is served, before the drain.
+    public var readinessGrace: TimeSpan = .seconds(0)
     public var drainTimeout: TimeSpan = .seconds(20)
     public init() {}
 }

@@ -34,15 +34,21 @@ public struct AccessLogRecord: Sendable {
     public var bytesOut: Int
     /// `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`.
     public var `protocol`: String
+    /// The trace id of the request's valid W3C `traceparent`, nil when it had none.
+    public var traceId: String? {
+        get { storedTraceId.isEmpty ? nil : storedTraceId }
+        set { storedTraceId = newValue ?? "" }
+    }
     // Plain strings, empty for none (none of these is ever empty when present): swiftc 6.3 compiles the initializer
     // of a struct this size holding an `Optional<String>` with a dead copy and destroy of the whole record.
     private var storedRoute: String
     private var storedShop: String
     private var storedUpstream: String
+    private var storedTraceId: String
 
     public init(time: Double, requestId: String, client: String, method: String, path: String, route: String?,
                 status: Int, auth: String, shop: String?, upstream: String?, durationMs: Double, upstreamMs: Double?,
-                bytesIn: Int, bytesOut: Int, protocol: String) {
+                bytesIn: Int, bytesOut: Int, protocol: String, traceId: String? = nil) {
         self.time = time
         self.requestId = requestId
         self.client = client
@@ -58,6 +64,7 @@ public struct AccessLogRecord: Sendable {
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
         self.protocol = `protocol`
+        storedTraceId = traceId ?? ""
     }
 
     /// The record as one JSON object (no trailing newline), every string escaped.
@@ -92,6 +99,7 @@ public struct AccessLogRecord: Sendable {
         key(&out, "bytes_out")
         ASCII.appendDecimal(Int64(bytesOut), to: &out)
         field(&out, "protocol", `protocol`)
+        field(&out, "trace_id", traceId)
         out.append(UInt8(ascii: "}"))
     }
 

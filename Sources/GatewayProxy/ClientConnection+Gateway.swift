@@ -15,11 +15,6 @@ extension ClientConnection {
         case .gateway:
             break
         }
-        if loopState.draining {
-            answerDirect(.error(.draining), requestId: RequestId.sanitized(head.headers.first(named: "X-Request-Id")) ?? RequestId.generate(),
-                         origin: head.headers.first(named: "Origin"), close: true)
-            return
-        }
         // An answer leaves a body unread: the connection cannot carry another request after it.
         let hasBody = head.framing != .none
         switch loopState.startExchange(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS), downstream: self,
@@ -57,7 +52,7 @@ extension ClientConnection {
             AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: peerIP,
                             method: currentHead?.method ?? "-", path: logInfo.path, target: currentHead?.target ?? "-",
                             bytesIn: requestBodyBytes, bytesOut: bytesWritten,
-                            protocolName: currentHead?.version.text ?? "HTTP/1.1")
+                            protocolName: currentHead?.version.text ?? "HTTP/1.1", traceId: logInfo.traceId)
         }
     }
 }

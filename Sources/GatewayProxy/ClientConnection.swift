@@ -56,6 +56,8 @@ final class ClientConnection {
     func start(initial: UnsafeRawBufferPointer? = nil) {
         loopState.register(self)
         timer.arm(after: loopState.snapshot.config.limits.headerTimeout)
+        // Handed over by protocol detection after the drain began: its request is still served, as the last one.
+        if loopState.draining && kind != .admin { drain() }
         if let initial, !initial.isEmpty {
             loopState.beginBatch()
             process(initial)
@@ -334,9 +336,12 @@ final class ClientConnection {
         loopState.releaseLater(self)
     }
 
-    /// Draining: idle connections close now; busy ones answer with `Connection: close`.
+    /// Draining: idle connections close after a quiet period; every request still served says `Connection: close`.
     func drain() {
-        if machine.drain(partialHead: parser.hasPartialHead) == .close { forceClose() }
+        switch machine.drain(partialHead: parser.hasPartialHead) {
+        case .quietPeriod: timer.arm(after: loopState.drainQuietPeriod)
+        case .none: break
+        }
     }
 
     /// `101` went to the client: bytes behind the upgrade request, held until now, are the tunnel's first.

@@ -9,6 +9,8 @@ struct ExchangeLogInfo {
     var shop: String?
     /// The normalized path (no query) once the gate has normalized it.
     var path: String?
+    /// The trace id of the request's valid W3C `traceparent`.
+    var traceId: String?
 
     /// An answer of the gateway's own names its refusal in the log's `auth` field when it is about the token or
     /// the replay store (`token_expired`, `replay_store_unavailable`...).
@@ -35,6 +37,7 @@ extension LoopState {
     func startExchange(_ head: consuming HTTPRequestHead, client: ClientInfo, downstream: any ExchangeDownstream,
                        log: inout ExchangeLogInfo) -> ExchangeStart {
         let snap = snapshot
+        log.traceId = TraceParent.traceId(in: head.headers)
         let declared: Int?
         if case .contentLength(let n) = head.framing { declared = n } else { declared = nil }
         switch snap.gate.evaluate(consume head, client: client, tokenCache: tokenCache(for: snap)) {

@@ -25,6 +25,9 @@ public final class GatewayServer: @unchecked Sendable {
     private let metricsRenderer: @Sendable () -> String
     private let openConnections = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
+    /// Set by the first stop signal: `/readyz` answers 503 from then on, grace or drain.
+    private let readinessWithdrawn = Atomic<Bool>(false)
+    private let shutdownMachine = Mutex(ShutdownStateMachine())
     private let generation = Atomic<Int>(1)
     private let connectionsGauge = Gauge(label: "gateway_connections_open")
     private let replayGauge = Gauge(label: "gateway_replay_entries")
@@ -95,6 +98,8 @@ public final class GatewayServer: @unchecked Sendable {
     public var listenerAddresses: [SocketAddress] { listeners.map(\.address) }
     public var adminAddress: SocketAddress? { adminListener?.address }
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
+    /// Whether `/readyz` fails: a stop signal arrived (the readiness grace or the drain).
+    public var isReadinessWithdrawn: Bool { readinessWithdrawn.load(ordering: .relaxed) || isDraining }
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState],
@@ -185,14 +190,48 @@ public final class GatewayServer: @unchecked Sendable {
         return r
     }
 
+    /// What a stop signal (SIGTERM, SIGINT) does: `/readyz` fails at once, everything else is served for
+    /// `readinessGrace`, then the drain runs for up to `drainTimeout`; `completion` runs after the drain.
+    /// A second signal during the grace starts the drain at once (see `ShutdownStateMachine`).
+    public func stop(readinessGrace: TimeSpan, drainTimeout: TimeSpan, completion: @escaping @Sendable () -> Void) {
+        let action = shutdownMachine.withLock { $0.stopSignal(grace: readinessGrace) }
+        perform(action, drainTimeout: drainTimeout, completion: completion)
+    }
+
+    private func perform(_ action: ShutdownStateMachine.Action, drainTimeout: TimeSpan,
+                         completion: @escaping @Sendable () -> Void) {
+        switch action {
+        case .none:
+            return
+        case .startGrace(let grace):
+            readinessWithdrawn.store(true, ordering: .relaxed)
+            logger.info("stop signal: /readyz answers 503; still serving for the readiness grace",
+                        metadata: ["readiness_grace": "\(grace)"])
+            control.asyncAfter(deadline: .now() + .nanoseconds(Int(grace.nanoseconds))) { [self] in
+                let next = shutdownMachine.withLock { $0.graceEnded() }
+                perform(next, drainTimeout: drainTimeout, completion: completion)
+            }
+        case .startDrain:
+            readinessWithdrawn.store(true, ordering: .relaxed)
+            logger.info("draining", metadata: ["timeout": "\(drainTimeout)"])
+            drain(timeout: drainTimeout, completion: completion)
+        }
+    }
+
     /// Stops accepting, lets in-flight exchanges finish up to `timeout`, then closes the rest; `completion` runs after.
     public func drain(timeout: TimeSpan, completion: @escaping @Sendable () -> Void) {
         draining.store(true, ordering: .relaxed)
         for l in listeners { l.stop() }
-        for state in loopStates { state.loop.execute { state.beginDrain() } }
+        // An idle connection's quiet period: long enough for a request already sent to arrive, short enough that
+        // idle keep-alive connections do not hold the drain open; never beyond the drain itself.
+        let quiet = min(timeout, Self.drainQuietPeriod)
+        for state in loopStates { state.loop.execute { state.beginDrain(quietPeriod: quiet) } }
         let deadline = clock.monotonicNanos() &+ UInt64(max(0, timeout.nanoseconds))
         pollDrain(deadline: deadline, completion: completion)
     }
+
+    /// The longest an idle client connection waits, once the drain began, for a request already on the wire.
+    static let drainQuietPeriod = TimeSpan.seconds(1)
 
     private func pollDrain(deadline: UInt64, completion: @escaping @Sendable () -> Void) {
         control.asyncAfter(deadline: .now() + .milliseconds(50)) { [self] in

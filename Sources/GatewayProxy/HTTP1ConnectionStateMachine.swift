@@ -45,6 +45,8 @@ struct HTTP1ConnectionStateMachine {
     private(set) var responseChunked = false
     /// The response being written ends when the connection closes (an HTTP/1.0 client, unknown length).
     private var responseCloseDelimited = false
+    /// The gateway is draining: whatever request is still served is the connection's last.
+    private(set) var draining = false
 
     var isOpen: Bool { state != .closing && state != .closed }
 
@@ -91,7 +93,7 @@ struct HTTP1ConnectionStateMachine {
     mutating func requestHead(keepAlive: Bool, bodyless: Bool) {
         state = .exchange
         requestComplete = false
-        self.keepAlive = keepAlive
+        self.keepAlive = keepAlive && !draining
         requestBodyless = bodyless
         responseChunked = false
         responseCloseDelimited = false
@@ -289,17 +291,23 @@ struct HTTP1ConnectionStateMachine {
         return true
     }
 
-    enum Drain: Equatable { case close, none }
+    enum Drain: Equatable {
+        /// Idle: arm the timer for the drain's quiet period, then close (a request already on the wire still lands).
+        case quietPeriod
+        case none
+    }
 
-    /// The gateway started draining: idle connections close; busy ones answer with `Connection: close`.
+    /// The gateway started draining. Nothing a client already sent is dropped: an idle connection waits a quiet
+    /// period for a request that may be on the wire, and every request still served is answered with
+    /// `Connection: close` (a head being read, an exchange in flight, one arriving in the quiet period).
     mutating func drain(partialHead: Bool) -> Drain {
+        guard !draining else { return .none }
+        draining = true
         switch state {
         case .awaitingHead:
-            if partialHead {
-                keepAlive = false
-                return .none
-            }
-            return .close
+            keepAlive = false
+            // A head being read keeps its header timer (408 when it runs out).
+            return partialHead ? .none : .quietPeriod
         case .exchange:
             keepAlive = false
             return .none

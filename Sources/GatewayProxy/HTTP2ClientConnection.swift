@@ -51,6 +51,8 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
         transport.onReadable = { self.readable() }
         transport.onWritable = { self.writable() }
         if let initial, !initial.isEmpty { feed(initial) }
+        // Handed over by protocol detection after the drain began: streams already sent finish, then GOAWAY.
+        if loopState.draining { drain() }
         flushOutput()
         if !closed { transport.resumeReading() }
     }

@@ -132,7 +132,7 @@ final class HTTP2Stream: HTTP2StreamState {
                          exchange: ex) {
             AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: connection.peerIP, method: method,
                             path: logInfo.path, target: target, bytesIn: requestBodyBytes, bytesOut: bytesWritten,
-                            protocolName: "HTTP/2")
+                            protocolName: "HTTP/2", traceId: logInfo.traceId)
         }
     }
 }

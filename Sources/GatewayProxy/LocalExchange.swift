@@ -58,7 +58,7 @@ final class LocalExchange {
         case "/healthz":
             completion(200, "application/json", Array(#"{"status":"ok"}"#.utf8))
         case "/readyz":
-            if state.draining || state.server.isDraining {
+            if state.draining || state.server.isReadinessWithdrawn {
                 completion(503, "application/json", Array(#"{"status":"draining"}"#.utf8))
                 return
             }

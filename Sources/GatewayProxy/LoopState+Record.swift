@@ -14,6 +14,8 @@ struct AccessLogFields {
     var bytesIn: Int
     var bytesOut: Int
     var protocolName: String
+    /// From the request's valid `traceparent`.
+    var traceId: String? = nil
 }
 
 extension LoopState {
@@ -55,7 +57,8 @@ extension LoopState {
             upstreamMs: ex == nil ? nil : Double(upstreamNanos) / 1e6,
             bytesIn: r.bytesIn,
             bytesOut: r.bytesOut,
-            protocol: r.protocolName))
+            protocol: r.protocolName,
+            traceId: r.traceId))
     }
 
     /// The `gateway_auth_rejections_total` reason for an exchange, or nil when it is not the gateway's own auth

@@ -16,6 +16,8 @@ final class LoopState: @unchecked Sendable {
     /// Client connections alive on this loop (for draining).
     var clients: [ObjectIdentifier: any GatewayClient] = [:]
     var draining = false
+    /// How long an idle client connection waits during the drain for a request already on the wire.
+    var drainQuietPeriod: TimeSpan = .seconds(1)
     /// Depth of read handlers in progress; while > 0, writes gather and leave in one send at the end.
     private var batchDepth = 0
     private var corked: [any Corkable] = []
@@ -139,11 +141,13 @@ final class LoopState: @unchecked Sendable {
         loop.execute { _ = keep }
     }
 
-    /// Stop taking new requests: idle connections close now, busy ones after their response. Admin connections
-    /// stay: a health checker's keep-alive connection must still get `/readyz` 503 while the gateway drains (they
-    /// do not hold the drain open, and are closed with everything else when it ends).
-    func beginDrain() {
+    /// Stop taking new connections' requests: idle connections close after `quietPeriod` (a request already on the
+    /// wire is still answered), busy ones after their response. Admin connections stay: a health checker's
+    /// keep-alive connection must still get `/readyz` 503 while the gateway drains (they do not hold the drain
+    /// open, and are closed with everything else when it ends).
+    func beginDrain(quietPeriod: TimeSpan) {
         draining = true
+        drainQuietPeriod = quietPeriod
         for c in Array(clients.values) where c.kind != .admin { c.drain() }
         pool.closeAllIdle()
     }

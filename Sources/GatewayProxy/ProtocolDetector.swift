@@ -123,8 +123,12 @@ final class ProtocolDetector: GatewayClient {
         if initial == nil && transport.isTLS { transport.kickReading() }
     }
 
-    /// Nothing is in flight before the protocol is known.
-    func drain() { forceClose() }
+    /// A request may already be on the wire: wait the drain's quiet period for it (the connection it is handed to
+    /// serves it as its last), then close.
+    func drain() {
+        guard !done else { return }
+        timer?.arm(after: loopState.drainQuietPeriod)
+    }
 
     func forceClose() {
         guard !done else { return }

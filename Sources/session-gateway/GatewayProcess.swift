@@ -31,12 +31,9 @@ enum GatewayProcess {
         }
 
         let signals = SignalWatcher()
-        let drainTimeout = config.shutdown.drainTimeout
-        let stopping = StopFlag()
+        let shutdown = config.shutdown
         let onStop: @Sendable () -> Void = {
-            guard stopping.trip() else { return }
-            logger.info("draining", metadata: ["timeout": "\(drainTimeout)"])
-            server.drain(timeout: drainTimeout) {
+            server.stop(readinessGrace: shutdown.readinessGrace, drainTimeout: shutdown.drainTimeout) {
                 logger.info("drained; exiting")
                 server.flushLogs()
                 exit(0)
@@ -94,19 +91,5 @@ enum GatewayProcess {
         signals.watch(SIGTERM) { exit(0) }
         signals.watch(SIGINT) { exit(0) }
         withExtendedLifetime((server, signals)) { dispatchMain() }
-    }
-}
-
-/// Makes the first stop signal start the drain and ignores the rest.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var tripped = false
-
-    func trip() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if tripped { return false }
-        tripped = true
-        return true
     }
 }

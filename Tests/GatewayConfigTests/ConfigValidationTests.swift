@@ -248,6 +248,21 @@ import Testing
         ])
     }
 
+    /// `shutdown.readiness_grace`: 0s by default, any duration >= 0, shown by `check`.
+    @Test func readinessGrace() throws {
+        let defaults = try #require(parse(minimalYAML).config)
+        #expect(defaults.shutdown.readinessGrace == .seconds(0))
+        #expect(defaults.summary().contains("shutdown: readiness_grace 0s, drain_timeout 20s"))
+        let set = try #require(parse(minimalYAML + "\nshutdown: {readiness_grace: 5s, drain_timeout: 0s}\n").config)
+        #expect(set.shutdown.readinessGrace == .seconds(5))
+        #expect(set.shutdown.drainTimeout == .seconds(0))
+        #expect(set.summary().contains("shutdown: readiness_grace 5s, drain_timeout 0s"))
+        #expect(errors(minimalYAML + "\nshutdown: {readiness_grace: 5}\n") == [
+            "gateway.yaml:10:29: shutdown.readiness_grace: invalid duration '5' (expected digits and a unit: 250ms, 10s, 5m, 2h)",
+        ])
+        #expect(errors(minimalYAML + "\nshutdown: {readiness_grace: -1s}\n").first?.contains("shutdown.readiness_grace: invalid duration") == true)
+    }
+
     @Test func upstreamConnectionBoundsAndTunnelTimeout() {
         let zero = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_connections: 0\n    queue_timeout: 0s\n    servers:")
             + "\nlimits: {tunnel_idle_timeout: 0ms}\n"

@@ -22,6 +22,17 @@ import Testing
         #expect(object["protocol"] as? String == "HTTP/1.1")
     }
 
+    /// `trace_id` is null without a valid `traceparent`, like the other optional fields.
+    @Test func traceIdIsNullUnlessSet() throws {
+        let none = try #require(JSONSerialization.jsonObject(with: Data(record().jsonLine().utf8)) as? [String: Any])
+        #expect(none["trace_id"] is NSNull)
+        var traced = record()
+        traced.traceId = "4bf92f3577b34da6a3ce929d0e0e4736"
+        let object = try #require(JSONSerialization.jsonObject(with: Data(traced.jsonLine().utf8)) as? [String: Any])
+        #expect(object["trace_id"] as? String == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(traced.jsonLine().hasSuffix(#","protocol":"HTTP/1.1","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}"#))
+    }
+
     @Test func escapesHostileStrings() throws {
         let line = record(path: "/a\"b\\c\n\u{1}d", shop: nil).jsonLine()
         #expect(!line.contains("\n"))

@@ -117,7 +117,8 @@ import Testing
         var m = r.make()
         switch r {
         case .idle:
-            #expect(m.drain(partialHead: false) == .close)
+            #expect(m.drain(partialHead: false) == .quietPeriod)
+            #expect(!m.keepAlive)
             var partial = r.make()
             #expect(partial.drain(partialHead: true) == .none)
             #expect(!partial.keepAlive)
@@ -127,6 +128,47 @@ import Testing
         case .tunnel, .closing, .closed:
             #expect(m.drain(partialHead: false) == .none)
         }
+        #expect(m.draining)
+        #expect(m.drain(partialHead: false) == .none)
+    }
+
+    /// The drop the drain used to cause: a request on the wire to an idle keep-alive connection is answered.
+    @Test func aRequestArrivingInTheQuietPeriodIsServedWithConnectionCloseThenTheConnectionCloses() {
+        var m = M()
+        #expect(m.drain(partialHead: false) == .quietPeriod)
+        #expect(m.startsHead(parserIdle: true, hasBytes: true))
+        #expect(m.nextBytes(atEnd: false, parserIdle: true) == .parse)
+        m.requestHead(keepAlive: true, bodyless: true)
+        #expect(!m.keepAlive)
+        #expect(m.requestEnded() == true)
+        let framing = m.responseHead(upstream: .contentLength(2), bodyless: false, clientIsHTTP10: false, draining: true)
+        #expect(framing == M.ResponseFraming(length: .contentLength(2), close: true, keepAliveField: false))
+        #expect(m.exchangeEnded(draining: true) == .closeAfterFlush)
+    }
+
+    @Test func theGatewaysOwnAnswerInTheQuietPeriodSaysConnectionClose() {
+        var m = M()
+        #expect(m.drain(partialHead: false) == .quietPeriod)
+        m.requestHead(keepAlive: true, bodyless: true)
+        #expect(m.answering(close: false) == true)
+        #expect(m.exchangeEnded(draining: true) == .closeAfterFlush)
+    }
+
+    @Test func theQuietPeriodEndingOnAnIdleConnectionClosesIt() {
+        var m = M()
+        #expect(m.drain(partialHead: false) == .quietPeriod)
+        #expect(m.timerFired(partialHead: false, outputBlocked: false) == .close)
+        // A head that started in the quiet period runs on the header timer: 408 if it never completes.
+        #expect(m.timerFired(partialHead: true, outputBlocked: false) == .requestTimeout)
+    }
+
+    @Test func aHeadBeingReadWhenTheDrainStartsIsServedAsTheLastRequest() {
+        var m = M()
+        #expect(m.drain(partialHead: true) == .none)
+        m.requestHead(keepAlive: true, bodyless: true)
+        #expect(!m.keepAlive)
+        #expect(m.requestEnded() == true)
+        #expect(m.exchangeEnded(draining: true) == .closeAfterFlush)
     }
 
     @Test func keepAliveReadsTheNextRequest() {

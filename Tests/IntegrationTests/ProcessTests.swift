@@ -195,4 +195,61 @@ import Glibc
         #expect(r.header("Connection")?.lowercased() == "close")
         #expect(gw.waitForExit() == 0, "stderr: \(gw.stderr)")
     }
+
+    /// `serve` with `shutdown.readiness_grace` set, and the echo backend, both listening.
+    func startWithGrace(_ grace: String) throws -> (gw: GatewayBinary, echo: GatewayBinary, listen: Int, admin: Int, config: TempConfig) {
+        let (listen, admin, echoPort) = (try freePort(), try freePort(), try freePort())
+        let yaml = TempConfig.yaml(listen: listen, admin: admin, upstream: echoPort)
+            .replacingOccurrences(of: "  drain_timeout: 10s", with: "  readiness_grace: \(grace)\n  drain_timeout: 10s")
+        let config = try TempConfig(yaml)
+        let (gw, echo) = try startWithEcho(config, listen: listen, echoPort: echoPort)
+        return (gw, echo, listen, admin, config)
+    }
+
+    /// Polls `/readyz` until it stops answering 200 (a signal is handled asynchronously), returns the last answer.
+    func readyzAfterSignal(_ admin: Int) throws -> HTTPTestResponse? {
+        var readyz = try get(admin, "/readyz")
+        for _ in 0..<100 where readyz?.status == 200 {
+            usleep(20_000)
+            readyz = try get(admin, "/readyz")
+        }
+        return readyz
+    }
+
+    /// The grace is 2 s rather than 1 s so the requests below fit in it on a loaded machine; nothing is timed.
+    @Test func readinessGraceFailsReadyzButServesNewConnectionsThenDrains() throws {
+        let (gw, echo, listen, admin, config) = try startWithGrace("2s")
+        defer { gw.kill(); echo.kill(); config.remove() }
+        let kept = try RawClient(port: listen)
+        kept.send(httpRequest("GET", "/public/before"))
+        #expect(kept.readResponse()?.status == 200)
+
+        gw.signal(SIGTERM)
+        let readyz = try readyzAfterSignal(admin)
+        #expect(readyz?.status == 503, "readyz after SIGTERM: \(readyz?.status ?? 0) \(readyz?.bodyText ?? "no response")")
+        // Served as usual: a new connection, and the keep-alive one, which is not told to close.
+        let fresh = try #require(try get(listen, "/public/new"))
+        #expect(fresh.status == 200)
+        kept.send(httpRequest("GET", "/public/kept"))
+        let again = try #require(kept.readResponse())
+        #expect(again.status == 200)
+        #expect(again.header("Connection")?.lowercased() != "close")
+
+        #expect(gw.waitForExit() == 0, "stderr: \(gw.stderr)")
+        // The drain came after the grace.
+        let err = gw.stderr
+        let graceLine = try #require(err.range(of: "readiness grace"), "no grace log line: \(err)")
+        let drainLine = try #require(err.range(of: "\"draining\""), "no drain log line: \(err)")
+        #expect(graceLine.lowerBound < drainLine.lowerBound)
+    }
+
+    @Test func aSecondSigtermDuringTheReadinessGraceDrainsAtOnce() throws {
+        let (gw, echo, _, admin, config) = try startWithGrace("10m")
+        defer { gw.kill(); echo.kill(); config.remove() }
+        gw.signal(SIGTERM)
+        #expect(try readyzAfterSignal(admin)?.status == 503)
+        gw.signal(SIGTERM)
+        #expect(gw.waitForExit() == 0, "stderr: \(gw.stderr)")
+        #expect(gw.stderr.contains("\"draining\""), "\(gw.stderr)")
+    }
 }
