@@ -69,7 +69,9 @@ let package = Package(
         .testTarget(name: "GatewayReplayTests", dependencies: ["GatewayReplay", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayProxyTests", dependencies: ["GatewayProxy", "GatewayCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP2",
-                                                    "TestSupport", "HTTP2TestSupport"]),
+                                                    "TestSupport", "HTTP2TestSupport",
+                                                    // Reads the deploy/ manifests and compose file (DeployFilesTests).
+                                                    .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )
