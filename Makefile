@@ -3,10 +3,21 @@ SWIFT        ?= swift
 CONFIG       ?= gateway.yaml
 BIN_RELEASE   = .build/release/session-gateway
 # Build and test needs: headers and libraries, plus the real clients and servers the integration tests drive.
-APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev libjemalloc-dev openssl curl nghttp2-client redis-server
+APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev libjemalloc-dev openssl curl nghttp2-client redis-server \
+                systemd procps python3-venv
+# systemd-analyze verify needs the unit's commands to exist: systemd for the tool, procps for ExecReload's /bin/kill.
+# The deploy/ tests validate the Kubernetes manifests with kubernetes-validate (PyPI, offline schemas), kept in a
+# venv inside the build directory: no root needed, nothing added to the system Python (Debian's is externally managed).
+TOOLS_VENV    = .build/tools
+KUBERNETES_VALIDATE = kubernetes-validate==1.37.0
+# make install: PREFIX for the binary; the unit and the example config go to the system's /etc under DESTDIR.
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+UNITDIR      ?= /etc/systemd/system
+CONFDIR      ?= /etc/session-gateway
 BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3 redis-server openssl
 
-.PHONY: deps bench-deps build release test run bench bench-h2 bench-stores clean
+.PHONY: deps bench-deps build release test run install bench bench-h2 bench-stores clean
 
 # Installs what is missing (only when run as root; otherwise says what to install).
 deps:
@@ -14,6 +25,10 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; fi
+	@if [ "$$($(TOOLS_VENV)/bin/kubernetes-validate --version 2>/dev/null)" != "$(lastword $(subst ==, ,$(KUBERNETES_VALIDATE)))" ]; then \
+	  echo "installing $(KUBERNETES_VALIDATE) into $(TOOLS_VENV)"; \
+	  /usr/bin/python3 -m venv $(TOOLS_VENV) && $(TOOLS_VENV)/bin/pip install -q --disable-pip-version-check "$(KUBERNETES_VALIDATE)" \
+	    || { echo "could not install $(KUBERNETES_VALIDATE) (run: /usr/bin/python3 -m venv $(TOOLS_VENV) && $(TOOLS_VENV)/bin/pip install '$(KUBERNETES_VALIDATE)')"; exit 1; }; fi
 
 bench-deps:
 	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -30,6 +45,20 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Installs the release binary, the systemd unit (ExecStart pointing at $(PREFIX)/bin) and, unless one is already there,
+# the example config. BINARY=PATH installs a binary built elsewhere (a static build, or the debug one the tests use)
+# without building.
+install: $(if $(BINARY),,release)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(or $(BINARY),$(BIN_RELEASE)) $(DESTDIR)$(PREFIX)/bin/session-gateway
+	sed 's|/usr/local/bin/session-gateway|$(PREFIX)/bin/session-gateway|g' deploy/systemd/session-gateway.service > $(DESTDIR)$(UNITDIR)/session-gateway.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/session-gateway.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/session-gateway.service.tmp $(DESTDIR)$(UNITDIR)/session-gateway.service
+	@if [ -e $(DESTDIR)$(CONFDIR)/gateway.yaml ]; then echo "kept the existing $(DESTDIR)$(CONFDIR)/gateway.yaml"; \
+	else install -m 0644 deploy/systemd/gateway.yaml $(DESTDIR)$(CONFDIR)/gateway.yaml; fi
+	@echo "next: put the app secret in $(CONFDIR)/shopify-api-secret (mode 0600), edit $(CONFDIR)/gateway.yaml,"
+	@echo "      then: systemctl daemon-reload && systemctl enable --now session-gateway"
 
 run: release
 	@./deploy/run-local.sh $(BIN_RELEASE) $(CONFIG)

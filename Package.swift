@@ -69,8 +69,9 @@ let package = Package(
         .testTarget(name: "GatewayReplayTests", dependencies: ["GatewayReplay", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayProxyTests", dependencies: ["GatewayProxy", "GatewayCore"]),
         .testTarget(name: "IntegrationTests", dependencies: ["GatewayProxy", "GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP2",
-                                                    "GatewayReplay",
-                                                    "TestSupport", "HTTP2TestSupport"]),
+                                                    "GatewayReplay", "TestSupport", "HTTP2TestSupport",
+                                                    // Reads the deploy/ manifests and compose file (DeployFilesTests).
+                                                    .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )
