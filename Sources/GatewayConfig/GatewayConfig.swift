@@ -22,10 +22,13 @@ public struct ListenerConfig: Sendable, Equatable {
     /// `host:port`, `[v6]:port`.
     public var address: String
     public var tls: ListenerTLSConfig?
+    /// Peers whose `X-Forwarded-For` is appended to and whose `X-Forwarded-Proto`/`-Host` are kept.
+    public var trustedProxies: TrustedProxies
 
-    public init(address: String, tls: ListenerTLSConfig? = nil) {
+    public init(address: String, tls: ListenerTLSConfig? = nil, trustedProxies: TrustedProxies = TrustedProxies()) {
         self.address = address
         self.tls = tls
+        self.trustedProxies = trustedProxies
     }
 }
 

@@ -12,14 +12,17 @@ final class ProtocolDetector: GatewayClient {
 
     let transport: TransportChannel
     let loopState: LoopState
-    let peerIP: String
+    var peerIP: String
+    /// Index of the listener the connection came in on.
+    let listener: Int
     let kind: ListenerKind = .gateway
     private var timer: LoopTimer?
     /// Plain TCP: the bytes seen so far while they still match the start of the preface.
     private var seen: [UInt8] = []
     private var done = false
 
-    init(transport: TransportChannel, peerIP: String, loopState: LoopState) {
+    init(transport: TransportChannel, peerIP: String, loopState: LoopState, listener: Int) {
+        self.listener = listener
         self.transport = transport
         self.peerIP = peerIP
         self.loopState = loopState
@@ -111,14 +114,15 @@ final class ProtocolDetector: GatewayClient {
 
     private func handToHTTP1(initial: UnsafeRawBufferPointer?) {
         finish()
-        let c = ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState, kind: .gateway)
+        let c = ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState, kind: .gateway,
+                                 listener: listener)
         c.start(initial: initial)
         if initial == nil && transport.isTLS { transport.kickReading() }
     }
 
     private func handToHTTP2(initial: UnsafeRawBufferPointer?) {
         finish()
-        let c = HTTP2ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState)
+        let c = HTTP2ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState, listener: listener)
         c.start(initial: initial)
         if initial == nil && transport.isTLS { transport.kickReading() }
     }
