@@ -43,7 +43,7 @@ extension ConfigParser {
         var seen: [HostPort: Int] = [:]
         for (i, item) in items.enumerated() {
             let itemPath = path.item(i)
-            guard let f = fields(item, itemPath, allowed: ["address", "tls", "trusted_proxies"]),
+            guard let f = fields(item, itemPath, allowed: ["address", "tls", "trusted_proxies", "proxy_protocol"]),
                   let addressNode = required(f, "address"),
                   let address = address(addressNode, f.child("address"), allowPortZero: true) else { continue }
             if address.port != 0, let first = seen[address] {
@@ -55,6 +55,7 @@ extension ConfigParser {
             if let node = f["trusted_proxies"], !isNull(node) {
                 listener.trustedProxies = trustedProxies(node, f.child("trusted_proxies"))
             }
+            if let node = f["proxy_protocol"], let on = bool(node, f.child("proxy_protocol")) { listener.proxyProtocol = on }
             result.append(listener)
         }
         return result

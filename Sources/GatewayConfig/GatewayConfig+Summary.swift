@@ -9,6 +9,7 @@ extension GatewayConfig {
         for listener in listeners {
             let tls = listener.tls.map { "tls, \($0.certificates.count) certificate(s)" } ?? "plain HTTP/1.1 + h2c"
             var extra = ""
+            if listener.proxyProtocol { extra += ", proxy_protocol" }
             if !listener.trustedProxies.isEmpty {
                 extra += ", trusted_proxies " + listener.trustedProxies.ranges.map(\.description).joined(separator: " ")
             }

@@ -125,7 +125,10 @@ public final class GatewayServer: @unchecked Sendable {
         }
         let transport = TransportChannel(channel: channel, tls: tls)
         if kind == .gateway {
-            ProtocolDetector(transport: transport, peerIP: peer.ipString, loopState: state, listener: listener).start()
+            let configured = state.snapshot.config.listeners
+            let proxyProtocol = listener >= 0 && listener < configured.count && configured[listener].proxyProtocol
+            ProtocolDetector(transport: transport, peerIP: peer.ipString, loopState: state, listener: listener,
+                             proxyProtocol: proxyProtocol).start()
         } else {
             ClientConnection(transport: transport, peerIP: peer.ipString, loopState: state, kind: kind).start()
         }

@@ -2,7 +2,7 @@ import GatewayConfig
 import GatewayCore
 import Testing
 
-/// `listeners[].trusted_proxies`: parsed values, defaults, errors with line:col.
+/// `listeners[].trusted_proxies` and `listeners[].proxy_protocol`: parsed values, defaults, errors with line:col.
 @Suite struct TrustedProxiesConfigTests {
     static let tail = """
     apps: [{client_id: app, secrets: [{env: SECRET}]}]
@@ -11,11 +11,12 @@ import Testing
 
     """
 
-    @Test func parsesRangesWithDefaultEmpty() throws {
+    @Test func parsesRangesAndTheFlagWithDefaultsOff() throws {
         let yaml = """
         listeners:
           - address: 127.0.0.1:0
             trusted_proxies: [10.0.0.0/8, 127.0.0.1, "::1/128", "2001:db8::/32"]
+            proxy_protocol: true
           - address: 127.0.0.1:1
         """ + "\n" + Self.tail
         let report = parse(yaml)
@@ -23,8 +24,10 @@ import Testing
         let config = try #require(report.config)
         #expect(config.listeners[0].trustedProxies.ranges.map(\.description)
                 == ["10.0.0.0/8", "127.0.0.1/32", "::1/128", "2001:db8::/32"])
+        #expect(config.listeners[0].proxyProtocol == true)
         #expect(config.listeners[1].trustedProxies.isEmpty == true)
-        #expect(config.summary().contains("(plain HTTP/1.1 + h2c, trusted_proxies 10.0.0.0/8"))
+        #expect(config.listeners[1].proxyProtocol == false)
+        #expect(config.summary().contains("proxy_protocol, trusted_proxies 10.0.0.0/8"))
     }
 
     @Test func badEntriesAreReportedAtTheirPlace() {
@@ -32,6 +35,7 @@ import Testing
         listeners:
           - address: 127.0.0.1:0
             trusted_proxies: [10.0.0.0/33, example.com, 10.1.2.3/8, ""]
+            proxy_protocol: yes-please
           - address: 127.0.0.1:1
             trusted_proxies: 10.0.0.0/8
         """ + "\n" + Self.tail
@@ -40,7 +44,8 @@ import Testing
             "gateway.yaml:3:36: listeners[0].trusted_proxies[1]: invalid CIDR 'example.com' (expected an IPv4 or IPv6 address, optionally /prefix)",
             "gateway.yaml:3:49: listeners[0].trusted_proxies[2]: '10.1.2.3/8' has bits set past the prefix (the network is 10.0.0.0/8)",
             "gateway.yaml:3:61: listeners[0].trusted_proxies[3]: must not be empty",
-            "gateway.yaml:5:22: listeners[1].trusted_proxies: expected a list, found '10.0.0.0/8'",
+            "gateway.yaml:4:21: listeners[0].proxy_protocol: expected true or false, found 'yes-please'",
+            "gateway.yaml:6:22: listeners[1].trusted_proxies: expected a list, found '10.0.0.0/8'",
         ])
     }
 }
