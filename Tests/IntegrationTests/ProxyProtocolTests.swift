@@ -80,7 +80,8 @@ import Testing
         let d = try H2Driver(port: stack.port)
         d.raw.send(Self.v1)
         let id = d.client.request(h2Get("/public/h2c"))
-        #expect(d.pump { d.client.responses[id]?.endStreamReceived == true })
+        let answered = d.pump { d.client.responses[id]?.endStreamReceived == true }
+        #expect(answered == true)
         let response = try #require(d.client.responses[id])
         #expect(response.status == 200)
         let body = String(decoding: response.body, as: UTF8.self)
