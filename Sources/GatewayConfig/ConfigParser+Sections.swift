@@ -43,7 +43,7 @@ extension ConfigParser {
         var seen: [HostPort: Int] = [:]
         for (i, item) in items.enumerated() {
             let itemPath = path.item(i)
-            guard let f = fields(item, itemPath, allowed: ["address", "tls"]),
+            guard let f = fields(item, itemPath, allowed: ["address", "tls", "trusted_proxies", "proxy_protocol"]),
                   let addressNode = required(f, "address"),
                   let address = address(addressNode, f.child("address"), allowPortZero: true) else { continue }
             if address.port != 0, let first = seen[address] {
@@ -52,9 +52,29 @@ extension ConfigParser {
             seen[address] = seen[address] ?? i
             var listener = ListenerConfig(address: address.description)
             if let tlsNode = f["tls"], !isNull(tlsNode) { listener.tls = listenerTLS(tlsNode, f.child("tls")) }
+            if let node = f["trusted_proxies"], !isNull(node) {
+                listener.trustedProxies = trustedProxies(node, f.child("trusted_proxies"))
+            }
+            if let node = f["proxy_protocol"], let on = bool(node, f.child("proxy_protocol")) { listener.proxyProtocol = on }
             result.append(listener)
         }
         return result
+    }
+
+    /// A list of CIDRs (a bare address is one host); each bad entry is reported at its own line and column.
+    func trustedProxies(_ node: Node, _ path: String) -> TrustedProxies {
+        guard let items = sequence(node, path) else { return TrustedProxies() }
+        var ranges: [CIDR] = []
+        for (i, item) in items.enumerated() {
+            guard let text = nonEmptyString(item, path.item(i)) else { continue }
+            do throws(CIDRError) {
+                let cidr = try CIDR.parse(text)
+                if !ranges.contains(cidr) { ranges.append(cidr) }
+            } catch {
+                self.error(item, path.item(i), error.description)
+            }
+        }
+        return TrustedProxies(ranges)
     }
 
     /// `{certificate_chain, private_key}` or `{certificates: [{certificate_chain, private_key}, ...]}`, never both.

@@ -8,7 +8,12 @@ extension GatewayConfig {
         lines.append("listeners:")
         for listener in listeners {
             let tls = listener.tls.map { "tls, \($0.certificates.count) certificate(s)" } ?? "plain HTTP/1.1 + h2c"
-            lines.append("  \(listener.address) (\(tls))")
+            var extra = ""
+            if listener.proxyProtocol { extra += ", proxy_protocol" }
+            if !listener.trustedProxies.isEmpty {
+                extra += ", trusted_proxies " + listener.trustedProxies.ranges.map(\.description).joined(separator: " ")
+            }
+            lines.append("  \(listener.address) (\(tls)\(extra))")
         }
         lines.append("admin: \(admin?.address ?? "disabled")")
         lines.append("apps:")

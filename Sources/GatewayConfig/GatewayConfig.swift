@@ -22,10 +22,17 @@ public struct ListenerConfig: Sendable, Equatable {
     /// `host:port`, `[v6]:port`.
     public var address: String
     public var tls: ListenerTLSConfig?
+    /// Peers whose `X-Forwarded-For` is appended to and whose `X-Forwarded-Proto`/`-Host` are kept.
+    public var trustedProxies: TrustedProxies
+    /// Each connection must open with a PROXY protocol v1 or v2 header naming the client.
+    public var proxyProtocol: Bool
 
-    public init(address: String, tls: ListenerTLSConfig? = nil) {
+    public init(address: String, tls: ListenerTLSConfig? = nil, trustedProxies: TrustedProxies = TrustedProxies(),
+                proxyProtocol: Bool = false) {
         self.address = address
         self.tls = tls
+        self.trustedProxies = trustedProxies
+        self.proxyProtocol = proxyProtocol
     }
 }
 

@@ -17,7 +17,7 @@ extension ClientConnection {
         }
         // An answer leaves a body unread: the connection cannot carry another request after it.
         let hasBody = head.framing != .none
-        switch loopState.startExchange(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS), downstream: self,
+        switch loopState.startExchange(head, client: ClientInfo(remoteAddress: peerIP, isTLS: isTLS, listener: listener), downstream: self,
                                        log: &logInfo) {
         case .answer(let a, let requestId, let origin):
             answerDirect(a, requestId: requestId, origin: origin, close: hasBody)
@@ -49,7 +49,7 @@ extension ClientConnection {
     func logExchange(status: Int, exchange ex: ProxyExchange?) {
         loopState.record(routeIndex: logInfo.routeIndex, auth: logInfo.auth, status: status,
                          startNanos: requestStartNanos, exchange: ex) {
-            AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: peerIP,
+            AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: logInfo.client ?? peerIP,
                             method: currentHead?.method ?? "-", path: logInfo.path, target: currentHead?.target ?? "-",
                             bytesIn: requestBodyBytes, bytesOut: bytesWritten,
                             protocolName: currentHead?.version.text ?? "HTTP/1.1", traceId: logInfo.traceId)

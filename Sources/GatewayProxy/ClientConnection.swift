@@ -20,6 +20,8 @@ final class ClientConnection {
     private let liveToken: LiveToken
     let kind: ListenerKind
     let peerIP: String
+    /// Index of the listener this connection came in on (its `trusted_proxies`).
+    let listener: Int
     var isTLS: Bool { transport.isTLS }
     /// Only this file and its `+Gateway` extension drive it.
     var machine = HTTP1ConnectionStateMachine()
@@ -39,7 +41,8 @@ final class ClientConnection {
     var isCorked = false
     var pendingTrailers: HTTPHeaders?
 
-    init(transport: TransportChannel, peerIP: String, loopState: LoopState, kind: ListenerKind) {
+    init(transport: TransportChannel, peerIP: String, loopState: LoopState, kind: ListenerKind, listener: Int = -1) {
+        self.listener = listener
         self.loopState = loopState
         liveToken = LiveToken(loopState, .http1Connection)
         self.kind = kind

@@ -11,6 +11,9 @@ struct ExchangeLogInfo {
     var path: String?
     /// The trace id of the request's valid W3C `traceparent`.
     var traceId: String?
+    /// The access log's client when it is not the peer: the first untrusted address from the right of
+    /// `X-Forwarded-For` + peer, for a peer in `trusted_proxies`.
+    var client: String?
 
     /// An answer of the gateway's own names its refusal in the log's `auth` field when it is about the token or
     /// the replay store (`token_expired`, `replay_store_unavailable`...).
@@ -38,6 +41,13 @@ extension LoopState {
                        log: inout ExchangeLogInfo) -> ExchangeStart {
         let snap = snapshot
         log.traceId = TraceParent.traceId(in: head.headers)
+        var client = client
+        let trusted = snap.trustedProxies(listener: client.listener)
+        if !trusted.isEmpty && trusted.contains(client.remoteAddress) {
+            client.peerTrusted = true
+            let chain = TrustedProxies.entries(head.headers.all(named: "x-forwarded-for"))
+            log.client = trusted.clientAddress(forwardedFor: chain, peer: client.remoteAddress)
+        }
         let declared: Int?
         if case .contentLength(let n) = head.framing { declared = n } else { declared = nil }
         switch snap.gate.evaluate(consume head, client: client, tokenCache: tokenCache(for: snap)) {

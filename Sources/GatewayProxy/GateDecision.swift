@@ -7,10 +7,16 @@ public struct ClientInfo: Sendable {
     public var remoteAddress: String
     /// Whether the client connection is TLS (sets `X-Forwarded-Proto`).
     public var isTLS: Bool
+    /// Index of the listener the connection came in on (selects its `trusted_proxies`); -1 for none.
+    public var listener: Int
+    /// The peer is in the listener's `trusted_proxies`: its `X-Forwarded-*` fields are kept (set by the exchange start).
+    public var peerTrusted: Bool
 
-    public init(remoteAddress: String, isTLS: Bool) {
+    public init(remoteAddress: String, isTLS: Bool, listener: Int = -1, peerTrusted: Bool = false) {
         self.remoteAddress = remoteAddress
         self.isTLS = isTLS
+        self.listener = listener
+        self.peerTrusted = peerTrusted
     }
 }
 

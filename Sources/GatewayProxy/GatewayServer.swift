@@ -75,7 +75,7 @@ public final class GatewayServer: @unchecked Sendable {
             let startTLS = loopStates[0].snapshot.listenerTLS[index]
             listener.start(onAccept: { [weak self] fd, peer, loop in
                 self?.accepted(fd: fd, peer: peer, loop: loop, kind: self?.kind ?? .gateway, states: states,
-                               tlsIndex: startTLS == nil ? nil : index, startTLS: startTLS)
+                               listener: index, tlsIndex: startTLS == nil ? nil : index, startTLS: startTLS)
             }, onPause: onPause)
         }
         adminListener?.start(onAccept: { [weak self] fd, peer, loop in
@@ -103,7 +103,7 @@ public final class GatewayServer: @unchecked Sendable {
     public var connectionCount: Int { openConnections.load(ordering: .relaxed) }
 
     private func accepted(fd: Int32, peer: SocketAddress, loop: EventLoop, kind: ListenerKind, states: [LoopState],
-                          tlsIndex: Int? = nil, startTLS: TLSContext? = nil) {
+                          listener: Int = -1, tlsIndex: Int? = nil, startTLS: TLSContext? = nil) {
         let state = states[loop.index]
         let n = openConnections.wrappingAdd(1, ordering: .relaxed).newValue
         if (n > maxConnections.load(ordering: .relaxed) && kind != .admin) || (state.draining && kind != .admin) {
@@ -125,7 +125,10 @@ public final class GatewayServer: @unchecked Sendable {
         }
         let transport = TransportChannel(channel: channel, tls: tls)
         if kind == .gateway {
-            ProtocolDetector(transport: transport, peerIP: peer.ipString, loopState: state).start()
+            let configured = state.snapshot.config.listeners
+            let proxyProtocol = listener >= 0 && listener < configured.count && configured[listener].proxyProtocol
+            ProtocolDetector(transport: transport, peerIP: peer.ipString, loopState: state, listener: listener,
+                             proxyProtocol: proxyProtocol).start()
         } else {
             ClientConnection(transport: transport, peerIP: peer.ipString, loopState: state, kind: kind).start()
         }

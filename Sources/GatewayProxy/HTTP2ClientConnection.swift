@@ -11,6 +11,8 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     /// Counted among the loop's live objects (debug builds).
     private let liveToken: LiveToken
     let peerIP: String
+    /// Index of the listener this connection came in on (its `trusted_proxies`).
+    let listener: Int
     let kind: ListenerKind = .gateway
     private(set) var session: HTTP2ServerSession?
     /// Streams whose head reached this connection and which are not closed; the session holds them (one map).
@@ -23,7 +25,8 @@ final class HTTP2ClientConnection: GatewayClient, LoopBatchFinisher {
     /// Output queued for the socket above which the session stops producing frames and reading requests.
     static let outputHighWater = 256 * 1024
 
-    init(transport: TransportChannel, peerIP: String, loopState: LoopState) {
+    init(transport: TransportChannel, peerIP: String, loopState: LoopState, listener: Int = -1) {
+        self.listener = listener
         self.transport = transport
         self.peerIP = peerIP
         self.loopState = loopState

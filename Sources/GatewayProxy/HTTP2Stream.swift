@@ -49,7 +49,8 @@ final class HTTP2Stream: HTTP2StreamState {
     func begin(head: consuming HTTPRequestHead, endStream: Bool) {
         method = head.method
         target = head.target
-        switch loopState.startExchange(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS),
+        switch loopState.startExchange(consume head, client: ClientInfo(remoteAddress: connection.peerIP, isTLS: connection.isTLS,
+                                                                               listener: connection.listener),
                                        downstream: self, log: &logInfo) {
         case .answer(let a, let requestId, let origin):
             answerDirect(a, requestId: requestId, origin: origin)
@@ -130,7 +131,7 @@ final class HTTP2Stream: HTTP2StreamState {
         logged = true
         loopState.record(routeIndex: logInfo.routeIndex, auth: logInfo.auth, status: status, startNanos: startNanos,
                          exchange: ex) {
-            AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: connection.peerIP, method: method,
+            AccessLogFields(requestId: logInfo.requestId, shop: logInfo.shop, client: logInfo.client ?? connection.peerIP, method: method,
                             path: logInfo.path, target: target, bytesIn: requestBodyBytes, bytesOut: bytesWritten,
                             protocolName: "HTTP/2", traceId: logInfo.traceId)
         }

@@ -3,7 +3,8 @@ import GatewayTransport
 import GatewayLoop
 import GatewayTLS
 
-/// The start of a gateway connection: finishes the TLS handshake (ALPN `h2` or HTTP/1.1) or, in plain TCP,
+/// The start of a gateway connection: on a `proxy_protocol` listener reads the PROXY header first (its source
+/// becomes the peer address), then finishes the TLS handshake (ALPN `h2` or HTTP/1.1) or, in plain TCP,
 /// looks for the h2c prior-knowledge preface, then hands the connection to `HTTP2ClientConnection` or
 /// `ClientConnection`.
 final class ProtocolDetector: GatewayClient {
@@ -12,14 +13,20 @@ final class ProtocolDetector: GatewayClient {
 
     let transport: TransportChannel
     let loopState: LoopState
-    let peerIP: String
+    var peerIP: String
+    /// Index of the listener the connection came in on.
+    let listener: Int
     let kind: ListenerKind = .gateway
     private var timer: LoopTimer?
     /// Plain TCP: the bytes seen so far while they still match the start of the preface.
     private var seen: [UInt8] = []
     private var done = false
+    /// Non-nil until the PROXY protocol header is complete, on a `proxy_protocol` listener.
+    private var proxyHeader: ProxyHeaderParser?
 
-    init(transport: TransportChannel, peerIP: String, loopState: LoopState) {
+    init(transport: TransportChannel, peerIP: String, loopState: LoopState, listener: Int, proxyProtocol: Bool = false) {
+        self.listener = listener
+        if proxyProtocol { proxyHeader = ProxyHeaderParser() }
         self.transport = transport
         self.peerIP = peerIP
         self.loopState = loopState
@@ -31,7 +38,7 @@ final class ProtocolDetector: GatewayClient {
         t.arm(after: loopState.snapshot.config.limits.headerTimeout)
         timer = t
         transport.onReadable = { [unowned self] in self.readable() }
-        if transport.isTLS {
+        if transport.isTLS && proxyHeader == nil {
             // A TLS client speaks first; still try at once in case its hello is already here.
             transport.resumeReading()
             readable()
@@ -44,6 +51,10 @@ final class ProtocolDetector: GatewayClient {
         loopState.loop.assertInLoop()
         guard !done else { return }
         let buf = loopState.loop.readBuffer
+        if proxyHeader != nil {
+            readProxyHeader(buf)
+            return
+        }
         if transport.isTLS {
             switch transport.continueHandshake(buffer: buf) {
             case .pending: return
@@ -73,6 +84,50 @@ final class ProtocolDetector: GatewayClient {
             case .bytes(let n):
                 sniff(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
             }
+        }
+    }
+
+    /// Reads the PROXY header off the socket itself (below TLS, which it precedes); once it is complete, the bytes
+    /// after it go where the socket's would have (OpenSSL, or preface detection) and the connection carries on.
+    /// A refused header closes the connection without an answer.
+    private func readProxyHeader(_ buf: UnsafeMutableRawBufferPointer) {
+        while !done, var parser = proxyHeader {
+            let r: ReadResult
+            do { r = try transport.channel.read(into: buf) } catch {
+                forceClose()
+                return
+            }
+            let progress: ProxyHeaderProgress
+            switch r {
+            case .wouldBlock: return
+            case .eof:
+                forceClose()
+                return
+            case .bytes(let n):
+                do throws(ProxyHeaderError) {
+                    progress = try parser.feed(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buf)[0..<n]))
+                } catch {
+                    loopState.server.logger.debug("PROXY protocol header refused",
+                                                  metadata: ["peer": "\(peerIP)", "reason": "\(error)"])
+                    forceClose()
+                    return
+                }
+            }
+            guard case .complete(let header, let rest) = progress else {
+                proxyHeader = parser
+                continue
+            }
+            proxyHeader = nil
+            if let source = header.source { peerIP = source.description }
+            if !rest.isEmpty {
+                if let tls = transport.tls {
+                    rest.withUnsafeBytes { tls.feed(ciphertext: $0) }
+                } else {
+                    rest.withUnsafeBytes { sniff($0) }
+                }
+            }
+            readable()
+            return
         }
     }
 
@@ -111,14 +166,15 @@ final class ProtocolDetector: GatewayClient {
 
     private func handToHTTP1(initial: UnsafeRawBufferPointer?) {
         finish()
-        let c = ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState, kind: .gateway)
+        let c = ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState, kind: .gateway,
+                                 listener: listener)
         c.start(initial: initial)
         if initial == nil && transport.isTLS { transport.kickReading() }
     }
 
     private func handToHTTP2(initial: UnsafeRawBufferPointer?) {
         finish()
-        let c = HTTP2ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState)
+        let c = HTTP2ClientConnection(transport: transport, peerIP: peerIP, loopState: loopState, listener: listener)
         c.start(initial: initial)
         if initial == nil && transport.isTLS { transport.kickReading() }
     }

@@ -95,12 +95,19 @@ extension RequestGate {
     /// The client's `X-Forwarded-For` values joined, unless its `Connection` made that field hop-by-hop.
     func priorForwardedFor(_ headers: HTTPHeaders, scan: HeaderScan) -> String? {
         guard scan.hasForwardedFor else { return nil }
+        return priorValues(headers, scan: scan, name: "x-forwarded-for")
+    }
+
+    /// The values of the client's `name` fields joined by `, ` in order, unless its `Connection` made that field
+    /// hop-by-hop; nil when there are none.
+    func priorValues(_ headers: HTTPHeaders, scan: HeaderScan, name: String) -> String? {
+        let folded = Array(name.utf8)
         let listed = headers.storage.withUnsafeBufferPointer { s in
-            scan.connectionNamed.contains { HeaderNames.matches(s, $0, names.forwardedFor) }
+            scan.connectionNamed.contains { HeaderNames.matches(s, $0, folded) }
         }
         if listed { return nil }
         var joined = ""
-        for i in 0..<headers.count where headers.nameEquals(i, "x-forwarded-for") {
+        for i in 0..<headers.count where headers.nameEquals(i, name) {
             let v = headers.valueBytes(i)
             guard !v.isEmpty else { continue }
             if !joined.isEmpty { joined += ", " }
@@ -127,7 +134,12 @@ extension RequestGate {
     /// Adds what the gateway vouches for, after all removals so no client field can take it away.
     func injectHeaders(_ head: inout HTTPRequestHead, verdict: TokenVerdict?, webSocket: Bool, scan: HeaderScan,
                        client: ClientInfo, requestId: String) {
-        let prior = priorForwardedFor(head.headers, scan: scan)
+        // From a trusted proxy the forwarding fields carry on what it vouches for; from anyone else they are
+        // replaced, so a client cannot plant an address, scheme or host the backend would believe.
+        let trusted = client.peerTrusted
+        let prior = trusted ? priorForwardedFor(head.headers, scan: scan) : nil
+        let priorProto = trusted ? priorValues(head.headers, scan: scan, name: "x-forwarded-proto") : nil
+        let priorHost = trusted ? priorValues(head.headers, scan: scan, name: "x-forwarded-host") : nil
         let hostValue = scan.hasHost ? head.headers.first(named: "host") : nil
         rewriteHeaders(&head.headers, scan: scan)
         if head.version == .http2 && scan.cookieCount > 1 { joinCookies(&head.headers) }
@@ -153,8 +165,8 @@ extension RequestGate {
         } else {
             head.headers.append(name: "X-Forwarded-For", value: client.remoteAddress)
         }
-        head.headers.append(name: "X-Forwarded-Proto", value: client.isTLS ? "https" : "http")
-        if let authority { head.headers.append(name: "X-Forwarded-Host", value: authority) }
+        head.headers.append(name: "X-Forwarded-Proto", value: priorProto ?? (client.isTLS ? "https" : "http"))
+        if let host = priorHost ?? authority { head.headers.append(name: "X-Forwarded-Host", value: host) }
         head.headers.append(name: "X-Request-Id", value: requestId)
     }
 

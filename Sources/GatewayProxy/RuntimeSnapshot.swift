@@ -157,6 +157,11 @@ public final class RuntimeSnapshot: Sendable {
     }
 
     /// The TLS context of listener `index`, nil when it is plain or unknown to this config.
+    /// The `trusted_proxies` of listener `index`; empty for an index the config does not have.
+    func trustedProxies(listener index: Int) -> TrustedProxies {
+        index >= 0 && index < config.listeners.count ? config.listeners[index].trustedProxies : TrustedProxies()
+    }
+
     func listenerTLSContext(_ index: Int) -> TLSContext? {
         index < listenerTLS.count ? listenerTLS[index] : nil
     }

@@ -118,12 +118,12 @@ import Testing
         #expect(plan.value("Host") == "gw.example")
     }
 
-    @Test func forwardedFields() throws {
+    @Test func forwardedFieldsFromAnUntrustedPeerAreReplaced() throws {
         let fields = [("X-Forwarded-For", "198.51.100.1"), ("x-forwarded-for", "198.51.100.2"), ("X_Forwarded_For", "6.6.6.6"),
-                      ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "evil.example"), ("x_forwarded_host", "evil")]
+                      ("X-Forwarded-Proto", "http"), ("X-Forwarded-Host", "evil.example"), ("x_forwarded_host", "evil")]
         let tls = ClientInfo(remoteAddress: "2001:db8::1", isTLS: true)
         let plan = try #require(gate.evaluate(Fixture.head("GET", "/public", fields), client: tls).plan)
-        #expect(plan.values("X-Forwarded-For") == ["198.51.100.1, 198.51.100.2, 2001:db8::1"])
+        #expect(plan.values("X-Forwarded-For") == ["2001:db8::1"])
         #expect(plan.values("X-Forwarded-Proto") == ["https"])
         #expect(plan.values("X-Forwarded-Host") == ["gw.example"])
         #expect(!plan.names.contains { $0.contains("_") })
@@ -131,6 +131,22 @@ import Testing
                                                client: Fixture.client).plan)
         #expect(plain.values("X-Forwarded-For") == ["203.0.113.7"])
         #expect(plain.values("X-Forwarded-Proto") == ["http"])
+    }
+
+    @Test func forwardedFieldsFromATrustedPeerAreCarriedOn() throws {
+        let fields = [("X-Forwarded-For", "198.51.100.1"), ("x-forwarded-for", "198.51.100.2"), ("X_Forwarded_For", "6.6.6.6"),
+                      ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "shop.example"), ("x_forwarded_host", "evil")]
+        let lb = ClientInfo(remoteAddress: "10.0.0.5", isTLS: false, peerTrusted: true)
+        let plan = try #require(gate.evaluate(Fixture.head("GET", "/public", fields), client: lb).plan)
+        #expect(plan.values("X-Forwarded-For") == ["198.51.100.1, 198.51.100.2, 10.0.0.5"])
+        #expect(plan.values("X-Forwarded-Proto") == ["https"])
+        #expect(plan.values("X-Forwarded-Host") == ["shop.example"])
+        #expect(!plan.names.contains { $0.contains("_") })
+        // Absent fields are set as for any peer.
+        let bare = try #require(gate.evaluate(Fixture.head("GET", "/public", []), client: lb).plan)
+        #expect(bare.values("X-Forwarded-For") == ["10.0.0.5"])
+        #expect(bare.values("X-Forwarded-Proto") == ["http"])
+        #expect(bare.values("X-Forwarded-Host") == ["gw.example"])
     }
 
     @Test func http2RequestGetsHostFromAuthority() throws {
