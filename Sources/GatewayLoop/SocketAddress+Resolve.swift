@@ -3,8 +3,9 @@ import Glibc
 #endif
 
 extension SocketAddress {
-    /// Resolves `host:port` (numeric or a name, via getaddrinfo; blocking, so only at config load).
+    /// Resolves `host:port` (numeric or a name, via getaddrinfo; blocking, so only at config load) or `unix:/path`.
     public static func resolve(_ text: String) throws(ParseError) -> SocketAddress {
+        if text.hasPrefix("unix:") { return try SocketAddress(unixPath: String(text.dropFirst(5))) }
         if let numeric = try? SocketAddress(parsing: text) { return numeric }
         guard let colon = text.lastIndex(of: ":"), !text.hasPrefix("[") else { throw .invalid(text) }
         let host = String(text[..<colon])

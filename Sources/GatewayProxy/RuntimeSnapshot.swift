@@ -27,6 +27,8 @@ public final class UpstreamTarget: Sendable {
     public let name: String
     public let servers: [SocketAddress]
     public let serverNames: [String]
+    /// Per server: the `Host` sent when the client gave none (the server as written; `localhost` for a Unix socket).
+    let hostHeaders: [String]
     /// Per server: its key in the keep-alive pool. Plain and TLS (and TLS with another name, CA or verify setting) to
     /// the same `host:port` are different connections and must never be handed to each other.
     public let poolKeys: [String]
@@ -53,6 +55,7 @@ public final class UpstreamTarget: Sendable {
         self.name = name
         self.servers = servers
         self.serverNames = serverNames
+        hostHeaders = serverNames.map(RuntimeSnapshot.hostHeader(for:))
         self.poolKeys = poolKeys
         poolSlots = poolKeys.map(PoolSlots.slot(for:))
         budgets = poolSlots.map(ServerBudgets.budget(forSlot:))
@@ -166,8 +169,15 @@ public final class RuntimeSnapshot: Sendable {
         "tls://\(serverName)@\(server) ca=\(tls.caFile ?? "") verify=\(tls.verify)"
     }
 
-    /// The host part of `host:port` or `[v6]:port`.
+    /// The `Host` for a server when the client sent none: a Unix socket has no host:port, so `localhost` (what curl
+    /// and nginx send over one).
+    static func hostHeader(for server: String) -> String {
+        server.hasPrefix("unix:") ? "localhost" : server
+    }
+
+    /// The host part of `host:port` or `[v6]:port`; `localhost` for `unix:PATH`.
     static func host(of server: String) -> String {
+        if server.hasPrefix("unix:") { return "localhost" }
         if server.hasPrefix("["), let close = server.firstIndex(of: "]") {
             return String(server[server.index(after: server.startIndex)..<close])
         }
