@@ -45,7 +45,7 @@ extension ConfigParser {
         var result: [UpstreamConfig] = []
         var seen: [String: Int] = [:]
         let keys = ["name", "servers", "tls", "connect_timeout", "response_timeout", "idle_timeout", "max_idle_connections",
-                    "max_connections", "queue_timeout"]
+                    "max_connections", "queue_timeout", "resolve_interval"]
         for (i, item) in items.enumerated() {
             guard let f = fields(item, path.item(i), allowed: keys) else { continue }
             let nameNode = required(f, "name")
@@ -69,6 +69,9 @@ extension ConfigParser {
             }
             if let n = f["max_connections"], let v = int(n, f.child("max_connections"), minimum: 1) { upstream.maxConnections = v }
             if let n = f["queue_timeout"], let v = duration(n, f.child("queue_timeout"), positive: true) { upstream.queueTimeout = v }
+            if let n = f["resolve_interval"], let v = duration(n, f.child("resolve_interval"), positive: true) {
+                upstream.resolveInterval = v
+            }
             result.append(upstream)
         }
         return result

@@ -45,3 +45,27 @@ import Testing
         ])
     }
 }
+
+/// `upstreams[].resolve_interval`.
+@Suite struct ResolveIntervalConfigTests {
+    @Test func defaultsToThirtySeconds() throws {
+        let config = try #require(parse(minimalYAML).config)
+        #expect(config.upstreams.first?.resolveInterval == .seconds(30))
+    }
+
+    @Test func takesADuration() throws {
+        let yaml = minimalYAML.replacingOccurrences(of: "    servers: [\"127.0.0.1:3000\"]",
+                                                    with: "    servers: [\"app.internal:3000\"]\n    resolve_interval: 5s")
+        let config = try #require(parse(yaml).config)
+        #expect(config.upstreams.first?.resolveInterval == .seconds(5))
+        #expect(config.upstreams.first?.servers == ["app.internal:3000"])
+    }
+
+    @Test func zeroIsAnError() {
+        let yaml = minimalYAML.replacingOccurrences(of: "    servers: [\"127.0.0.1:3000\"]",
+                                                    with: "    servers: [\"127.0.0.1:3000\"]\n    resolve_interval: 0s")
+        let found = errors(yaml)
+        #expect(found.count == 1)
+        #expect(found.first?.hasPrefix("gateway.yaml:7:23: upstreams[0].resolve_interval:") == true)
+    }
+}

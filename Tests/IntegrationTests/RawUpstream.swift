@@ -24,14 +24,15 @@ final class RawUpstream: @unchecked Sendable {
     /// Requests read to the end of their body (by `RawConn.readRequest`).
     var completeRequests: Int { completeCount.load(ordering: .relaxed) }
 
-    init(handler: @escaping @Sendable (RawConn) -> Void) throws {
+    /// Listens on `host:port` (IPv4; port 0 picks one; the whole 127/8 is loopback on Linux).
+    init(host: String = "127.0.0.1", port: Int = 0, handler: @escaping @Sendable (RawConn) -> Void) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        addr.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host, &addr.sin_addr)
         let r = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -45,7 +46,7 @@ final class RawUpstream: @unchecked Sendable {
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         listenFD = fd
-        port = Int(UInt16(bigEndian: bound.sin_port))
+        self.port = Int(UInt16(bigEndian: bound.sin_port))
         let thread = Thread { [self] in acceptLoop(handler) }
         thread.start()
     }
