@@ -45,7 +45,7 @@ extension ConfigParser {
         var result: [UpstreamConfig] = []
         var seen: [String: Int] = [:]
         let keys = ["name", "servers", "tls", "connect_timeout", "response_timeout", "idle_timeout", "max_idle_connections",
-                    "max_connections", "queue_timeout"]
+                    "max_connections", "queue_timeout", "resolve_interval"]
         for (i, item) in items.enumerated() {
             guard let f = fields(item, path.item(i), allowed: keys) else { continue }
             let nameNode = required(f, "name")
@@ -69,6 +69,9 @@ extension ConfigParser {
             }
             if let n = f["max_connections"], let v = int(n, f.child("max_connections"), minimum: 1) { upstream.maxConnections = v }
             if let n = f["queue_timeout"], let v = duration(n, f.child("queue_timeout"), positive: true) { upstream.queueTimeout = v }
+            if let n = f["resolve_interval"], let v = duration(n, f.child("resolve_interval"), positive: true) {
+                upstream.resolveInterval = v
+            }
             result.append(upstream)
         }
         return result
@@ -80,8 +83,33 @@ extension ConfigParser {
             error(node, path, "needs at least one server")
             return nil
         }
-        let servers = items.enumerated().compactMap { address($1, path.item($0), allowPortZero: false)?.description }
+        let servers = items.enumerated().compactMap { i, item -> String? in
+            if case .scalar(let scalar) = item, scalar.string.hasPrefix("unix:") { return unixServer(item, path.item(i)) }
+            return address(item, path.item(i), allowPortZero: false)?.description
+        }
         return servers.count == items.count ? servers : nil
+    }
+
+    /// `unix:PATH`: a relative path resolves against the config file's directory, as TLS files do; the result must
+    /// fit `sun_path`. The socket need not exist yet (the app may start after the gateway): a missing one is a 502.
+    private func unixServer(_ node: Node, _ path: String) -> String? {
+        guard let text = nonEmptyString(node, path) else { return nil }
+        let written = String(text.dropFirst("unix:".count))
+        guard !written.isEmpty else {
+            error(node, path, "unix: needs a socket path (unix:/run/app.sock)")
+            return nil
+        }
+        guard !written.utf8.contains(0) else {
+            error(node, path, "unix socket path contains a NUL byte")
+            return nil
+        }
+        let resolved = resolve(written)
+        let limit = 107  // sun_path is 108 bytes on Linux, NUL included
+        guard resolved.utf8.count <= limit else {
+            error(node, path, "unix socket path '\(resolved)' is \(resolved.utf8.count) bytes; at most \(limit) fit in sun_path")
+            return nil
+        }
+        return "unix:" + resolved
     }
 
     func upstreamTLS(_ node: Node, _ path: String) -> UpstreamTLSConfig? {

@@ -41,6 +41,7 @@ extension GatewayConfig {
             line += "; connect \(upstream.connectTimeout), response \(upstream.responseTimeout)"
                 + ", idle \(upstream.idleTimeout), pool \(upstream.maxIdleConnections)"
                 + ", max_connections \(upstream.maxConnections), queue_timeout \(upstream.queueTimeout)"
+                + ", resolve_interval \(upstream.resolveInterval)"
             lines.append(line)
         }
         lines.append("routes (first match wins):")

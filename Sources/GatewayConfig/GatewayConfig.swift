@@ -182,7 +182,7 @@ public struct UpstreamTLSConfig: Sendable, Equatable {
 
 public struct UpstreamConfig: Sendable, Equatable {
     public var name: String
-    /// `host:port` each; round robin.
+    /// `host:port`, `[v6]:port` or `unix:PATH` each; round robin.
     public var servers: [String]
     public var tls: UpstreamTLSConfig?
     public var connectTimeout: TimeSpan = .seconds(2)
@@ -194,6 +194,8 @@ public struct UpstreamConfig: Sendable, Equatable {
     public var maxConnections: Int = 512
     /// How long a request may wait for a connection under `maxConnections` before it is answered `503 upstream_busy`.
     public var queueTimeout: TimeSpan = .seconds(2)
+    /// How often servers given by host name are looked up again (all their addresses are used).
+    public var resolveInterval: TimeSpan = .seconds(30)
 
     public init(name: String, servers: [String]) {
         self.name = name

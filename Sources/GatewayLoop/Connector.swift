@@ -3,7 +3,7 @@ import Glibc
 #endif
 import GatewayCore
 
-/// Opens outgoing TCP connections without blocking the loop.
+/// Opens outgoing TCP and Unix-socket connections without blocking the loop.
 public enum Connector {
     /// Starts connecting to `address` on `loop`; `completion` runs on the loop with the channel or the error.
     /// Returns the socket while the connect is still pending (nil when `completion` already ran): closing it after
@@ -17,7 +17,7 @@ public enum Connector {
             completion(.failure(error))
             return nil
         }
-        Socket.setNoDelay(fd)
+        if !address.isUnix { Socket.setNoDelay(fd) }
         let channel = SocketChannel(fd: fd, loop: loop)
         let connected: Bool
         do { connected = try Socket.connect(fd, to: address) } catch {

@@ -5,7 +5,7 @@ import GatewayCore
 
 /// Non-blocking socket operations on a raw descriptor; ownership of the descriptor lives in `SocketChannel` or `Listener`.
 public enum Socket {
-    /// A new non-blocking, close-on-exec TCP socket.
+    /// A new non-blocking, close-on-exec stream socket: TCP for AF_INET/AF_INET6, a Unix stream socket for AF_UNIX.
     public static func makeTCP(family: Int32) throws(IOError) -> Int32 {
         var fd: Int32 = -1
         try Syscall.blocking("socket") {
@@ -69,6 +69,8 @@ public enum Socket {
             switch errno {
             case EINTR: continue
             case EINPROGRESS: return false
+            // A Unix socket whose backlog is full refuses at once rather than going in progress.
+            case EAGAIN: throw IOError(errno: errno, function: "connect")
             default: throw IOError(errno: errno, function: "connect")
             }
         }

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import GatewayCore
 
-/// An IPv4 or IPv6 socket address parsed from `host:port` or `[v6]:port`.
-public struct SocketAddress: Sendable, CustomStringConvertible {
+/// An IPv4 or IPv6 socket address parsed from `host:port` or `[v6]:port`, or a Unix domain socket path.
+public struct SocketAddress: Sendable, CustomStringConvertible, Hashable {
     public enum ParseError: Error, Sendable { case invalid(String) }
 
     var storage: sockaddr_storage
@@ -56,12 +56,48 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The longest Unix socket path in bytes: `sun_path` less its terminating NUL (107 on Linux).
+    public static let maxUnixPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+
+    /// A Unix domain socket at `path` (absolute or relative to the working directory; no NUL; at most
+    /// `maxUnixPathBytes` bytes).
+    public init(unixPath path: String) throws(ParseError) {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, bytes.count <= Self.maxUnixPathBytes, !bytes.contains(0) else { throw .invalid("unix:" + path) }
+        var sun = sockaddr_un()
+        sun.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &sun.sun_path) { dst in
+            for (i, b) in bytes.enumerated() { dst[i] = b }
+        }
+        var ss = sockaddr_storage()
+        withUnsafeBytes(of: sun) { src in withUnsafeMutableBytes(of: &ss) { $0.copyMemory(from: src) } }
+        storage = ss
+        length = socklen_t((MemoryLayout<sockaddr_un>.offset(of: \.sun_path) ?? MemoryLayout<sa_family_t>.size) + bytes.count + 1)
+    }
+
+    /// True for a Unix domain socket.
+    public var isUnix: Bool { family == AF_UNIX }
+
+    /// The socket path of a Unix domain socket address, nil for IP.
+    public var unixPath: String? {
+        guard isUnix else { return nil }
+        var s = storage
+        return withUnsafeBytes(of: &s) { raw -> String in
+            let sun = raw.load(as: sockaddr_un.self)
+            return withUnsafeBytes(of: sun.sun_path) { path in
+                String(decoding: path.prefix { $0 != 0 }, as: UTF8.self)
+            }
+        }
+    }
+
     init(storage: sockaddr_storage, length: socklen_t) {
         self.storage = storage
         self.length = length
     }
 
+    /// The port; 0 for a Unix socket.
     public var port: Int {
+        if isUnix { return 0 }
         var s = storage
         return withUnsafeBytes(of: &s) { raw in
             if family == AF_INET6 {
@@ -71,8 +107,9 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
         }
     }
 
-    /// The numeric host alone (for `X-Forwarded-For`).
+    /// The numeric host alone (for `X-Forwarded-For`); `unix` for a Unix socket peer, which has no address.
     public var ipString: String {
+        if isUnix { return "unix" }
         var s = storage
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         return withUnsafeBytes(of: &s) { raw -> String in
@@ -88,7 +125,22 @@ public struct SocketAddress: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        family == AF_INET6 ? "[\(ipString)]:\(port)" : "\(ipString):\(port)"
+        if let path = unixPath { return "unix:" + path }
+        return family == AF_INET6 ? "[\(ipString)]:\(port)" : "\(ipString):\(port)"
+    }
+
+    public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
+        a.length == b.length && a.withBytes { x in b.withBytes { y in x.elementsEqual(y) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        withBytes { hasher.combine(bytes: $0) }
+    }
+
+    /// The meaningful bytes of the address (`length` of them).
+    private func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var s = storage
+        return withUnsafeBytes(of: &s) { body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(length)])) }
     }
 
     func withSockaddr<R>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> R) -> R {

@@ -34,12 +34,24 @@ public final class GatewayServer: @unchecked Sendable {
     /// `limits.max_connections`: written by a reload (signal queue), read by every accept (the loops).
     private let maxConnections: Atomic<Int>
     private let control = DispatchQueue(label: "session-gateway.control")
+    /// The snapshot the loops serve (or are about to: each gets it in order through its queue) and the state of its
+    /// host names; a reload and a changed name both go through it, so neither overwrites the other.
+    let installed: Mutex<(snapshot: RuntimeSnapshot, names: ResolvedNames)>
+    /// Looks host names up; the system's getaddrinfo unless a test injects another.
+    let resolver: NameResolver
+    /// Where names are looked up again (getaddrinfo blocks: never on a loop); what follows is touched only there.
+    let resolveQueue = DispatchQueue(label: "session-gateway.resolve")
+    var resolveTimer: DispatchSourceTimer?
+    var resolveDue: [String: DispatchTime] = [:]
+    var resolveStopped = false
 
     /// Builds loops and the first snapshot; nothing listens until `start()`.
     public init(config: GatewayConfig, kind: ListenerKind = .gateway, loopCount: Int = 0, clock: any Clock = SystemClock(),
                 logger: Logger = Logger(label: "session-gateway"), replayStore: (any ReplayStore)? = nil,
                 accessLogWriter: any AccessLogWriter = StdoutAccessLogWriter(),
-                metricsRenderer: @escaping @Sendable () -> String = { "" }) throws {
+                metricsRenderer: @escaping @Sendable () -> String = { "" },
+                resolver: @escaping NameResolver = SocketAddress.systemResolver) throws {
+        self.resolver = resolver
         self.clock = clock
         self.logger = logger
         self.kind = kind
@@ -48,7 +60,8 @@ public final class GatewayServer: @unchecked Sendable {
         accessLogEnabled = kind == .gateway && [LogLevel.trace, .debug, .info].contains(config.logging.level)
         maxConnections = Atomic(config.limits.maxConnections)
         group = EventLoopGroup(loopCount: loopCount)
-        let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1)
+        let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1, resolver: resolver)
+        installed = Mutex((snapshot, snapshot.names))
         let initialStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock, loops: group.loops, logger: logger)
         store = Mutex((initialStore, config.replay, replayStore != nil))
         for loop in group.loops {
@@ -81,7 +94,10 @@ public final class GatewayServer: @unchecked Sendable {
         adminListener?.start(onAccept: { [weak self] fd, peer, loop in
             self?.accepted(fd: fd, peer: peer, loop: loop, kind: .admin, states: states)
         }, onPause: onPause)
+        planResolution(reset: false)
     }
+
+    deinit { resolveTimer?.cancel() }
 
     /// Logs a listener's accept pause (out of descriptors or memory); the listener already limits it to once a second.
     private func acceptPauseReporter() -> Listener.PauseHandler {
@@ -149,13 +165,18 @@ public final class GatewayServer: @unchecked Sendable {
     /// Swaps in a new config for requests that start from now on; listeners and connections stay.
     public func reload(_ config: GatewayConfig) throws {
         let g = generation.wrappingAdd(1, ordering: .relaxed).newValue
-        let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: g)
+        let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: g, resolver: resolver)
         try reloadReplayStore(config.replay)
         // Relaxed: the limit is a bound on its own, ordered with nothing else a loop reads.
         maxConnections.store(config.limits.maxConnections, ordering: .relaxed)
-        for state in loopStates {
-            state.loop.execute { state.snapshot = snapshot }
+        installed.withLock { current in
+            current = (snapshot, snapshot.names)
+            for state in loopStates {
+                state.loop.execute { state.install(snapshot) }
+            }
         }
+        // The load just looked every name up: the intervals start again from now.
+        planResolution(reset: true)
     }
 
     /// Builds a new replay store when a reload changed what the store is made from (a rotated Redis password, another
@@ -224,6 +245,7 @@ public final class GatewayServer: @unchecked Sendable {
     /// Stops accepting, lets in-flight exchanges finish up to `timeout`, then closes the rest; `completion` runs after.
     public func drain(timeout: TimeSpan, completion: @escaping @Sendable () -> Void) {
         draining.store(true, ordering: .relaxed)
+        stopResolution()
         for l in listeners { l.stop() }
         // An idle connection's quiet period: long enough for a request already sent to arrive, short enough that
         // idle keep-alive connections do not hold the drain open; never beyond the drain itself.

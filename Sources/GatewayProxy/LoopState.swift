@@ -38,6 +38,13 @@ final class LoopState: @unchecked Sendable {
         accessLogEnabled = server.accessLogEnabled
     }
 
+    /// Serves `new` to requests that start from now on (a reload, or a name's addresses changed).
+    func install(_ new: RuntimeSnapshot) {
+        loop.assertInLoop()
+        snapshot = new
+        pool.retainOnly(slots: new.poolSlotSet)
+    }
+
     #if DEBUG
     let live = LiveObjects()
     #endif

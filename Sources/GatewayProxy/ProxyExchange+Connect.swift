@@ -17,7 +17,7 @@ extension ProxyExchange {
         serverName = target.serverNames[i]
         if plan.lacksHost {
             // Named after the server actually tried: a retry on another server replaces it.
-            plan.head.headers.replace(name: "Host", value: target.serverNames[i])
+            plan.head.headers.replace(name: "Host", value: target.hostHeaders[i])
         }
         if let idle = loopState.pool.takeIdle(slot: slot) {
             attach(idle)

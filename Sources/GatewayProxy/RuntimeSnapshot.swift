@@ -22,11 +22,18 @@ enum PoolSlots {
     }
 }
 
-/// One upstream of the config with its servers resolved to addresses.
+/// One upstream of the config with its servers resolved to addresses: a server given by host name stands for one
+/// entry per address it resolves to, each with its own pool key, budget and rest.
 public final class UpstreamTarget: Sendable {
     public let name: String
     public let servers: [SocketAddress]
+    /// The config it was built from (nil for one made directly), to rebuild it when a name's addresses change.
+    let source: UpstreamConfig?
+    /// The host names among its servers, looked up again every `resolve_interval`.
+    let hostNames: [HostPort]
     public let serverNames: [String]
+    /// Per server: the `Host` sent when the client gave none (the server as written; `localhost` for a Unix socket).
+    let hostHeaders: [String]
     /// Per server: its key in the keep-alive pool. Plain and TLS (and TLS with another name, CA or verify setting) to
     /// the same `host:port` are different connections and must never be handed to each other.
     public let poolKeys: [String]
@@ -47,12 +54,24 @@ public final class UpstreamTarget: Sendable {
     /// Per server: the name sent as SNI and checked against its certificate (`server_name`, else the host).
     public let tlsServerNames: [String]
 
-    public init(name: String, servers: [SocketAddress], serverNames: [String], poolKeys: [String], connectTimeout: TimeSpan,
+    public convenience init(name: String, servers: [SocketAddress], serverNames: [String], poolKeys: [String], connectTimeout: TimeSpan,
                 responseTimeout: TimeSpan, idleTimeout: TimeSpan, maxIdleConnections: Int, maxConnections: Int = 512,
                 queueTimeout: TimeSpan = .seconds(2), tls: TLSContext? = nil, tlsServerNames: [String] = []) {
+        self.init(name: name, servers: servers, serverNames: serverNames, poolKeys: poolKeys, connectTimeout: connectTimeout,
+                  responseTimeout: responseTimeout, idleTimeout: idleTimeout, maxIdleConnections: maxIdleConnections,
+                  maxConnections: maxConnections, queueTimeout: queueTimeout, tls: tls, tlsServerNames: tlsServerNames,
+                  source: nil, hostNames: [])
+    }
+
+    init(name: String, servers: [SocketAddress], serverNames: [String], poolKeys: [String], connectTimeout: TimeSpan,
+         responseTimeout: TimeSpan, idleTimeout: TimeSpan, maxIdleConnections: Int, maxConnections: Int,
+         queueTimeout: TimeSpan, tls: TLSContext?, tlsServerNames: [String], source: UpstreamConfig?, hostNames: [HostPort]) {
+        self.source = source
+        self.hostNames = hostNames
         self.name = name
         self.servers = servers
         self.serverNames = serverNames
+        hostHeaders = serverNames.map(RuntimeSnapshot.hostHeader(for:))
         self.poolKeys = poolKeys
         poolSlots = poolKeys.map(PoolSlots.slot(for:))
         budgets = poolSlots.map(ServerBudgets.budget(forSlot:))
@@ -80,6 +99,10 @@ public final class RuntimeSnapshot: Sendable {
     public let generation: Int
     /// One server context per listener, in config order; nil for a plain listener.
     public let listenerTLS: [TLSContext?]
+    /// The addresses of the host names among the upstream servers, as this snapshot uses them.
+    let names: ResolvedNames
+    /// Every pool slot some server of this snapshot uses: idle connections to any other slot are closed.
+    let poolSlotSet: Set<Int>
 
     public enum BuildError: Error, CustomStringConvertible {
         case unresolvable(upstream: String, server: String)
@@ -92,7 +115,8 @@ public final class RuntimeSnapshot: Sendable {
         }
     }
 
-    public init(config: GatewayConfig, clock: any Clock, generation: Int) throws(BuildError) {
+    public init(config: GatewayConfig, clock: any Clock, generation: Int,
+                resolver: NameResolver = SocketAddress.systemResolver) throws(BuildError) {
         self.config = config
         self.generation = generation
         let apps = config.apps.map { app in
@@ -105,31 +129,29 @@ public final class RuntimeSnapshot: Sendable {
         cors = CorsPolicy(config.cors)
         var targets: [UpstreamTarget] = []
         var index: [String: Int] = [:]
+        var found: [HostPort: [SocketAddress]] = [:]
         for u in config.upstreams {
-            var addrs: [SocketAddress] = []
             for s in u.servers {
-                guard let a = try? SocketAddress.resolve(s) else { throw .unresolvable(upstream: u.name, server: s) }
-                addrs.append(a)
+                guard let entry = UpstreamTarget.entry(s) else { throw .unresolvable(upstream: u.name, server: s) }
+                guard case .name(let host) = entry, found[host] == nil else { continue }
+                guard let list = resolver(host.host, host.port), !list.isEmpty else {
+                    throw .unresolvable(upstream: u.name, server: s)
+                }
+                found[host] = list
             }
+        }
+        names = ResolvedNames(found)
+        for u in config.upstreams {
             index[u.name] = targets.count
             var tls: TLSContext?
-            var tlsServerNames: [String] = []
-            var poolKeys = u.servers
             if let t = u.tls {
                 do {
                     tls = try TLSContext.client(caFile: t.caFile, verify: t.verify)
                 } catch {
                     throw .tls(where: "upstreams.\(u.name).tls", reason: error.reason)
                 }
-                tlsServerNames = u.servers.map { t.serverName ?? RuntimeSnapshot.host(of: $0) }
-                poolKeys = zip(u.servers, tlsServerNames).map { server, name in
-                    RuntimeSnapshot.tlsPoolKey(server: server, serverName: name, tls: t)
-                }
             }
-            targets.append(UpstreamTarget(name: u.name, servers: addrs, serverNames: u.servers, poolKeys: poolKeys,
-                                          connectTimeout: u.connectTimeout, responseTimeout: u.responseTimeout,
-                                          idleTimeout: u.idleTimeout, maxIdleConnections: u.maxIdleConnections,
-                                          maxConnections: u.maxConnections, queueTimeout: u.queueTimeout, tls: tls, tlsServerNames: tlsServerNames))
+            targets.append(UpstreamTarget.build(u, tls: tls, names: names))
         }
         var listenerContexts: [TLSContext?] = []
         for l in config.listeners {
@@ -146,8 +168,34 @@ public final class RuntimeSnapshot: Sendable {
         }
         listenerTLS = listenerContexts
         upstreams = targets
+        poolSlotSet = Set(targets.flatMap(\.poolSlots))
         routeTargets = config.routes.map { index[$0.upstream] }
         parserLimits = HTTP1Limits(maxHeaderBytes: config.limits.maxHeaderBytes)
+    }
+
+    /// The same snapshot with `names`' addresses: upstreams naming a host whose addresses changed are rebuilt, the
+    /// rest (and everything else) is shared.
+    func withNames(_ names: ResolvedNames) -> RuntimeSnapshot {
+        let targets = upstreams.map { t -> UpstreamTarget in
+            guard let source = t.source, t.hostNames.contains(where: { names.addresses[$0] != self.names.addresses[$0] })
+            else { return t }
+            return UpstreamTarget.build(source, tls: t.tls, names: names)
+        }
+        return RuntimeSnapshot(from: self, upstreams: targets, names: names)
+    }
+
+    private init(from old: RuntimeSnapshot, upstreams: [UpstreamTarget], names: ResolvedNames) {
+        config = old.config
+        generation = old.generation
+        verifier = old.verifier
+        gate = old.gate
+        cors = old.cors
+        self.upstreams = upstreams
+        routeTargets = old.routeTargets
+        parserLimits = old.parserLimits
+        listenerTLS = old.listenerTLS
+        self.names = names
+        poolSlotSet = Set(upstreams.flatMap(\.poolSlots))
     }
 
     /// The upstream target a plan for route `routeIndex` goes to.
@@ -171,8 +219,15 @@ public final class RuntimeSnapshot: Sendable {
         "tls://\(serverName)@\(server) ca=\(tls.caFile ?? "") verify=\(tls.verify)"
     }
 
-    /// The host part of `host:port` or `[v6]:port`.
+    /// The `Host` for a server when the client sent none: a Unix socket has no host:port, so `localhost` (what curl
+    /// and nginx send over one).
+    static func hostHeader(for server: String) -> String {
+        server.hasPrefix("unix:") ? "localhost" : server
+    }
+
+    /// The host part of `host:port` or `[v6]:port`; `localhost` for `unix:PATH`.
     static func host(of server: String) -> String {
+        if server.hasPrefix("unix:") { return "localhost" }
         if server.hasPrefix("["), let close = server.firstIndex(of: "]") {
             return String(server[server.index(after: server.startIndex)..<close])
         }

@@ -22,6 +22,9 @@ final class UpstreamPool {
     /// Indexed by pool slot (`PoolSlots`); grown as slots are first used.
     private var servers: [ServerState] = []
     private var roundRobin: [String: Int] = [:]
+    /// The pool slots the loop's current snapshot uses (nil: not known yet, all are). A connection to any other
+    /// slot (an address its name no longer resolves to, a server a reload dropped) is closed instead of parked.
+    private var liveSlots: Set<Int>?
     /// How long a server that refused a connection is skipped.
     let restNanos: UInt64 = 10_000_000_000
 
@@ -83,7 +86,8 @@ final class UpstreamPool {
         // Exchanges of other loops wait for this server and none here: an idle connection kept here would hold their
         // unit of the budget, so it closes and lets one of them connect.
         let othersWait = !localWaiters && c.budget.waitingCount > 0
-        guard (slot < servers.count ? servers[slot].idle.count : 0) < maxIdle, c.canReuse, !othersWait else {
+        let live = liveSlots?.contains(slot) ?? true
+        guard live, (slot < servers.count ? servers[slot].idle.count : 0) < maxIdle, c.canReuse, !othersWait else {
             c.close()
             return
         }
@@ -171,6 +175,16 @@ final class UpstreamPool {
         let slot = c.serverSlot
         guard slot < servers.count, let i = servers[slot].idle.firstIndex(where: { $0 === c }) else { return }
         servers[slot].idle.remove(at: i)
+    }
+
+    /// A new snapshot is serving: idle connections to slots it no longer uses close now, busy ones when they finish.
+    func retainOnly(slots: Set<Int>) {
+        liveSlots = slots
+        for i in servers.indices where !slots.contains(i) && !servers[i].idle.isEmpty {
+            let idle = servers[i].idle
+            servers[i].idle.removeAll()
+            for c in idle { c.close() }
+        }
     }
 
     func closeAllIdle() {

@@ -283,7 +283,7 @@ import Testing
         let misspelt = minimalYAML.replacingOccurrences(of: "    servers:", with: "    max_conns: 5\n    servers:")
         #expect(errors(misspelt) == [
             "gateway.yaml:6:5: upstreams[0].max_conns: unknown key 'max_conns' (expected one of: name, servers, tls, "
-                + "connect_timeout, response_timeout, idle_timeout, max_idle_connections, max_connections, queue_timeout)",
+                + "connect_timeout, response_timeout, idle_timeout, max_idle_connections, max_connections, queue_timeout, resolve_interval)",
         ])
     }
 

@@ -51,3 +51,30 @@ struct SocketAddressTests {
         #expect(throws: SocketAddress.ParseError.self) { try SocketAddress.resolve(text) }
     }
 }
+
+@Suite("SocketAddress unix")
+struct SocketAddressUnixTests {
+    @Test func unixPathRoundTrips() throws {
+        let a = try SocketAddress.resolve("unix:/run/app.sock")
+        #expect(a.family == AF_UNIX)
+        #expect(a.isUnix == true)
+        #expect(a.unixPath == "/run/app.sock")
+        #expect(a.description == "unix:/run/app.sock")
+        #expect(a.port == 0)
+        #expect(a == (try SocketAddress(unixPath: "/run/app.sock")))
+        #expect(a != (try SocketAddress(unixPath: "/run/app.sock2")))
+    }
+
+    @Test func unixPathBound() throws {
+        let fits = "/" + String(repeating: "a", count: SocketAddress.maxUnixPathBytes - 1)
+        #expect(SocketAddress.maxUnixPathBytes == 107)
+        #expect((try SocketAddress(unixPath: fits)).unixPath == fits)
+        #expect(throws: SocketAddress.ParseError.self) { try SocketAddress(unixPath: fits + "b") }
+        #expect(throws: SocketAddress.ParseError.self) { try SocketAddress(unixPath: "") }
+    }
+
+    @Test func ipAddressesCompareByValue() throws {
+        #expect((try SocketAddress(parsing: "127.0.0.1:80")) == (try SocketAddress(parsing: "127.0.0.1:80")))
+        #expect((try SocketAddress(parsing: "127.0.0.1:80")) != (try SocketAddress(parsing: "127.0.0.2:80")))
+    }
+}

@@ -36,7 +36,8 @@ final class TestStack: @unchecked Sendable {
     var echoPort: Int { echo.listenerAddresses[0].port }
 
     /// `configure` edits the default test config; upstream `app` already points at the echo backend.
-    init(clock: any Clock = SystemClock(), upstreamServers: [String]? = nil, loops: Int = 2, configure: (inout GatewayConfig) -> Void = { _ in }) throws {
+    init(clock: any Clock = SystemClock(), upstreamServers: [String]? = nil, loops: Int = 2,
+         answers: ResolveIntervalTests.Answers? = nil, configure: (inout GatewayConfig) -> Void = { _ in }) throws {
         self.clock = clock
         var echoConfig = GatewayConfig()
         echoConfig.listeners = [ListenerConfig(address: "127.0.0.1:0")]
@@ -58,7 +59,8 @@ final class TestStack: @unchecked Sendable {
         c.limits.headerTimeout = .seconds(1)
         configure(&c)
         config = c
-        gateway = try GatewayServer(config: c, loopCount: loops, clock: clock, accessLogWriter: log)
+        gateway = try GatewayServer(config: c, loopCount: loops, clock: clock, accessLogWriter: log,
+                                    resolver: answers?.resolver ?? SocketAddress.systemResolver)
         try gateway.start()
     }
 

@@ -24,25 +24,54 @@ final class RawUpstream: @unchecked Sendable {
     /// Requests read to the end of their body (by `RawConn.readRequest`).
     var completeRequests: Int { completeCount.load(ordering: .relaxed) }
 
-    init(handler: @escaping @Sendable (RawConn) -> Void) throws {
-        listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    /// Listens on `host:port` (IPv4; port 0 picks one; the whole 127/8 is loopback on Linux).
+    init(host: String = "127.0.0.1", port: Int = 0, handler: @escaping @Sendable (RawConn) -> Void) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
-        setsockopt(listenFD, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let fd = listenFD
+        addr.sin_port = UInt16(port).bigEndian
+        inet_pton(AF_INET, host, &addr.sin_addr)
         let r = withUnsafePointer(to: &addr) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if r != 0 || listen(fd, 64) != 0 { throw IOError(errno: errno, function: "bind/listen") }
+        if r != 0 || listen(fd, 64) != 0 {
+            Glibc.close(fd)
+            throw IOError(errno: errno, function: "bind/listen")
+        }
         var bound = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &bound) { p in
             p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
-        port = Int(UInt16(bigEndian: bound.sin_port))
+        listenFD = fd
+        self.port = Int(UInt16(bigEndian: bound.sin_port))
+        let thread = Thread { [self] in acceptLoop(handler) }
+        thread.start()
+    }
+
+    /// The same server on a Unix domain socket at `unixPath` (replaced if it exists); `port` is 0.
+    init(unixPath: String, handler: @escaping @Sendable (RawConn) -> Void) throws {
+        unlink(unixPath)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(unixPath.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            Glibc.close(fd)
+            throw TestFailure("unix path too long: \(unixPath)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { dst in for (i, b) in bytes.enumerated() { dst[i] = b } }
+        let r = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if r != 0 || listen(fd, 64) != 0 {
+            Glibc.close(fd)
+            throw IOError(errno: errno, function: "bind/listen")
+        }
+        listenFD = fd
+        port = 0
         let thread = Thread { [self] in acceptLoop(handler) }
         thread.start()
     }
