@@ -7,28 +7,11 @@ import TestSupport
 
 /// Runs against real `redis-server` processes the tests start themselves.
 @Suite(.serialized) struct RedisReplayStoreTests {
-    /// Waits for the store's answer; nil means it never came (a hang), which every caller treats as failure.
     func admit(_ store: RedisReplayStore, app: String = "app", jti: String, until: Int64) -> ReplayAdmission? {
-        let done = DispatchSemaphore(value: 0)
-        let answer = LockedBox<ReplayAdmission?>(nil)
-        store.admit(app: app, jti: jti, until: until) { result in
-            answer.set(result)
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 15) == .success else { return nil }
-        return answer.get()
+        StoreAnswers.admit(store, app: app, jti: jti, until: until)
     }
 
-    func ready(_ store: RedisReplayStore) -> Bool? {
-        let done = DispatchSemaphore(value: 0)
-        let answer = LockedBox<Bool?>(nil)
-        store.isReady { value in
-            answer.set(value)
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 15) == .success else { return nil }
-        return answer.get()
-    }
+    func ready(_ store: RedisReplayStore) -> Bool? { StoreAnswers.ready(store) }
 
     var now: Int64 { SystemClock().wallSeconds() }
 
@@ -131,13 +114,4 @@ import TestSupport
         // A missing redis-server must fail loudly rather than skip the suite.
         _ = try RedisServerProcess.locateServer()
     }
-}
-
-/// A tiny lock-protected box for passing an answer out of a completion.
-final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func set(_ newValue: Value) { lock.lock(); value = newValue; lock.unlock() }
-    func get() -> Value { lock.lock(); defer { lock.unlock() }; return value }
 }

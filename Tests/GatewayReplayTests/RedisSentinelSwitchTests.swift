@@ -51,15 +51,7 @@ final class LaggingSentinel: @unchecked Sendable {
 
 /// What the Sentinel router does with a `+switch-master` when the Sentinel it asks has not caught up yet.
 @Suite(.serialized) struct RedisSentinelSwitchTests {
-    var now: Int64 { SystemClock().wallSeconds() }
-
-    func admit(_ store: RedisReplayStore, _ jti: String) -> ReplayAdmission? {
-        let box = Mutex<ReplayAdmission?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        store.admit(app: "app", jti: jti, until: now + 120) { a in box.withLock { $0 = a }; done.signal() }
-        guard done.wait(timeout: .now() + 15) == .success else { return nil }
-        return box.withLock { $0 }
-    }
+    func admit(_ store: RedisReplayStore, _ jti: String) -> ReplayAdmission? { StoreAnswers.admit(store, jti: jti) }
 
     /// Both nodes answer `ROLE` with master, as an old master does until Sentinel demotes it (it may be cut off
     /// from the Sentinels but not from this gateway). The `+switch-master` names the new one; a Sentinel that has

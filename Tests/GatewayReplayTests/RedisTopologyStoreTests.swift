@@ -10,23 +10,9 @@ import TestSupport
 
 /// The store against real TLS, Cluster and Sentinel deployments (the fixtures of `TestSupport`).
 @Suite(.serialized) struct RedisTopologyStoreTests {
-    var now: Int64 { SystemClock().wallSeconds() }
+    func admit(_ store: RedisReplayStore, _ jti: String) -> ReplayAdmission? { StoreAnswers.admit(store, jti: jti) }
 
-    func admit(_ store: RedisReplayStore, _ jti: String) -> ReplayAdmission? {
-        let box = Mutex<ReplayAdmission?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        store.admit(app: "app", jti: jti, until: now + 120) { a in box.withLock { $0 = a }; done.signal() }
-        guard done.wait(timeout: .now() + 15) == .success else { return nil }
-        return box.withLock { $0 }
-    }
-
-    func ready(_ store: RedisReplayStore) -> Bool? {
-        let box = Mutex<Bool?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        store.isReady { r in box.withLock { $0 = r }; done.signal() }
-        guard done.wait(timeout: .now() + 15) == .success else { return nil }
-        return box.withLock { $0 }
-    }
+    func ready(_ store: RedisReplayStore) -> Bool? { StoreAnswers.ready(store) }
 
     @Test func tlsWithACAAndAClientCertificate() throws {
         let fixture = try RedisTLSFixture()
