@@ -15,10 +15,14 @@ struct UpstreamBoundsTests {
     /// the gateway closes it. Counting on the upstream's side instead depends on when its threads and the kernel get
     /// to each FIN, which on a loaded box let a closed connection overlap its successor.
     ///
-    /// Asked over NETLINK_SOCK_DIAG with a state filter, so one answer holds only live sockets and is read in a
-    /// single pass. /proc/net/tcp served the same rows in 4 KiB reads among thousands of TIME_WAIT rows: a sample
-    /// spanned many milliseconds on a busy machine, long enough to count a closed socket and its successor
-    /// together (a peak of 13 under a bound of 8, with the bound held).
+    /// Asked over NETLINK_SOCK_DIAG with a state filter, so an answer holds only live sockets. Even so, one dump is
+    /// not a snapshot: the kernel walks its hash buckets one by one and, on a saturated machine, the dumping thread
+    /// can be preempted between them while the gateway closes a dumped socket and opens one in a bucket not yet
+    /// walked (seen: 11 under a bound of 8, the two groups of inodes five and six apart). So a sample counts only the
+    /// sockets present in two consecutive dumps: each of those was open from its visit in the first dump to its visit
+    /// in the second, so all of them were open at once between the two dumps. A socket that lives less than one
+    /// sampling period is not counted; an excess that lasts is. (/proc/net/tcp, used first, was worse: 4 KiB reads
+    /// among thousands of TIME_WAIT rows, milliseconds per sample.)
     final class SocketSampler: @unchecked Sendable {
         private let port: UInt16
         private let state = Mutex<(peak: Int, samples: Int, running: Bool)>((0, 0, true))
@@ -28,10 +32,14 @@ struct UpstreamBoundsTests {
             port = UInt16(upstreamPort)
             Thread.detachNewThread { [self] in
                 let fd = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 4 /* NETLINK_SOCK_DIAG */)
+                var previous: Set<UInt32>?
                 while state.withLock({ $0.running }) {
-                    if let n = fd >= 0 ? count(fd) : nil {
+                    let current = fd >= 0 ? sockets(fd) : nil
+                    if let current, let previous {
+                        let n = current.intersection(previous).count
                         state.withLock { $0.peak = max($0.peak, n); $0.samples += 1 }
                     }
+                    previous = current
                     usleep(2_000)
                 }
                 if fd >= 0 { close(fd) }
@@ -46,9 +54,9 @@ struct UpstreamBoundsTests {
             return state.withLock { ($0.peak, $0.samples) }
         }
 
-        /// IPv4 TCP sockets in SYN_SENT, ESTABLISHED or CLOSE_WAIT whose remote port is the upstream's (the
-        /// gateway's side of each connection); nil when the dump failed.
-        private func count(_ fd: Int32) -> Int? {
+        /// The inodes of IPv4 TCP sockets in SYN_SENT, ESTABLISHED or CLOSE_WAIT whose remote port is the
+        /// upstream's (the gateway's side of each connection); nil when the dump failed.
+        private func sockets(_ fd: Int32) -> Set<UInt32>? {
             // nlmsghdr (16 bytes) + inet_diag_req_v2 (56 bytes), little-endian host fields.
             var req = [UInt8](repeating: 0, count: 72)
             func put32(_ v: UInt32, at i: Int) { for b in 0..<4 { req[i + b] = UInt8(truncatingIfNeeded: v >> (8 * b)) } }
@@ -68,7 +76,7 @@ struct UpstreamBoundsTests {
                     let len = Int(UInt32(buf[off]) | UInt32(buf[off + 1]) << 8 | UInt32(buf[off + 2]) << 16 | UInt32(buf[off + 3]) << 24)
                     let type = UInt16(buf[off + 4]) | UInt16(buf[off + 5]) << 8
                     guard len >= 16, off + len <= n else { return nil }
-                    if type == 3 { return inodes.count }  // NLMSG_DONE
+                    if type == 3 { return inodes }  // NLMSG_DONE
                     if type == 2 { return nil }           // NLMSG_ERROR
                     // inet_diag_msg: family, state, timer, retrans, then sport and dport (network order), ...,
                     // and the inode at byte 68.
