@@ -12,13 +12,21 @@ import Testing
         + [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [7] + [UInt8](repeating: 0, count: 15) + [1]
         + [0xDC, 0x04, 0x1F, 0x90]
 
-    static func stack(trusting: String? = nil, tls fixture: TLSFixture? = nil) throws -> TestStack {
+    /// An upstream that answers `200 ok` and counts the requests that reach it.
+    static func countingUpstream() throws -> RawUpstream {
+        try RawUpstream { conn in
+            while conn.readRequest() != nil { conn.send("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") }
+        }
+    }
+
+    static func stack(trusting: String? = nil, tls fixture: TLSFixture? = nil, upstream: RawUpstream? = nil) throws -> TestStack {
         let configure: (inout GatewayConfig) -> Void = { c in
             c.listeners[0].proxyProtocol = true
             if let trusting, let range = try? CIDR.parse(trusting) { c.listeners[0].trustedProxies = TrustedProxies([range]) }
             if c.listeners.count > 1 { c.listeners[1].proxyProtocol = true }
         }
         if let fixture { return try makeTLSStack(fixture, configure: configure) }
+        if let upstream { return try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"], configure: configure) }
         return try TestStack(configure: configure)
     }
 
@@ -57,6 +65,48 @@ import Testing
         c.send(local + httpRequest("GET", "/public/local"))
         let r = try #require(c.readResponse())
         #expect(r.echoedHeaders["x-forwarded-for"] == "127.0.0.1")
+    }
+
+    /// A client behind the balancer sends its own PROXY line after the balancer's: only the first header counts, the
+    /// second is the start of the HTTP request and is refused as such; nothing reaches the upstream.
+    @Test func aSecondHeaderIsNotAnAddressButABadRequest() throws {
+        let upstream = try Self.countingUpstream()
+        defer { upstream.stop() }
+        let stack = try Self.stack(trusting: "0.0.0.0/0", upstream: upstream)
+        defer { stack.stop() }
+        let c = try RawClient(port: stack.port)
+        let spoof = Array("PROXY TCP4 10.9.9.9 10.0.0.1 1111 8080\r\n".utf8)
+        c.send(Self.v1 + spoof + httpRequest("GET", "/public/twice"))
+        let r = try #require(c.readResponse())
+        #expect(r.status == 400)
+        #expect(Self.loggedClients(stack, path: "/public/twice").allSatisfy { $0 != "10.9.9.9" })
+        #expect(upstream.requests == 0)
+    }
+
+    /// A PROXY line sent late, on a keep-alive connection after a first request, is a bad request, not a new address.
+    @Test func aHeaderAfterTheFirstRequestIsABadRequest() throws {
+        let upstream = try Self.countingUpstream()
+        defer { upstream.stop() }
+        let stack = try Self.stack(upstream: upstream)
+        defer { stack.stop() }
+        let c = try RawClient(port: stack.port)
+        c.send(Self.v1 + httpRequest("GET", "/public/first"))
+        #expect(c.readResponse()?.status == 200)
+        c.send(Array("PROXY TCP4 10.9.9.9 10.0.0.1 1111 8080\r\n".utf8) + httpRequest("GET", "/public/late"))
+        #expect(c.readResponse()?.status == 400)
+        #expect(upstream.requests == 1)
+    }
+
+    /// Without `proxy_protocol`, a PROXY line from a client is never taken as an address.
+    @Test func aListenerWithoutProxyProtocolRefusesTheHeader() throws {
+        let upstream = try Self.countingUpstream()
+        defer { upstream.stop() }
+        let stack = try TestStack(upstreamServers: ["127.0.0.1:\(upstream.port)"])
+        defer { stack.stop() }
+        let c = try RawClient(port: stack.port)
+        c.send(Self.v1 + httpRequest("GET", "/public/unasked"))
+        #expect(c.readResponse()?.status == 400)
+        #expect(upstream.requests == 0)
     }
 
     @Test func headerAndRequestByteByByte() throws {
