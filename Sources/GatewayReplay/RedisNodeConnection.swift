@@ -17,8 +17,7 @@ final class RedisNodeConnection: LoopBatchFinisher {
         let deadline: UInt64
     }
 
-    let host: String
-    let port: Int
+    let node: RedisNodeAddress
     let loop: EventLoop
     private let login: RedisLogin
     private let tls: RedisTLS?
@@ -48,15 +47,14 @@ final class RedisNodeConnection: LoopBatchFinisher {
     /// Called after every failure of the connection (the topology may look for a new master, say).
     var onFailure: ((RedisFault) -> Void)?
 
-    init(host: String, port: Int, loop: EventLoop, login: RedisLogin, tls: RedisTLS?, timeout: TimeSpan, logger: Logger) {
-        self.host = host
-        self.port = port
+    init(node: RedisNodeAddress, loop: EventLoop, login: RedisLogin, tls: RedisTLS?, timeout: TimeSpan, logger: Logger) {
+        self.node = node
         self.loop = loop
         self.login = login
         self.tls = tls
         timeoutNanos = UInt64(max(1_000_000, timeout.nanoseconds))
         self.logger = logger
-        numericAddress = try? SocketAddress(parsing: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        numericAddress = try? SocketAddress(parsing: node.description)
         timer = LoopTimer(loop: loop) { [unowned self] in self.timerFired() }
     }
 
@@ -70,7 +68,7 @@ final class RedisNodeConnection: LoopBatchFinisher {
     }
 
     /// `host:port`, for logs.
-    var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    var address: String { node.description }
 
     /// Commands written or held and not yet answered.
     var outstanding: Int { waiting.count - head }
@@ -172,7 +170,7 @@ final class RedisNodeConnection: LoopBatchFinisher {
             case .success(let channel):
                 if let tls {
                     let t = TLSClientHandshake.start(channel: channel, context: tls.context,
-                                                     serverName: tls.serverName ?? host) { [weak self] result in
+                                                     serverName: tls.serverName ?? node.host) { [weak self] result in
                         guard let self, gen == generation else {
                             if case .success(let t) = result { t.close() }
                             return

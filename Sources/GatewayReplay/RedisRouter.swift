@@ -24,14 +24,12 @@ struct RedisConnectionFactory {
 
     /// A connection to a data node (logs in).
     func data(_ node: RedisNodeAddress) -> RedisNodeConnection {
-        RedisNodeConnection(host: node.host, port: node.port, loop: loop, login: login, tls: tls, timeout: timeout,
-                            logger: logger)
+        RedisNodeConnection(node: node, loop: loop, login: login, tls: tls, timeout: timeout, logger: logger)
     }
 
     /// A connection to a Sentinel (no login: the URL's credentials are the data nodes').
     func sentinel(_ node: RedisNodeAddress) -> RedisNodeConnection {
-        RedisNodeConnection(host: node.host, port: node.port, loop: loop, login: RedisLogin(), tls: tls,
-                            timeout: timeout, logger: logger)
+        RedisNodeConnection(node: node, loop: loop, login: RedisLogin(), tls: tls, timeout: timeout, logger: logger)
     }
 }
 
@@ -44,7 +42,7 @@ final class RedisRouter {
         let factory = RedisConnectionFactory(
             loop: loop, login: RedisLogin(username: endpoint.username, password: endpoint.password, database: endpoint.database),
             tls: tls, timeout: timeout, logger: logger)
-        let nodes = endpoint.nodes.map { RedisNodeAddress(host: $0.host, port: $0.port) }
+        let nodes = endpoint.nodes
         switch endpoint.mode {
         case .standalone: topology = RedisStandalone(node: factory.data(nodes[0]))
         case .cluster: topology = RedisClusterRouter(seeds: nodes, factory: factory)
