@@ -13,6 +13,8 @@ public enum GatewayErrorCode: String, Sendable, CaseIterable {
     case badUpstreamResponse = "bad_upstream_response"
     case replayStoreUnavailable = "replay_store_unavailable"
     case replayStoreFull = "replay_store_full"
+    /// In the contract's table, but no longer sent: a request that arrives during the drain is served with
+    /// `Connection: close` (the contract's drain rule), and new connections are refused by closing the listeners.
     case draining = "draining"
     /// 503: no upstream connection came free under `max_connections` within `queue_timeout`.
     case upstreamBusy = "upstream_busy"
