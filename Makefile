@@ -2,8 +2,9 @@
 SWIFT        ?= swift
 CONFIG       ?= gateway.yaml
 BIN_RELEASE   = .build/release/session-gateway
-# Build and test needs: headers and libraries, plus the real clients and servers the integration tests drive.
-APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev libjemalloc-dev openssl curl nghttp2-client redis-server \
+# Build and test needs: headers and libraries, plus the real clients and servers the integration tests drive
+# (nodejs runs the README tutorial's backend, deploy/examples/node/app.js, in TutorialTests).
+APT_PACKAGES  = pkg-config libssl-dev libnghttp2-dev libhiredis-dev libjemalloc-dev openssl curl nghttp2-client redis-server nodejs \
                 systemd procps python3-venv
 # systemd-analyze verify needs the unit's commands to exist: systemd for the tool, procps for ExecReload's /bin/kill.
 # The deploy/ tests validate the Kubernetes manifests with kubernetes-validate (PyPI, offline schemas), kept in a
