@@ -225,6 +225,8 @@ extension HTTP2ServerSession {
             }
         case UInt8(NGHTTP2_DATA.rawValue):
             if endStream, let st = streams[id], st.headDelivered, !st.rejected { endRequest(st) }
+            // `padlen` counts the Pad Length byte too: what is left is the data.
+            if !endStream && frame.pointee.hd.length <= frame.pointee.data.padlen { emptyDataReceived() }
         case UInt8(NGHTTP2_PING.rawValue):
             if gracefulShutdownPending && frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
                 submitFinalGoAway()

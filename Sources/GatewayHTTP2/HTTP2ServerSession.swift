@@ -39,13 +39,24 @@ public final class HTTP2ServerSession {
     var lastAuthority = ""
     /// Where request heads get their field arrays: the loop's pool, which finished exchanges give theirs back to.
     let fieldsPool: HeaderFieldsPool
+    /// Reads the time for the empty-DATA token bucket.
+    let clock: any Clock
+    /// Empty DATA frames the client may still send (see `HTTP2Settings.emptyDataBurst`), and the second, on
+    /// `clock`'s monotonic scale, the bucket was last refilled.
+    var emptyDataTokens: Int
+    var emptyDataRefilledAt: UInt64
+    /// The connection is being ended with GOAWAY(ENHANCE_YOUR_CALM) for a flood.
+    var calmedDown = false
 
     /// Creates the session and queues the server SETTINGS; the delegate is held strongly (see `delegate`).
     public init(settings: HTTP2Settings, delegate: HTTP2ServerSessionDelegate,
-                fieldsPool: HeaderFieldsPool = HeaderFieldsPool()) throws(HTTP2Error) {
+                fieldsPool: HeaderFieldsPool = HeaderFieldsPool(), clock: any Clock = SystemClock()) throws(HTTP2Error) {
         self.settings = settings
         self.delegate = delegate
         self.fieldsPool = fieldsPool
+        self.clock = clock
+        emptyDataTokens = settings.emptyDataBurst
+        emptyDataRefilledAt = clock.monotonicNanos() / 1_000_000_000
         let callbacks = try makeServerCallbacks()
         let option = try NGOption()
         // Flow control follows the caller: windows reopen only when it reports bytes passed on.
@@ -98,8 +109,42 @@ public final class HTTP2ServerSession {
     public func receive(_ bytes: UnsafeRawBufferPointer) throws(HTTP2Error) -> Int {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return 0 }
         let n = nghttp2_session_mem_recv(handle, base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        if n < 0 { throw HTTP2Error(nghttp2: Int32(truncatingIfNeeded: n), "nghttp2_session_mem_recv") }
+        if n < 0 {
+            let code = Int32(truncatingIfNeeded: n)
+            // nghttp2's flood guards (more than 1000 SETTINGS/PING ACKs queued, more than 8 CONTINUATION frames in
+            // one header block) end the session without queueing a GOAWAY: the client saw only a closed socket.
+            // The session is still consistent (the guard fires before the frame is acted on), so tell the client
+            // why, as RFC 9113 5.4.1 asks, before the connection closes.
+            if code == NGHTTP2_ERR_FLOODED.rawValue || code == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue {
+                calmDown()
+            }
+            throw HTTP2Error(nghttp2: code, "nghttp2_session_mem_recv")
+        }
         return n
+    }
+
+    /// Ends the connection for a flood: GOAWAY(ENHANCE_YOUR_CALM) with the last stream processed, nothing read after.
+    func calmDown() {
+        guard !calmedDown else { return }
+        calmedDown = true
+        _ = nghttp2_session_terminate_session(handle, HTTP2ErrorCode.enhanceYourCalm)
+    }
+
+    /// Counts a zero-length DATA frame without END_STREAM against the token bucket; past it, `calmDown`.
+    /// The same bucket as nghttp2's `nghttp2_ratelim`: whole seconds, refilled at most to the burst.
+    func emptyDataReceived() {
+        let now = clock.monotonicNanos() / 1_000_000_000
+        if now > emptyDataRefilledAt {
+            let refill = (now - emptyDataRefilledAt).multipliedReportingOverflow(by: UInt64(clamping: settings.emptyDataPerSecond))
+            emptyDataTokens = refill.overflow || refill.partialValue >= UInt64(clamping: settings.emptyDataBurst)
+                ? settings.emptyDataBurst : min(settings.emptyDataBurst, emptyDataTokens + Int(refill.partialValue))
+            emptyDataRefilledAt = now
+        }
+        if emptyDataTokens > 0 {
+            emptyDataTokens -= 1
+        } else {
+            calmDown()
+        }
     }
 
     /// Appends frames for the client to `out`, stopping once `limit` bytes were added (it may overshoot by one frame).

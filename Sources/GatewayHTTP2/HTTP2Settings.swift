@@ -14,11 +14,17 @@ public struct HTTP2Settings: Sendable {
     public var connectionWindowSize: UInt32
     /// `didDrainStream` fires when a stream's buffered response bytes fall below this after reaching it.
     public var responseLowWater: Int
+    /// Zero-length DATA frames without END_STREAM a client may send at once (a token bucket refilled by
+    /// `emptyDataPerSecond`) before the connection is ended with GOAWAY(ENHANCE_YOUR_CALM). Such frames carry
+    /// nothing and cost no flow-control window, only CPU (CVE-2019-9518). nghttp2 counts them among its "glitches"
+    /// from 1.67 with these numbers; the 1.52 this is built against does not.
+    public var emptyDataBurst: Int
+    public var emptyDataPerSecond: Int
 
     public init(maxConcurrentStreams: UInt32 = 100, initialWindowSize: UInt32 = 65_535,
                 maxHeaderListSize: UInt32 = 32 * 1024, enableConnectProtocol: Bool = true,
                 maxFrameSize: UInt32 = 16_384, connectionWindowSize: UInt32 = 1 << 20,
-                responseLowWater: Int = 64 * 1024) {
+                responseLowWater: Int = 64 * 1024, emptyDataBurst: Int = 10_000, emptyDataPerSecond: Int = 330) {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.initialWindowSize = initialWindowSize
         self.maxHeaderListSize = maxHeaderListSize
@@ -26,5 +32,7 @@ public struct HTTP2Settings: Sendable {
         self.maxFrameSize = maxFrameSize
         self.connectionWindowSize = connectionWindowSize
         self.responseLowWater = responseLowWater
+        self.emptyDataBurst = emptyDataBurst
+        self.emptyDataPerSecond = emptyDataPerSecond
     }
 }
