@@ -208,7 +208,7 @@ extension HTTP2ServerSession {
         switch frame.pointee.hd.type {
         case UInt8(NGHTTP2_HEADERS.rawValue):
             headerTarget = nil
-            guard let st = streams[id], !st.rejected else { return }
+            guard let st = streams[id], !st.rejected, !st.resetByCaller else { return }
             if let trailers = st.trailers {
                 st.trailers = nil
                 if st.headerListTooLarge {
@@ -224,7 +224,7 @@ extension HTTP2ServerSession {
                 deliverHead(st, endStream: endStream)
             }
         case UInt8(NGHTTP2_DATA.rawValue):
-            if endStream, let st = streams[id], st.headDelivered, !st.rejected { endRequest(st) }
+            if endStream, let st = streams[id], st.headDelivered, !st.rejected, !st.resetByCaller { endRequest(st) }
         case UInt8(NGHTTP2_PING.rawValue):
             if gracefulShutdownPending && frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
                 submitFinalGoAway()
@@ -254,7 +254,8 @@ extension HTTP2ServerSession {
         // destroyed on the way (a retain and a release per field).
         st.head.framing = framing
         delegate.session(self, didReceiveHead: &st.head, stream: st, endStream: endStream)
-        if endStream { endRequest(st) }
+        // The delegate may have reset the stream from inside the call: then it hears of nothing more but the close.
+        if endStream && !st.resetByCaller { endRequest(st) }
     }
 
     private func endRequest(_ st: HTTP2StreamState) {
@@ -282,7 +283,7 @@ extension HTTP2ServerSession {
     }
 
     func dataChunk(_ id: Int32, _ data: UnsafeRawBufferPointer) {
-        guard let st = streams[id], st.headDelivered, !st.rejected else {
+        guard let st = streams[id], st.headDelivered, !st.rejected, !st.resetByCaller else {
             _ = nghttp2_session_consume(handle, id, data.count)
             return
         }
