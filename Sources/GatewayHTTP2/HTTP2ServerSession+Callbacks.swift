@@ -177,6 +177,13 @@ extension HTTP2ServerSession {
         return cache
     }
 
+    /// A malformed request (RFC 9113 8.1.1): a stream error of type PROTOCOL_ERROR, queued first, so nghttp2's own
+    /// reset for the refused field (INTERNAL_ERROR) finds the stream closing and is not sent. Returns false.
+    private func refuseMalformed(_ st: HTTP2StreamState) -> Bool {
+        _ = nghttp2_submit_rst_stream(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), st.id, HTTP2ErrorCode.protocolError)
+        return false
+    }
+
     /// One field of `st`'s request head or trailers.
     private func store(_ st: HTTP2StreamState, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Bool {
         guard !st.headerListTooLarge else { return true }
@@ -199,15 +206,13 @@ extension HTTP2ServerSession {
             switch (name.count, name.count > 1 ? name[1] : 0) {
             case (7, UInt8(ascii: "m")): st.head.method = HTTP2ServerSession.method(value)
             case (5, UInt8(ascii: "p")):
-                guard HTTP2ServerSession.isRequestTarget(value) else {
-                    // RFC 9113 8.1.1: malformed, a stream error of type PROTOCOL_ERROR (queued first, so nghttp2's own
-                    // reset for the refused field, INTERNAL_ERROR, finds the stream closing and is not sent).
-                    _ = nghttp2_submit_rst_stream(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), st.id, HTTP2ErrorCode.protocolError)
-                    return false
-                }
+                guard HTTP2ServerSession.isRequestTarget(value) else { return refuseMalformed(st) }
                 st.head.target = HTTP2ServerSession.reuse(&lastPath, value)
             case (10, UInt8(ascii: "a")): st.head.authority = HTTP2ServerSession.reuse(&lastAuthority, value)
-            case (9, UInt8(ascii: "p")): st.head.extendedProtocol = String(decoding: value, as: UTF8.self)
+            case (9, UInt8(ascii: "p")):
+                // RFC 8441 4: an upgrade token (RFC 9110 16.7), which nghttp2 checks only as a field value.
+                guard !value.isEmpty, value.allSatisfy(ASCII.isTokenChar) else { return refuseMalformed(st) }
+                st.head.extendedProtocol = String(decoding: value, as: UTF8.self)
             default: break
             }
             return true

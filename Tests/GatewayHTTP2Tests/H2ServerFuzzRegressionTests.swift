@@ -75,3 +75,23 @@ extension H2ServerFuzzRegressionTests {
         #expect(h.recorder.heads[103]?.target == "/ok")
     }
 }
+
+extension H2ServerFuzzRegressionTests {
+    /// An extended CONNECT whose `:protocol` is not a token (here with a space) reached the delegate: nghttp2 checks
+    /// it only as a field value. RFC 8441 wants an upgrade token; it is refused like any malformed request.
+    @Test(arguments: ["webt:h n9", "web\u{e9}socket", ""])
+    func protocolThatIsNotATokenIsRefused(_ proto: String) throws {
+        let h = try Harness()
+        func req(_ id: Int32, _ p: String) -> [UInt8] {
+            H2ServerFuzzRegressionTests.rawHeaders(stream: id, [(Array(":method".utf8), Array("CONNECT".utf8)),
+                (Array(":protocol".utf8), Array(p.utf8)), (Array(":scheme".utf8), Array("https".utf8)),
+                (Array(":path".utf8), Array("/chat".utf8)), (Array(":authority".utf8), Array("shop.example".utf8))])
+        }
+        try h.feedServer(req(101, proto) + req(103, "websocket"))
+        var out: [UInt8] = []
+        h.server.produceOutput(into: &out, limit: 1 << 20)
+        #expect(h.recorder.heads[101] == nil)
+        #expect(H2ServerFuzzRegressionTests.resets(out)[101] == HTTP2ErrorCode.protocolError)
+        #expect(h.recorder.heads[103]?.extendedProtocol == "websocket")
+    }
+}
