@@ -213,14 +213,31 @@ public enum H2ServerFuzz {
     static func compare(_ whole: Run, _ split: Run) -> [String] {
         var out: [String] = []
         if whole.order != split.order { out.append("whole and split forwarded heads in a different order: \(whole.order) \(split.order)") }
-        for id in Set(whole.requests.keys).union(split.requests.keys) where whole.requests[id] != split.requests[id] {
-            out.append("whole and split forwarded different requests on stream \(id)")
+        // A body cut by an error (the stream's or the connection's) may be cut at a different byte: nghttp2 checks
+        // content-length per piece of DATA it reads, and hands over a piece that fits before the piece that does
+        // not. So bodies are compared for ended requests; every body is still checked to be the client's bytes and
+        // within content-length (`checkForwarded`).
+        func comparable(_ r: ForwardedRequest?) -> ForwardedRequest? {
+            guard var r, !r.ended else { return r }
+            r.body = []
+            return r
+        }
+        for id in Set(whole.requests.keys).union(split.requests.keys)
+        where comparable(whole.requests[id]) != comparable(split.requests[id]) {
+            out.append("whole and split forwarded different requests on stream \(id): \(describe(whole.requests[id])) / \(describe(split.requests[id]))")
         }
         if whole.thrown != split.thrown { out.append("whole and split ended differently: \(String(describing: whole.thrown)) \(String(describing: split.thrown))") }
         let wg = whole.outputCheck.goAways.map { "\($0.last)/\($0.code)" }, sg = split.outputCheck.goAways.map { "\($0.last)/\($0.code)" }
         if wg != sg { out.append("whole and split sent different GOAWAYs: \(wg) \(sg)") }
         if whole.comparableFrames != split.comparableFrames { out.append("whole and split output differ") }
         return out
+    }
+
+    static func describe(_ r: ForwardedRequest?) -> String {
+        guard let r else { return "none" }
+        return "\(String(decoding: r.method, as: UTF8.self)) \(String(decoding: r.target, as: UTF8.self)) \(describe(r.fields)) "
+            + "body \(r.body.count) ended \(r.ended) trailers \(r.trailers.map(describe) ?? "none") closed \(r.closedWith.map(String.init) ?? "no")"
+            + (r.tooLarge ? " 431" : "")
     }
 
     static func describe(_ fields: [H2Field]) -> String {
