@@ -8,7 +8,7 @@ struct ForwardedRequest: Equatable {
     var authority: [UInt8]?
     var extendedProtocol: [UInt8]?
     var fields: [H2Field] = []
-    var framing = ""
+    var framing = BodyFraming.none
     var headEndStream = false
     var body: [UInt8] = []
     var trailers: [H2Field]?
@@ -108,7 +108,7 @@ final class FakeUpstream: HTTP2ServerSessionDelegate {
         r.authority = h.authority.map { Array($0.utf8) }
         r.extendedProtocol = h.extendedProtocol.map { Array($0.utf8) }
         r.fields = (0..<h.headers.count).map { H2Field(Array(h.headers.nameBytes($0)), Array(h.headers.valueBytes($0))) }
-        r.framing = "\(h.framing)"
+        r.framing = h.framing
         r.headEndStream = endStream
         requests[id] = r
         order.append(id)

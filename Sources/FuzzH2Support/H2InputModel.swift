@@ -61,8 +61,9 @@ struct H2InputModel {
                 }
                 return
             }
-            let payload = Array(bytes[(at + 9)..<(at + 9 + length)])
             let end = at + 9 + length
+            // Copied only for the frames whose payload is kept.
+            let payload = type <= 0x1 || type == 0x9 || type == 0x4 ? Array(bytes[(at + 9)..<end]) : []
             if let p = pending, type != 0x9 || sid != p.stream { return }
             switch type {
             case 0x0:  // DATA

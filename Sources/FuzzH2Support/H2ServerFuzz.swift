@@ -122,10 +122,9 @@ public enum H2ServerFuzz {
     static func drain(_ session: HTTP2ServerSession, _ upstream: FakeUpstream, _ model: H2InputModel, _ r: inout Run) {
         var rounds = 0
         while true {
-            var out: [UInt8] = []
-            session.produceOutput(into: &out, limit: 64 * 1024)
-            if out.isEmpty { break }
-            r.output += out
+            let before = r.output.count
+            session.produceOutput(into: &r.output, limit: 64 * 1024)
+            if r.output.count == before { break }
             rounds += 1
             if rounds > 10_000 {
                 r.violations.append("output never ends")
@@ -183,6 +182,8 @@ public enum H2ServerFuzz {
             if !raw.body.starts(with: req.body) { out.append("stream \(id): forwarded body is not what the client sent") }
             let contentLength = regular.first { $0.name == Array("content-length".utf8) }
                 .flatMap { Int(String(decoding: $0.value, as: UTF8.self)) }
+            let framing: BodyFraming = req.headEndStream ? .none : contentLength.map { .contentLength($0) } ?? .chunked
+            if req.framing != framing { out.append("stream \(id): head framed as \(req.framing), not \(framing)") }
             if let cl = contentLength, req.body.count > cl {
                 out.append("stream \(id): \(req.body.count) body bytes forwarded past content-length \(cl)")
             }
