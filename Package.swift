@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "session-gateway", targets: ["session-gateway"]),
+        // fuzz-h2-server (issue 19): client bytes into HTTP2ServerSession with a fake upstream; see Tests/Fuzz/h2-server.
+        .executable(name: "fuzz-h2-server", targets: ["fuzz-h2-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,6 +54,12 @@ let package = Package(
         // glibc's per-thread cache overflows and most allocations take its slow path.
         linkerSettings: [.linkedLibrary("jemalloc")]),
 
+        // fuzz-h2-server (issue 19): the checks live in FuzzH2Support, which the corpus replay test runs too; main.swift
+        // holds only the libFuzzer entry point. Build: swift build -c release --product fuzz-h2-server --sanitize=fuzzer
+        // --sanitize=address --scratch-path .build-fuzz
+        .target(name: "FuzzH2Support", dependencies: ["GatewayHTTP2", "GatewayCore", "CNghttp2"]),
+        .executableTarget(name: "fuzz-h2-server", dependencies: ["FuzzH2Support"], path: "Sources/FuzzTargets/h2-server"),
+
         .executableTarget(name: "bench-auth", dependencies: ["GatewayAuth", "GatewayCore"], path: "Benchmarks/bench-auth"),
         .executableTarget(name: "bench-replay", dependencies: ["GatewayReplay", "GatewayCore"], path: "Benchmarks/bench-replay"),
 
@@ -59,7 +67,7 @@ let package = Package(
         .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayCore", "TestSupport"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig", "GatewayCore"]),
         .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1", "GatewayCore", "TestSupport"]),
-        .testTarget(name: "GatewayHTTP2Tests", dependencies: ["GatewayHTTP2", "GatewayCore", "HTTP2TestSupport"]),
+        .testTarget(name: "GatewayHTTP2Tests", dependencies: ["GatewayHTTP2", "GatewayCore", "HTTP2TestSupport", "FuzzH2Support"]),
         .testTarget(name: "GatewayTLSTests", dependencies: ["GatewayTLS", "GatewayCore"]),
         .testTarget(name: "GatewayLoopTests", dependencies: ["GatewayLoop", "GatewayCore"]),
         // Helpers for more than one test target (a test target cannot import another's files).

@@ -30,9 +30,9 @@ private func onHeader(_ s: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>
                       _ value: UnsafePointer<UInt8>?, _ valuelen: Int, _ flags: UInt8, _ ud: UnsafeMutableRawPointer?) -> Int32 {
     guard let frame else { return callbackFailure }
     return withOwner(ud, callbackFailure) { o in
+        // A field the session refuses (see `store`) resets the stream, as nghttp2's own checks do.
         o.header(frame, name: UnsafeBufferPointer(start: name, count: namelen),
-                 value: UnsafeBufferPointer(start: value, count: valuelen))
-        return 0
+                 value: UnsafeBufferPointer(start: value, count: valuelen)) ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue
     }
 }
 
@@ -131,15 +131,25 @@ extension HTTP2ServerSession {
         }
     }
 
-    func header(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return }
+    /// False when the field makes the request malformed: the stream is then reset and its head never delivered.
+    func header(_ frame: UnsafePointer<nghttp2_frame>, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return true }
         let sid = frame.pointee.hd.stream_id
         if let t = headerTarget, headerTargetID == sid {
             // Alive: `streams` holds it, and nothing here removes it.
-            t._withUnsafeGuaranteedRef { store($0, name: name, value: value) }
+            return t._withUnsafeGuaranteedRef { store($0, name: name, value: value) }
         } else if let st = streams[sid] {
-            store(st, name: name, value: value)
+            return store(st, name: name, value: value)
         }
+        return true
+    }
+
+    /// An HTTP/1.1 request-target's bytes (visible ASCII, no `#`), as `RequestLine` wants them: nghttp2 lets any
+    /// byte from 0x80 up through in `:path`, which the upstream hop could not carry, and which the `String` the head
+    /// holds would not even keep (invalid UTF-8 becomes U+FFFD).
+    static func isRequestTarget(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in v where b <= 0x20 || b >= 0x7F || b == UInt8(ascii: "#") { return false }
+        return true
     }
 
     /// The method as a string literal when it is a common one (no string to build), else a new string.
@@ -167,20 +177,27 @@ extension HTTP2ServerSession {
         return cache
     }
 
+    /// A malformed request (RFC 9113 8.1.1): a stream error of type PROTOCOL_ERROR, queued first, so nghttp2's own
+    /// reset for the refused field (INTERNAL_ERROR) finds the stream closing and is not sent. Returns false.
+    private func refuseMalformed(_ st: HTTP2StreamState) -> Bool {
+        _ = nghttp2_submit_rst_stream(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), st.id, HTTP2ErrorCode.protocolError)
+        return false
+    }
+
     /// One field of `st`'s request head or trailers.
-    private func store(_ st: HTTP2StreamState, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        guard !st.headerListTooLarge else { return }
+    private func store(_ st: HTTP2StreamState, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !st.headerListTooLarge else { return true }
         st.headerListBytes += name.count + value.count + 32
         if st.headerListBytes > Int(settings.maxHeaderListSize) {
             // Stop storing: the rest of the block is still decoded by nghttp2 (HPACK state), but costs us nothing.
             st.headerListTooLarge = true
             st.head.headers = HTTPHeaders()
             st.trailers = st.trailers.map { _ in HTTPHeaders() }
-            return
+            return true
         }
         if st.trailers != nil {
             st.trailers?.append(nameBytes: name, valueBytes: value)
-            return
+            return true
         }
         if name.first == UInt8(ascii: ":") {
             // nghttp2 has already rejected unknown, repeated and misplaced pseudo-headers, so among the names that
@@ -188,18 +205,24 @@ extension HTTP2ServerSession {
             // `:scheme` is checked by nghttp2 and not used: the upstream hop is HTTP/1.1.
             switch (name.count, name.count > 1 ? name[1] : 0) {
             case (7, UInt8(ascii: "m")): st.head.method = HTTP2ServerSession.method(value)
-            case (5, UInt8(ascii: "p")): st.head.target = HTTP2ServerSession.reuse(&lastPath, value)
+            case (5, UInt8(ascii: "p")):
+                guard HTTP2ServerSession.isRequestTarget(value) else { return refuseMalformed(st) }
+                st.head.target = HTTP2ServerSession.reuse(&lastPath, value)
             case (10, UInt8(ascii: "a")): st.head.authority = HTTP2ServerSession.reuse(&lastAuthority, value)
-            case (9, UInt8(ascii: "p")): st.head.extendedProtocol = String(decoding: value, as: UTF8.self)
+            case (9, UInt8(ascii: "p")):
+                // RFC 8441 4: an upgrade token (RFC 9110 16.7), which nghttp2 checks only as a field value.
+                guard !value.isEmpty, value.allSatisfy(ASCII.isTokenChar) else { return refuseMalformed(st) }
+                st.head.extendedProtocol = String(decoding: value, as: UTF8.self)
             default: break
             }
-            return
+            return true
         }
         if name.count == 14 && ASCII.equalsIgnoringCase(name, "content-length") {
             // nghttp2 has validated the digits and that any repeat is identical.
             st.contentLength = value.reduce(0) { acc, d in acc &* 10 &+ Int(d &- 0x30) }
         }
         st.head.headers.append(nameBytes: name, valueBytes: value)
+        return true
     }
 
     func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) {
@@ -208,7 +231,7 @@ extension HTTP2ServerSession {
         switch frame.pointee.hd.type {
         case UInt8(NGHTTP2_HEADERS.rawValue):
             headerTarget = nil
-            guard let st = streams[id], !st.rejected else { return }
+            guard let st = streams[id], !st.rejected, !st.resetByCaller else { return }
             if let trailers = st.trailers {
                 st.trailers = nil
                 if st.headerListTooLarge {
@@ -224,7 +247,7 @@ extension HTTP2ServerSession {
                 deliverHead(st, endStream: endStream)
             }
         case UInt8(NGHTTP2_DATA.rawValue):
-            if endStream, let st = streams[id], st.headDelivered, !st.rejected { endRequest(st) }
+            if endStream, let st = streams[id], st.headDelivered, !st.rejected, !st.resetByCaller { endRequest(st) }
             // `padlen` counts the Pad Length byte too: what is left is the data.
             if !endStream && frame.pointee.hd.length <= frame.pointee.data.padlen { emptyDataReceived() }
         case UInt8(NGHTTP2_PING.rawValue):
@@ -256,7 +279,8 @@ extension HTTP2ServerSession {
         // destroyed on the way (a retain and a release per field).
         st.head.framing = framing
         delegate.session(self, didReceiveHead: &st.head, stream: st, endStream: endStream)
-        if endStream { endRequest(st) }
+        // The delegate may have reset the stream from inside the call: then it hears of nothing more but the close.
+        if endStream && !st.resetByCaller { endRequest(st) }
     }
 
     private func endRequest(_ st: HTTP2StreamState) {
@@ -284,7 +308,7 @@ extension HTTP2ServerSession {
     }
 
     func dataChunk(_ id: Int32, _ data: UnsafeRawBufferPointer) {
-        guard let st = streams[id], st.headDelivered, !st.rejected else {
+        guard let st = streams[id], st.headDelivered, !st.rejected, !st.resetByCaller else {
             _ = nghttp2_session_consume(handle, id, data.count)
             return
         }

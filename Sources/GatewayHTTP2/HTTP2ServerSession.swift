@@ -272,7 +272,11 @@ public final class HTTP2ServerSession {
 
     /// Sends RST_STREAM with `errorCode` and drops the stream's buffered response.
     public func resetStream(streamID: Int32, errorCode: UInt32) {
-        if let st = streams[streamID] { st.response.clear(); st.responseEnded = true }
+        if let st = streams[streamID] {
+            st.response.clear()
+            st.responseEnded = true
+            st.resetByCaller = true
+        }
         _ = nghttp2_submit_rst_stream(handle, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
 

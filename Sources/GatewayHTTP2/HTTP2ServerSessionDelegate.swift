@@ -13,6 +13,7 @@ public protocol HTTP2ServerSessionDelegate: AnyObject {
     /// Request trailers; `streamEnded` follows.
     func session(_ s: HTTP2ServerSession, didReceiveTrailers trailers: HTTPHeaders, stream: HTTP2StreamState)
     /// The client finished its request (END_STREAM), delivered once per stream, also after a head with `endStream`.
+    /// After the delegate resets a stream (`resetStream`), it hears only `streamClosed` for it: no end, DATA or trailers.
     func session(_ s: HTTP2ServerSession, streamEnded stream: HTTP2StreamState)
     /// The stream is gone (done, or RST_STREAM from either side); sent only for streams whose head was delivered.
     func session(_ s: HTTP2ServerSession, streamClosed stream: HTTP2StreamState, errorCode: UInt32)

@@ -24,6 +24,9 @@ open class HTTP2StreamState {
     var unconsumed = 0
     /// The head went over the header-list limit (431): body and trailers are dropped; the delegate only answers it.
     var rejected = false
+    /// The caller reset the stream (`resetStream`): no more of its request (end, DATA, trailers) is delivered, even
+    /// what arrives in the same bytes as the head, before the RST_STREAM has gone out.
+    var resetByCaller = false
 
     // Response side.
     var response = ByteBuffer()
