@@ -3,14 +3,13 @@ import GatewayConfig
 import GatewayCore
 import GatewayLoop
 import GatewayProxy
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Collects access-log lines written by an in-process gateway.
 final class CollectingLogWriter: AccessLogWriter {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     func writeLines(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)

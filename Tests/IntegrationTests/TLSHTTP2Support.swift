@@ -2,7 +2,6 @@ import Foundation
 import GatewayAuth
 import GatewayConfig
 import GatewayCore
-import Synchronization
 @testable import GatewayHTTP2
 import HTTP2TestSupport
 #if canImport(Glibc)
@@ -108,7 +107,7 @@ final class StreamingUpstream: @unchecked Sendable {
     let fd: Int32
     let port: Int
     /// The request heads the upstream received, as text.
-    let heads = Mutex<[String]>([])
+    let heads = Locked<[String]>([])
 
     init() throws {
         let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

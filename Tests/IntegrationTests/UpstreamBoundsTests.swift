@@ -1,7 +1,7 @@
 import Foundation
 import GatewayConfig
 import HTTP2TestSupport
-import Synchronization
+import GatewayCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +25,7 @@ struct UpstreamBoundsTests {
     /// among thousands of TIME_WAIT rows, milliseconds per sample.)
     final class SocketSampler: @unchecked Sendable {
         private let port: UInt16
-        private let state = Mutex<(peak: Int, samples: Int, running: Bool)>((0, 0, true))
+        private let state = Locked<(peak: Int, samples: Int, running: Bool)>((0, 0, true))
         private let done = DispatchSemaphore(value: 0)
 
         init(upstreamPort: Int) {
@@ -150,7 +150,7 @@ struct UpstreamBoundsTests {
         }
         defer { stack.stop() }
         let sampler = SocketSampler(upstreamPort: upstream.port)
-        let statuses = Mutex<[Int]>([])
+        let statuses = Locked<[Int]>([])
         let group = DispatchGroup()
         for _ in 0..<4 {
             group.enter()
