@@ -276,13 +276,23 @@ func tool(_ name: String) -> String {
     return "/usr/bin/\(name)"
 }
 
-/// The built `session-gateway` executable next to the test bundle.
+/// The `session-gateway` executable of the build this test binary belongs to: `SESSION_GATEWAY_BINARY` when set,
+/// else the one in the test runner's own bin directory. SwiftPM puts the runner (`…PackageTests.xctest`) beside the
+/// products, whatever `--scratch-path`, configuration or sanitizer the build used, so a sanitizer build in
+/// `.build-tsan` tests its own binary and never a stale `.build/debug` one.
 func gatewayBinary() -> String {
-    let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
-    for candidate in [bundle.appendingPathComponent("session-gateway").path,
-                      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                        .appendingPathComponent(".build/debug/session-gateway").path] where FileManager.default.isExecutableFile(atPath: candidate) {
-        return candidate
+    if let path = ProcessInfo.processInfo.environment["SESSION_GATEWAY_BINARY"], !path.isEmpty { return path }
+    // The running executable: `Bundle.main` names its directory on Linux, and /proc/self/exe its file.
+    var candidates: [URL] = []
+    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
     }
-    return ".build/debug/session-gateway"
+    if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
+    candidates.append(Bundle.main.bundleURL)
+    for dir in candidates {
+        let candidate = dir.appendingPathComponent("session-gateway").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    // Not found: the path the first candidate would have, so the failure names where the binary was expected.
+    return (candidates.first ?? Bundle.main.bundleURL).appendingPathComponent("session-gateway").path
 }
