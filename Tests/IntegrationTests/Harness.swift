@@ -248,8 +248,15 @@ enum TestTokens {
 }
 
 /// Runs a program and returns its exit status and output.
+///
+/// Both pipes are drained at once: read one after the other, a child that fills its stderr pipe (64 KiB: a
+/// sanitizer's reports, say) while the caller still waits for the end of its stdout never finishes. A child still
+/// running after `deadline` seconds is killed and the call throws, so a stalled exchange fails its test instead of
+/// hanging the run; the deadline is generous (sanitizer builds run the gateway 5-15 times slower), not a timing
+/// assertion.
 @discardableResult
-func runProcess(_ path: String, _ args: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runProcess(_ path: String, _ args: [String], environment: [String: String]? = nil, stdin: String? = nil,
+                deadline: Double = 600) throws -> (status: Int32, stdout: String, stderr: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -260,11 +267,38 @@ func runProcess(_ path: String, _ args: [String], environment: [String: String]?
     let inPipe = Pipe()
     p.standardInput = inPipe
     try p.run()
+    let errBytes = Locked(Data())
+    let errDone = DispatchSemaphore(value: 0)
+    let errHandle = err.fileHandleForReading
+    Thread.detachNewThread {
+        let d = errHandle.readDataToEndOfFile()
+        errBytes.withLock { $0 = d }
+        errDone.signal()
+    }
+    // Killed under the lock that `finished` is set under, so a pid reused after the child was reaped is never hit.
+    let state = Locked((finished: false, killed: false))
+    let pid = p.processIdentifier
+    DispatchQueue.global().asyncAfter(deadline: .now() + deadline) {
+        state.withLock { s in
+            guard !s.finished else { return }
+            s.killed = true
+            kill(pid, SIGKILL)
+        }
+    }
     if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
     try? inPipe.fileHandleForWriting.close()
     let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
+    let e = errBytes.withLock { $0 }
     p.waitUntilExit()
+    let killed = state.withLock { s in
+        s.finished = true
+        return s.killed
+    }
+    if killed {
+        throw TestFailure("\(path) \(args.joined(separator: " ")) was still running after \(Int(deadline)) s and was killed; "
+                          + "stdout: \(String(decoding: o.suffix(2_000), as: UTF8.self)) stderr: \(String(decoding: e.suffix(2_000), as: UTF8.self))")
+    }
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
