@@ -26,8 +26,10 @@ let package = Package(
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CEpoll"),
+        // ThreadSanitizer annotations (weak symbols, live only under --sanitize=thread) for GatewayCore's `Locked`.
+        .systemLibrary(name: "CTSan"),
 
-        .target(name: "GatewayCore", swiftSettings: gatewaySettings),
+        .target(name: "GatewayCore", dependencies: ["CTSan"], swiftSettings: gatewaySettings),
         .target(name: "GatewayAuth", dependencies: ["GatewayCore", "COpenSSL"], swiftSettings: gatewaySettings),
         .target(name: "GatewayConfig", dependencies: ["GatewayCore", .product(name: "Yams", package: "Yams")], swiftSettings: gatewaySettings),
         .target(name: "GatewayHTTP1", dependencies: ["GatewayCore"], swiftSettings: gatewaySettings),

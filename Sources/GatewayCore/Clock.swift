@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// The source of time for everything that checks a deadline or a token: injected so tests can hold time still.
 public protocol Clock: Sendable {
@@ -50,10 +49,10 @@ public struct SystemClock: Clock {
 
 /// A clock that only moves when told to; for tests.
 public final class ManualClock: Clock {
-    private let state: Mutex<(wall: Int64, mono: UInt64)>
+    private let state: Locked<(wall: Int64, mono: UInt64)>
 
     public init(wallSeconds: Int64 = 1_700_000_000, monotonicNanos: UInt64 = 1_000_000_000) {
-        state = Mutex((wallSeconds, monotonicNanos))
+        state = Locked((wallSeconds, monotonicNanos))
     }
 
     public func wallSeconds() -> Int64 { state.withLock { $0.wall } }

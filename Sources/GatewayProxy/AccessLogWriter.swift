@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import GatewayCore
 
 /// Where finished access-log lines go (stdout in the product, a collector in tests).
 public protocol AccessLogWriter: Sendable {
@@ -10,7 +10,7 @@ public protocol AccessLogWriter: Sendable {
 
 /// Writes whole batches of lines to standard output; the lock is taken once per batch, never per request.
 public final class StdoutAccessLogWriter: AccessLogWriter {
-    private let lock = Mutex(())
+    private let lock = Locked(())
 
     public init() {}
 

@@ -21,13 +21,13 @@ public final class GatewayServer: @unchecked Sendable {
     private var adminListener: Listener?
     private let kind: ListenerKind
     /// The replay store and the settings it was built from; a reload that changes them builds a new one.
-    private let store: Mutex<(store: any ReplayStore, settings: ReplayConfig, injected: Bool)>
+    private let store: Locked<(store: any ReplayStore, settings: ReplayConfig, injected: Bool)>
     private let metricsRenderer: @Sendable () -> String
     private let openConnections = Atomic<Int>(0)
     private let draining = Atomic<Bool>(false)
     /// Set by the first stop signal: `/readyz` answers 503 from then on, grace or drain.
     private let readinessWithdrawn = Atomic<Bool>(false)
-    private let shutdownMachine = Mutex(ShutdownStateMachine())
+    private let shutdownMachine = Locked(ShutdownStateMachine())
     private let generation = Atomic<Int>(1)
     private let connectionsGauge = Gauge(label: "gateway_connections_open")
     private let replayGauge = Gauge(label: "gateway_replay_entries")
@@ -36,7 +36,7 @@ public final class GatewayServer: @unchecked Sendable {
     private let control = DispatchQueue(label: "session-gateway.control")
     /// The snapshot the loops serve (or are about to: each gets it in order through its queue) and the state of its
     /// host names; a reload and a changed name both go through it, so neither overwrites the other.
-    let installed: Mutex<(snapshot: RuntimeSnapshot, names: ResolvedNames)>
+    let installed: Locked<(snapshot: RuntimeSnapshot, names: ResolvedNames)>
     /// Looks host names up; the system's getaddrinfo unless a test injects another.
     let resolver: NameResolver
     /// Where names are looked up again (getaddrinfo blocks: never on a loop); what follows is touched only there.
@@ -61,9 +61,9 @@ public final class GatewayServer: @unchecked Sendable {
         maxConnections = Atomic(config.limits.maxConnections)
         group = EventLoopGroup(loopCount: loopCount)
         let snapshot = try RuntimeSnapshot(config: config, clock: clock, generation: 1, resolver: resolver)
-        installed = Mutex((snapshot, snapshot.names))
+        installed = Locked((snapshot, snapshot.names))
         let initialStore = try replayStore ?? ReplayStoreFactory.make(config.replay, clock: clock, loops: group.loops, logger: logger)
-        store = Mutex((initialStore, config.replay, replayStore != nil))
+        store = Locked((initialStore, config.replay, replayStore != nil))
         for loop in group.loops {
             loopStates.append(LoopState(loop: loop, server: self, snapshot: snapshot, replayStore: initialStore,
                                         metrics: GatewayMetrics()))

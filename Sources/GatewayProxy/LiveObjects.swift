@@ -1,4 +1,4 @@
-import Synchronization
+import GatewayCore
 
 /// The objects that debug builds count per loop, so tests can check that every reference cycle between them (a
 /// stream and its connection, a connection and its transport's callbacks) is broken once the traffic is gone.
@@ -29,7 +29,7 @@ struct LiveToken: ~Copyable {
 #if DEBUG
 /// A loop's live-object counts (debug builds).
 final class LiveObjects: Sendable {
-    private let counts = Mutex<[LiveKind: Int]>([:])
+    private let counts = Locked<[LiveKind: Int]>([:])
 
     func add(_ kind: LiveKind, _ delta: Int) { counts.withLock { $0[kind, default: 0] += delta } }
 

@@ -4,13 +4,12 @@ import GatewayCore
 import GatewayHTTP1
 import GatewayLoop
 import GatewayTLS
-import Synchronization
 
 /// Process-wide numbers for pool keys, handed out as configs are loaded and never reused: a pool indexes its
 /// servers by number instead of hashing the key string three times per request, and a key keeps its number (and
 /// its idle connections) across reloads.
 enum PoolSlots {
-    private static let numbers = Mutex([String: Int]())
+    private static let numbers = Locked([String: Int]())
 
     static func slot(for key: String) -> Int {
         numbers.withLock { table in

@@ -1,3 +1,4 @@
+import GatewayCore
 import Synchronization
 
 /// How many connections to one upstream server are open in this process (connecting, busy or idle, on any loop),
@@ -38,7 +39,7 @@ final class ServerBudget: Sendable {
 
 /// The process's budgets, one per pool slot (see `PoolSlots`), made as configs name new servers.
 enum ServerBudgets {
-    private static let table = Mutex([Int: ServerBudget]())
+    private static let table = Locked([Int: ServerBudget]())
 
     static func budget(forSlot slot: Int) -> ServerBudget {
         table.withLock { t in

@@ -12,8 +12,8 @@ public final class MemoryReplayStore: ReplayStore {
 
     /// One shard and its lock; a class so the locks live in an array.
     private final class LockedShard: Sendable {
-        let table: Mutex<ReplayShard>
-        init(now: UInt32) { table = Mutex(ReplayShard(now: now)) }
+        let table: Locked<ReplayShard>
+        init(now: UInt32) { table = Locked(ReplayShard(now: now)) }
     }
 
     private let shards: [LockedShard]

@@ -97,7 +97,7 @@ public final class RedisReplayStore: ReplayStore {
     /// a backoff of its own, so one loop answering says nothing about the requests another one carries. True when
     /// all answer; `completion` runs on the last loop to answer.
     public func isReady(completion: @escaping @Sendable (Bool) -> Void) {
-        let tally = Mutex((left: loops.count, ready: true))
+        let tally = Locked((left: loops.count, ready: true))
         for (i, loop) in loops.enumerated() {
             let router = routers[i]
             let ask: @Sendable () -> Void = {

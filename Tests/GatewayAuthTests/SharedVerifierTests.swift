@@ -27,10 +27,10 @@ import Testing
     }
 }
 
-import Synchronization
+import GatewayCore
 
 final class Counter: Sendable {
-    private let count = Mutex(0)
+    private let count = Locked(0)
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
 }

@@ -1,14 +1,13 @@
 import Dispatch
 import GatewayCore
 import GatewayLoop
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Counts events from any thread and lets a test wait for them without a timed assertion.
 final class EventCounter: Sendable {
-    private let count = Mutex(0)
+    private let count = Locked(0)
     private let semaphore = DispatchSemaphore(value: 0)
 
     var value: Int { count.withLock { $0 } }
@@ -44,7 +43,7 @@ final class EventCounter: Sendable {
 
 /// A thread-safe list of values recorded by callbacks.
 final class Recorder<T: Sendable>: Sendable {
-    private let items = Mutex<[T]>([])
+    private let items = Locked<[T]>([])
     func append(_ item: T) { items.withLock { $0.append(item) } }
     var all: [T] { items.withLock { $0 } }
 }

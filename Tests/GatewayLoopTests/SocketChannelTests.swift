@@ -1,7 +1,6 @@
 @testable import GatewayLoop
 import Dispatch
 import GatewayCore
-import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +10,7 @@ import Glibc
 final class ChannelProbe: Sendable {
     let readableCalls = EventCounter()
     let writableCalls = EventCounter()
-    private let state = Mutex<(bytes: [UInt8], eof: Bool, error: IOError?)>(([], false, nil))
+    private let state = Locked<(bytes: [UInt8], eof: Bool, error: IOError?)>(([], false, nil))
 
     var text: String { state.withLock { String(decoding: $0.bytes, as: UTF8.self) } }
     var sawEOF: Bool { state.withLock { $0.eof } }

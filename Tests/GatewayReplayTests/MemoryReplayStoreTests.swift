@@ -17,7 +17,7 @@ import Testing
 
     @Test func completionRunsBeforeAdmitReturns() {
         let store = MemoryReplayStore(maxEntries: 10, clock: clock)
-        let seen = Mutex<ReplayAdmission?>(nil)
+        let seen = Locked<ReplayAdmission?>(nil)
         store.admit(app: "app", jti: "a", until: clock.wallSeconds() + 5) { answer in seen.withLock { $0 = answer } }
         #expect(seen.withLock { $0 } == .fresh)
     }
@@ -152,7 +152,7 @@ import Testing
 
     @Test func isReadyIsTrue() {
         let store = MemoryReplayStore(maxEntries: 1, clock: clock)
-        let ready = Mutex(false)
+        let ready = Locked(false)
         store.isReady { value in ready.withLock { $0 = value } }
         #expect(ready.withLock { $0 })
     }

@@ -78,7 +78,7 @@ enum SilentListenerSocket {
 
     /// Issues `jtis.count` admits from inside one turn of the store's loop (one batch) and waits for every answer.
     func admitInOneBatch(_ store: RedisReplayStore, loop: EventLoop, jtis: [String]) -> [ReplayAdmission]? {
-        let answers = Mutex<[Int: ReplayAdmission]>([:])
+        let answers = Locked<[Int: ReplayAdmission]>([:])
         let group = DispatchGroup()
         for _ in jtis { group.enter() }
         let until = now + 60
@@ -95,7 +95,7 @@ enum SilentListenerSocket {
     }
 
     func writes(_ store: RedisReplayStore) -> Int {
-        let box = Mutex(-1)
+        let box = Locked(-1)
         let done = DispatchSemaphore(value: 0)
         store.writeCount { n in box.withLock { $0 = n }; done.signal() }
         _ = done.wait(timeout: .now() + 10)

@@ -3,21 +3,20 @@ import Foundation
 import Logging
 import GatewayCore
 @testable import GatewayReplay
-import Synchronization
 import Testing
 import TestSupport
 
 /// A Sentinel that lags: it keeps naming `named` as the master, while the test pushes `+switch-master` on the
 /// subscribed connection whenever it likes (as a more up-to-date Sentinel would have published it).
 final class LaggingSentinel: @unchecked Sendable {
-    let named: Mutex<Int>
-    private let subscriber = Mutex<Int32?>(nil)
+    let named: Locked<Int>
+    private let subscriber = Locked<Int32?>(nil)
     private var peer: ScriptedRedisPeer?
 
     var port: Int { peer?.port ?? 0 }
 
     init(naming port: Int) throws {
-        named = Mutex(port)
+        named = Locked(port)
         peer = try ScriptedRedisPeer { [weak self] fd in self?.serve(fd) }
     }
 
@@ -94,7 +93,7 @@ final class LaggingSentinel: @unchecked Sendable {
 
 /// Collects log messages (for counting warnings).
 final class CollectingLogHandler: LogHandler, @unchecked Sendable {
-    private let messages = Mutex<[String]>([])
+    private let messages = Locked<[String]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
 

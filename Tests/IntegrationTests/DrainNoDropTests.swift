@@ -1,6 +1,5 @@
 import Foundation
 import GatewayCore
-import Synchronization
 import Testing
 
 /// The drain drops no request: idle keep-alive connections wait a quiet period, and what arrives is answered with
@@ -20,8 +19,8 @@ import Testing
 
     /// Every client's tally, shared with the client threads.
     final class Tallies: Sendable {
-        let all: Mutex<[Tally]>
-        init(_ n: Int) { all = Mutex([Tally](repeating: Tally(), count: n)) }
+        let all: Locked<[Tally]>
+        init(_ n: Int) { all = Locked([Tally](repeating: Tally(), count: n)) }
         func withLock<R>(_ body: (inout [Tally]) -> R) -> R { all.withLock { body(&$0) } }
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import GatewayCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +9,7 @@ final class GatewayBinary: @unchecked Sendable {
     let process = Process()
     /// Bytes read from one pipe so far.
     private final class Sink: Sendable {
-        let bytes = Mutex<[UInt8]>([])
+        let bytes = Locked<[UInt8]>([])
     }
 
     private let out = Sink()

@@ -1,6 +1,6 @@
 import Foundation
 @testable import GatewayHTTP2
-import Synchronization
+import GatewayCore
 import Testing
 
 /// Trailers between an HTTP/2 client and an HTTP/1.1 upstream: chunked trailer fields one way, a trailing HEADERS
@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized)
 struct HTTP2TrailerTests {
     @Test func requestTrailersReachTheUpstreamAsChunkedTrailerFields() throws {
-        let received = Mutex<String?>(nil)
+        let received = Locked<String?>(nil)
         let upstream = try RawUpstream { conn in
             guard let head = conn.readHead() else { return }
             // Everything up to the empty line that ends the trailer section, kept raw to see the chunked framing.

@@ -243,7 +243,7 @@ struct HTTP2TunnelHoldTests {
 
     /// The request bodies an upstream read, in order.
     final class BodyLog: Sendable {
-        private let bodies = Mutex<[[UInt8]]>([])
+        private let bodies = Locked<[[UInt8]]>([])
         func append(_ b: [UInt8]) { bodies.withLock { $0.append(b) } }
         func withLock<R>(_ body: ([[UInt8]]) -> R) -> R { bodies.withLock { body($0) } }
     }

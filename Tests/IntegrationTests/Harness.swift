@@ -3,14 +3,13 @@ import GatewayConfig
 import GatewayCore
 import GatewayLoop
 import GatewayProxy
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Collects access-log lines written by an in-process gateway.
 final class CollectingLogWriter: AccessLogWriter {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     func writeLines(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
@@ -249,8 +248,15 @@ enum TestTokens {
 }
 
 /// Runs a program and returns its exit status and output.
+///
+/// Both pipes are drained at once: read one after the other, a child that fills its stderr pipe (64 KiB: a
+/// sanitizer's reports, say) while the caller still waits for the end of its stdout never finishes. A child still
+/// running after `deadline` seconds is killed and the call throws, so a stalled exchange fails its test instead of
+/// hanging the run; the deadline is generous (sanitizer builds run the gateway 5-15 times slower), not a timing
+/// assertion.
 @discardableResult
-func runProcess(_ path: String, _ args: [String], environment: [String: String]? = nil, stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runProcess(_ path: String, _ args: [String], environment: [String: String]? = nil, stdin: String? = nil,
+                deadline: Double = 600) throws -> (status: Int32, stdout: String, stderr: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -261,11 +267,38 @@ func runProcess(_ path: String, _ args: [String], environment: [String: String]?
     let inPipe = Pipe()
     p.standardInput = inPipe
     try p.run()
+    let errBytes = Locked(Data())
+    let errDone = DispatchSemaphore(value: 0)
+    let errHandle = err.fileHandleForReading
+    Thread.detachNewThread {
+        let d = errHandle.readDataToEndOfFile()
+        errBytes.withLock { $0 = d }
+        errDone.signal()
+    }
+    // Killed under the lock that `finished` is set under, so a pid reused after the child was reaped is never hit.
+    let state = Locked((finished: false, killed: false))
+    let pid = p.processIdentifier
+    DispatchQueue.global().asyncAfter(deadline: .now() + deadline) {
+        state.withLock { s in
+            guard !s.finished else { return }
+            s.killed = true
+            kill(pid, SIGKILL)
+        }
+    }
     if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
     try? inPipe.fileHandleForWriting.close()
     let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
+    errDone.wait()
+    let e = errBytes.withLock { $0 }
     p.waitUntilExit()
+    let killed = state.withLock { s in
+        s.finished = true
+        return s.killed
+    }
+    if killed {
+        throw TestFailure("\(path) \(args.joined(separator: " ")) was still running after \(Int(deadline)) s and was killed; "
+                          + "stdout: \(String(decoding: o.suffix(2_000), as: UTF8.self)) stderr: \(String(decoding: e.suffix(2_000), as: UTF8.self))")
+    }
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
@@ -277,13 +310,23 @@ func tool(_ name: String) -> String {
     return "/usr/bin/\(name)"
 }
 
-/// The built `session-gateway` executable next to the test bundle.
+/// The `session-gateway` executable of the build this test binary belongs to: `SESSION_GATEWAY_BINARY` when set,
+/// else the one in the test runner's own bin directory. SwiftPM puts the runner (`…PackageTests.xctest`) beside the
+/// products, whatever `--scratch-path`, configuration or sanitizer the build used, so a sanitizer build in
+/// `.build-tsan` tests its own binary and never a stale `.build/debug` one.
 func gatewayBinary() -> String {
-    let bundle = Bundle.main.bundleURL.deletingLastPathComponent()
-    for candidate in [bundle.appendingPathComponent("session-gateway").path,
-                      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                        .appendingPathComponent(".build/debug/session-gateway").path] where FileManager.default.isExecutableFile(atPath: candidate) {
-        return candidate
+    if let path = ProcessInfo.processInfo.environment["SESSION_GATEWAY_BINARY"], !path.isEmpty { return path }
+    // The running executable: `Bundle.main` names its directory on Linux, and /proc/self/exe its file.
+    var candidates: [URL] = []
+    if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent())
     }
-    return ".build/debug/session-gateway"
+    if let exe = Bundle.main.executableURL { candidates.append(exe.deletingLastPathComponent()) }
+    candidates.append(Bundle.main.bundleURL)
+    for dir in candidates {
+        let candidate = dir.appendingPathComponent("session-gateway").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    // Not found: the path the first candidate would have, so the failure names where the binary was expected.
+    return (candidates.first ?? Bundle.main.bundleURL).appendingPathComponent("session-gateway").path
 }

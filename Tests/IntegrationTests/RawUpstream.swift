@@ -13,8 +13,8 @@ final class RawUpstream: @unchecked Sendable {
     private let accepted = Atomic<Int>(0)
     private let requestCount = Atomic<Int>(0)
     private let completeCount = Atomic<Int>(0)
-    private let heads = Mutex<[String]>([])
-    private let open = Mutex<[Int32]>([])
+    private let heads = Locked<[String]>([])
+    private let open = Locked<[Int32]>([])
 
     /// Connections accepted so far.
     var connections: Int { accepted.load(ordering: .relaxed) }

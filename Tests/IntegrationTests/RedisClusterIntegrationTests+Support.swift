@@ -1,5 +1,6 @@
 import Foundation
 import GatewayReplay
+import GatewayCore
 import Synchronization
 import Testing
 import TestSupport
@@ -136,5 +137,5 @@ extension RedisClusterIntegrationTests {
 /// What the racing threads share: the next attempt to take, and each token's statuses.
 private final class RaceBoard: Sendable {
     let next = Atomic<Int>(0)
-    let results = Mutex<[Int: [Int]]>([:])
+    let results = Locked<[Int: [Int]]>([:])
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayCore
 import Synchronization
 
 /// One answer a load client got for a token, with monotonic send and receive times (to sort it into a phase of a
@@ -23,8 +24,8 @@ struct LoadAnswer: Sendable {
 
 /// Tokens and the answers several client threads got for them; shared between the threads.
 final class ReplayLoad: Sendable {
-    private let answers = Mutex<[LoadAnswer]>([])
-    private let tokens = Mutex<[String]>([])
+    private let answers = Locked<[LoadAnswer]>([])
+    private let tokens = Locked<[String]>([])
     private let stopped = Atomic<Bool>(false)
     private let admitted = Atomic<Int>(0)
     private let threads = DispatchGroup()

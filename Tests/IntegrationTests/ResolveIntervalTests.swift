@@ -1,6 +1,7 @@
 import Foundation
 import GatewayConfig
 import GatewayLoop
+import GatewayCore
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -11,9 +12,9 @@ import Glibc
 @Suite final class ResolveIntervalTests {
     /// What a test's resolver answers now; nil makes the lookup fail.
     final class Answers: Sendable {
-        private let current: Mutex<[SocketAddress]?>
+        private let current: Locked<[SocketAddress]?>
         private let lookups = Atomic<Int>(0)
-        init(_ a: [SocketAddress]?) { current = Mutex(a) }
+        init(_ a: [SocketAddress]?) { current = Locked(a) }
         func set(_ a: [SocketAddress]?) { current.withLock { $0 = a } }
         var count: Int { lookups.load(ordering: .relaxed) }
         var resolver: NameResolver {

@@ -48,8 +48,8 @@ func unusedLoopbackPort() throws -> Int {
 
 /// What the upgrade's upstream connection saw after the request head, and how it ended.
 final class TunnelProbe: @unchecked Sendable {
-    private let after = Mutex<[UInt8]>([])
-    private let before = Mutex<[UInt8]>([])
+    private let after = Locked<[UInt8]>([])
+    private let before = Locked<[UInt8]>([])
     private let closed = Atomic<Bool>(false)
     private let finished = Atomic<Bool>(false)
     private let upgrade = Atomic<Bool>(false)
