@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image-test`: builds the container image of deploy/Dockerfile and runs it for real, without any registry.
-#   1. a static release binary (the Swift runtime linked in) -> deploy/dist/session-gateway;
-#   2. a Debian 12 base made by debootstrap and `podman import` (cached in .build/image/), standing for debian:12-slim;
+#   1. a Debian 12 base made by debootstrap (in the background while 2. compiles) and `podman import`, cached in
+#      .build/image/, standing for debian:12-slim;
+#   2. a static release binary (the Swift runtime linked in) -> deploy/dist/session-gateway;
 #   3. `podman build --build-arg BINARY_FROM=context` on that base, with --pull=never;
 #   4. the image run read-only on host networking: the baked config passes `check`, a minted token goes through to the
 #      echo backend (200, X-Shop-Domain), a bad one gets 401, the process runs as uid 65532, and SIGTERM exits 0.
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 IMAGE=localhost/session-gateway:test
 BASE=localhost/session-gateway-base:bookworm
-CACHE=.build/image                          # the base's tarball
+CACHE=.build/image                          # the base's tarball and the logs
 SCRATCH=.build/static                       # the static build, apart from the normal .build/release
 BASE_TAR=$CACHE/base-bookworm-minbase.tar
 UID_GID=65532                               # the image's user (deploy/Dockerfile)
@@ -23,13 +24,13 @@ step() { echo "image-test: $*"; }
 [ "$(id -u)" = 0 ] || fail "run as root (podman builds and runs rootful, debootstrap needs root)"
 
 # --- tools --------------------------------------------------------------------------------------------------------
-missing=""
-for p in podman runc debootstrap curl python3; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-if [ -n "$missing" ]; then
-  step "installing:$missing"
+missing=()
+for p in podman runc debootstrap curl python3; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "installing: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
-    $missing >/dev/null
+    "${missing[@]}" >/dev/null
 fi
 # runc, not crun; cgroupfs, not systemd: what works on these machines (no systemd session, cgroup v1).
 podman=(podman --runtime runc --cgroup-manager=cgroupfs)
@@ -38,7 +39,68 @@ hard_nofile=$(ulimit -Hn)
 if [ "$hard_nofile" = unlimited ] || [ "$hard_nofile" -gt 65536 ]; then nofile=65536; else nofile=$hard_nofile; fi
 ulimits=(--ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:4096)
 
-# --- 1. the static binary ------------------------------------------------------------------------------------------
+mkdir -p "$CACHE"
+tmp=$(mktemp -d /tmp/session-gateway-image-test.XXXXXX)
+containers=()
+base_pid=""
+cleanup() {
+  local c
+  for c in "${containers[@]}"; do "${podman[@]}" rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  rm -rf "$tmp"
+  # A debootstrap still running is left to finish: killed, it could leave /proc and /sys mounted in its root.
+  if [ -n "$base_pid" ]; then echo "image-test: waiting for debootstrap to finish" >&2; wait "$base_pid" || true; fi
+}
+trap cleanup EXIT
+
+# --- 1. the base tarball, in the background -----------------------------------------------------------------------
+# The host's Debian mirror for $1 (debian, debian-security): `deb [opts] URL ...` or deb822 `URIs: URL`, URL ending
+# in /$1, so the image build reaches the same archive as apt here.
+debian_mirror() {
+  local f sources=() line='^(deb[[:space:]]+(\[[^]]*\][[:space:]]+)?|URIs:[[:space:]]*)'
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    if [ -f "$f" ]; then sources+=("$f"); fi
+  done
+  sed -n -E "s#$line(https?://[^[:space:]]+/$1)/?([[:space:]].*)?\$#\3#p" "${sources[@]}" /dev/null | head -n 1
+}
+make_base_tar() {
+  set -euo pipefail
+  local mirror security rootfs
+  rootfs=$PWD/$CACHE/rootfs
+  mirror=$(debian_mirror debian); mirror=${mirror:-http://deb.debian.org/debian}
+  security=$(debian_mirror debian-security); security=${security:-http://deb.debian.org/debian-security}
+  # What an interrupted run may have left mounted there, then the rest of it.
+  awk -v root="${rootfs:?}/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+    umount -l "$m"
+  done
+  rm -rf "${rootfs:?}"
+  echo "debootstrap --variant=minbase bookworm $rootfs $mirror"
+  debootstrap --variant=minbase bookworm "${rootfs:?}" "$mirror"
+  [ -f "${rootfs:?}/etc/debian_version" ] || { echo "no Debian root in $rootfs"; return 1; }
+  # As debian:12-slim: the three suites in deb822 form, no docs, man pages or locales, no package lists or .debs.
+  rm -f "${rootfs:?}/etc/apt/sources.list"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: %s\n\n' \
+    "$mirror" /usr/share/keyrings/debian-archive-keyring.gpg >"${rootfs:?}/etc/apt/sources.list.d/debian.sources"
+  printf 'Types: deb\nURIs: %s\nSuites: bookworm-security\nComponents: main\nSigned-By: %s\n' \
+    "$security" /usr/share/keyrings/debian-archive-keyring.gpg >>"${rootfs:?}/etc/apt/sources.list.d/debian.sources"
+  printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+    'path-exclude /usr/share/man/*' 'path-exclude /usr/share/info/*' \
+    'path-exclude /usr/share/locale/*' 'path-include /usr/share/locale/locale.alias' \
+    >"${rootfs:?}/etc/dpkg/dpkg.cfg.d/slim"
+  find "${rootfs:?}/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
+  find "${rootfs:?}/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
+  rm -rf "${rootfs:?}"/usr/share/man/* "${rootfs:?}"/usr/share/info/* "${rootfs:?}"/var/lib/apt/lists/* \
+    "${rootfs:?}"/var/cache/apt/archives/*.deb
+  tar -C "${rootfs:?}" --numeric-owner -cf "$BASE_TAR.tmp" .
+  mv "$BASE_TAR.tmp" "$BASE_TAR"
+  rm -rf "${rootfs:?}"
+}
+if ! "${podman[@]}" image exists "$BASE" && [ ! -s "$BASE_TAR" ]; then
+  step "debootstrap --variant=minbase bookworm, in the background (once; log: $CACHE/debootstrap.log)"
+  make_base_tar >"$CACHE/debootstrap.log" 2>&1 &
+  base_pid=$!
+fi
+
+# --- 2. the static binary ------------------------------------------------------------------------------------------
 step "building the static binary ($SCRATCH)"
 "$SWIFT" build -c release --static-swift-stdlib --product session-gateway --scratch-path "$SCRATCH"
 binary=$("$SWIFT" build -c release --scratch-path "$SCRATCH" --show-bin-path)/session-gateway
@@ -48,56 +110,15 @@ if grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime|not found' <<<"$
 fi
 install -D -m 0755 "$binary" deploy/dist/session-gateway
 
-# --- 2. the base image ---------------------------------------------------------------------------------------------
+# --- the base image ------------------------------------------------------------------------------------------------
+if [ -n "$base_pid" ]; then
+  pid=$base_pid; base_pid=""
+  wait "$pid" || { tail -n 20 "$CACHE/debootstrap.log" >&2; fail "debootstrap (log: $CACHE/debootstrap.log)"; }
+  step "debootstrap: done ($BASE_TAR)"
+fi
 if "${podman[@]}" image exists "$BASE"; then
   step "base $BASE: present"
 else
-  if [ ! -s "$BASE_TAR" ]; then
-    # The host's Debian mirrors (one-line or deb822 sources), so the build reaches the same archive as apt here.
-    sources=()
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] && sources+=("$f")
-    done
-    # `deb [opts] URL suite ...` or `URIs: URL ...`, where URL ends in /$1 (debian, debian-security).
-    uri() { local line='^(deb[[:space:]]+(\[[^]]*\][[:space:]]+)?|URIs:[[:space:]]*)'
-            sed -n -E "s#$line(https?://[^[:space:]]+/$1)/?([[:space:]].*)?\$#\3#p" "${sources[@]}" /dev/null | head -n 1; }
-    mirror=$(uri debian); mirror=${mirror:-http://deb.debian.org/debian}
-    security=$(uri debian-security); security=${security:-http://deb.debian.org/debian-security}
-    rootfs=$CACHE/rootfs
-    rm -rf "$rootfs"; mkdir -p "$CACHE"
-    step "debootstrap --variant=minbase bookworm from $mirror (a few minutes, once)"
-    debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$CACHE/debootstrap.log" 2>&1 \
-      || { tail -n 20 "$CACHE/debootstrap.log" >&2; fail "debootstrap (log: $CACHE/debootstrap.log)"; }
-    # As debian:12-slim: the three suites in deb822 form, no docs, man pages or locales, no package lists or .debs.
-    rm -f "$rootfs/etc/apt/sources.list"
-    cat >"$rootfs/etc/apt/sources.list.d/debian.sources" <<EOF
-Types: deb
-URIs: $mirror
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: $security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-    cat >"$rootfs/etc/dpkg/dpkg.cfg.d/slim" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-EOF
-    find "$rootfs/usr/share/doc" -mindepth 2 ! -name copyright ! -type d -delete
-    rm -rf "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
-           "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
-    find "$rootfs/usr/share/locale" -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +
-    tar -C "$rootfs" --numeric-owner -cf "$BASE_TAR.tmp" . && mv "$BASE_TAR.tmp" "$BASE_TAR"
-    rm -rf "$rootfs"
-  fi
   step "importing $BASE_TAR as $BASE"
   "${podman[@]}" import --quiet "$BASE_TAR" "$BASE" >/dev/null
 fi
@@ -111,15 +132,6 @@ step "building $IMAGE (BINARY_FROM=context, RUNTIME_IMAGE=$BASE)"
   || { tail -n 30 "$CACHE/build.log" >&2; fail "podman build (log: $CACHE/build.log)"; }
 
 # --- 4. the image, run --------------------------------------------------------------------------------------------
-tmp=$(mktemp -d /tmp/session-gateway-image-test.XXXXXX)
-containers=()
-cleanup() {
-  local c
-  for c in "${containers[@]}"; do "${podman[@]}" rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 # Three free ports on 127.0.0.1, held together while chosen so they differ.
 read -r listen admin echo_port < <(python3 -c '
 import socket
