@@ -25,7 +25,10 @@ step() { echo "image-test: $*"; }
 
 # --- tools --------------------------------------------------------------------------------------------------------
 missing=()
-for p in podman runc debootstrap curl python3; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in podman runc debootstrap curl python3; do
+  # Installed, not merely known: `dpkg -s` also succeeds for a removed package that left its config files.
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
+done
 if [ "${#missing[@]}" -gt 0 ]; then
   step "installing: ${missing[*]}"
   apt-get update -qq
