@@ -18,7 +18,7 @@ UNITDIR      ?= /etc/systemd/system
 CONFDIR      ?= /etc/session-gateway
 BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3 redis-server openssl
 
-.PHONY: deps bench-deps build release test run install bench bench-h2 bench-stores clean
+.PHONY: deps bench-deps build release test image-test run install bench bench-h2 bench-stores clean
 
 # Installs what is missing (only when run as root; otherwise says what to install).
 deps:
@@ -46,6 +46,11 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The container image (deploy/Dockerfile) built from a static binary on a debootstrapped base and run for real
+# with podman: see deploy/image-test.sh. Root only; no registry needed.
+image-test: deps
+	SWIFT="$(SWIFT)" ./deploy/image-test.sh
 
 # Installs the release binary, the systemd unit (ExecStart pointing at $(PREFIX)/bin) and, unless one is already there,
 # the example config. BINARY=PATH installs a binary built elsewhere (a static build, or the debug one the tests use)

@@ -14,15 +14,30 @@ import Glibc
     func everyConfigPassesCheck() throws {
         let configs = try DeployFiles.gatewayConfigs()
         let names = configs.map(\.name)
-        // systemd, compose, and one ConfigMap per manifest: a config that silently drops out would go unchecked.
+        // systemd, compose, the image's, and one ConfigMap per manifest: a config that silently drops out would go unchecked.
         #expect(names.contains("systemd/gateway.yaml"), "\(names)")
         #expect(names.contains("compose/gateway.yaml"), "\(names)")
+        #expect(names.contains("container/gateway.yaml"), "\(names)")
         #expect(names.filter { $0.hasPrefix("kubernetes/") }.count == 2, "\(names)")
         for (name, yaml) in configs {
             let r = try DeployFiles.check(yaml)
             #expect(r.status == 0, "\(name): \(r.stderr)")
             #expect(!r.stderr.contains("warning"), "\(name): \(r.stderr)")
         }
+    }
+
+    @Test("the image bakes container/gateway.yaml where its default command reads it, and runs as compose's user")
+    func dockerfileBakesTheCheckedConfig() throws {
+        let lines = try DeployFiles.text("Dockerfile").split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") }
+        let config = "/etc/session-gateway/gateway.yaml"
+        #expect(lines.contains("COPY deploy/container/gateway.yaml \(config)"), "the config `check` covers is not the one baked")
+        #expect(lines.contains("CMD [\"serve\", \"--config\", \"\(config)\"]"))
+        #expect(lines.contains("ENTRYPOINT [\"session-gateway\"]"))
+        let compose = try #require(try Yams.load(yaml: DeployFiles.text("compose/compose.yaml")) as? [String: Any])
+        let user = try #require((compose["services"] as? [String: [String: Any]])?["gateway-a"]?["user"] as? String)
+        #expect(lines.contains("USER \(user)"), "the image's user is not compose's \(user)")
+        // The secret path the baked config reads is where docker/podman --secret and the README put it.
+        #expect(try DeployFiles.text("container/gateway.yaml").contains("file: /run/secrets/shopify-api-secret"))
     }
 
     @Test("make install puts binary, unit and config in DESTDIR, keeps an edited config, and the unit verifies")
