@@ -20,9 +20,11 @@ BENCH_PACKAGES = nginx-light haproxy wrk nghttp2-client nghttp2-proxy python3 re
 
 .PHONY: deps bench-deps build release test image-test run install bench bench-h2 bench-stores clean
 
+# A package counts only when installed: `dpkg -s` also succeeds for a removed one that left its config files behind.
+INSTALLED     = installed() { dpkg-query -W -f='$${Status}' "$$1" 2>/dev/null | grep -q '^install ok installed$$'; }; installed
 # Installs what is missing (only when run as root; otherwise says what to install).
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(APT_PACKAGES); do $(INSTALLED) $$p || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; fi
@@ -32,7 +34,7 @@ deps:
 	    || { echo "could not install $(KUBERNETES_VALIDATE) (run: /usr/bin/python3 -m venv $(TOOLS_VENV) && $(TOOLS_VENV)/bin/pip install '$(KUBERNETES_VALIDATE)')"; exit 1; }; fi
 
 bench-deps:
-	@missing=""; for p in $(BENCH_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(BENCH_PACKAGES); do $(INSTALLED) $$p || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing packages:$$missing"; exit 1; fi; fi
