@@ -6,7 +6,16 @@ public enum ConfigLoader {
     /// Parses YAML text; `fileName` is used in issues, relative `file:`/TLS paths resolve against `baseDirectory`.
     public static func parse(yaml: String, fileName: String = "gateway.yaml", environment: [String: String],
                              baseDirectory: String = "") -> ConfigReport {
-        let parser = ConfigParser(fileName: fileName, environment: environment, baseDirectory: baseDirectory)
+        parse(yaml: yaml, fileName: fileName, environment: environment, baseDirectory: baseDirectory,
+              fileReader: ConfigParser.readFileSystem)
+    }
+
+    /// `parse` with the files the config names read through `fileReader` instead of the file system (the config
+    /// fuzzer must never read the machine's files).
+    package static func parse(yaml: String, fileName: String = "gateway.yaml", environment: [String: String],
+                              baseDirectory: String = "", fileReader: @escaping ConfigFileReader) -> ConfigReport {
+        let parser = ConfigParser(fileName: fileName, environment: environment, baseDirectory: baseDirectory,
+                                  fileReader: fileReader)
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
