@@ -75,3 +75,19 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: - Fuzzing (issue 19)
+// One libFuzzer target per name below: an executable product and target `fuzz-<name>` at Sources/FuzzTargets/<name>,
+// whose main.swift only hands LLVMFuzzerTestOneInput to FuzzSupport. The invariant checks live in FuzzSupport (one file
+// per target) so FuzzCorpusTests replays every seed corpus (Tests/Fuzz/<name>/corpus) through them in `make test`, and
+// the debug build links every fuzz executable, so none of them rots. `make fuzz` builds each one alone with
+// `--sanitize=fuzzer --sanitize=address` (see Tests/Fuzz/README.md). Adding a target is one name here.
+let fuzzTargetNames = ["http1-request", "http1-response", "chunked", "path", "token", "config"]
+package.products += fuzzTargetNames.map { .executable(name: "fuzz-\($0)", targets: ["fuzz-\($0)"]) }
+package.targets += fuzzTargetNames.map {
+    .executableTarget(name: "fuzz-\($0)", dependencies: ["FuzzSupport"], path: "Sources/FuzzTargets/\($0)")
+} + [
+    .target(name: "FuzzSupport", dependencies: ["GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP1", "GatewayHTTP2",
+                                                "GatewayProxy"]),
+    .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzSupport"]),
+]
