@@ -75,10 +75,12 @@ public enum ConfigLoader {
             return issue(position(ofUTF8Offset: offset ?? 0, in: yaml), problem)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.sorted().map { "'\($0)'" }.joined(separator: ", ")
-            // Yams marks the first of the repeated key nodes in sorted order, but a key that is not a scalar has no
-            // total order, so its mark changed from one load of the same file to the next (found by fuzz-config).
-            // gateway.yaml keys are plain names: such a key is pointed at by the document, the same every time.
-            let mark = duplicates.contains("<uncovertable>") ? nil : context.mark
+            // Yams marks the first of the repeated key nodes in sorted order, but keys that are not scalars, or
+            // distinct key nodes with the same text ('' and ""), have no total order, so the mark changed from one
+            // load of the same file to the next (found by fuzz-config). gateway.yaml keys are plain names: such keys
+            // are pointed at by the document, the same every time.
+            let ordered = Set(duplicates).count == duplicates.count && !duplicates.contains("<uncovertable>")
+            let mark = ordered ? context.mark : nil
             return issue(mark, "duplicate key \(keys) in the same mapping")
         default:
             return issue(nil, "\(error)")

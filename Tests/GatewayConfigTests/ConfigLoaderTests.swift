@@ -225,6 +225,12 @@ extension Result where Failure == ConfigErrors {
         for _ in 0..<20 { #expect(parse(yaml).issues == first) }
     }
 
+    @Test func repeatedKeysWithTheSameTextGiveTheSameIssueEveryTime() {
+        let yaml = "a: 1\n'': 1\n\"\": 2\n'': 3\n\"\": 4\n? - q\n: 5\n? - q\n: 6\n"
+        let first = parse(yaml).issues
+        for _ in 0..<20 { #expect(parse(yaml).issues == first) }
+    }
+
     @Test func aRepeatedPlainKeyIsStillPointedAt() {
         let issues = parse("token:\n  clock_skew: 5s\n  clock_skew: 6s\n").issues
         #expect(issues.count == 1)
