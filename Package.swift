@@ -57,8 +57,8 @@ let package = Package(
         linkerSettings: [.linkedLibrary("jemalloc")]),
 
         // fuzz-h2-server (issue 19): the checks live in FuzzH2Support, which the corpus replay test runs too; main.swift
-        // holds only the libFuzzer entry point. Build: swift build -c release --product fuzz-h2-server --sanitize=fuzzer
-        // --sanitize=address --scratch-path .build-fuzz
+        // holds only the libFuzzer entry point. Build and run: make fuzz-h2-server (it adds -Xswiftc -sanitize=fuzzer,address:
+        // swiftc keeps only the last of SwiftPM's two -sanitize= flags).
         .target(name: "FuzzH2Support", dependencies: ["GatewayHTTP2", "GatewayCore", "CNghttp2"]),
         .executableTarget(name: "fuzz-h2-server", dependencies: ["FuzzH2Support"], path: "Sources/FuzzTargets/h2-server"),
 
@@ -85,3 +85,20 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: - Fuzzing (issue 19)
+// One libFuzzer target per name below: an executable product and target `fuzz-<name>` at Sources/FuzzTargets/<name>,
+// whose main.swift only hands LLVMFuzzerTestOneInput to FuzzSupport. The invariant checks live in FuzzSupport (one file
+// per target) so FuzzCorpusTests replays every seed corpus (Tests/Fuzz/<name>/corpus) through them in `make test`, and
+// the debug build links every fuzz executable, so none of them rots. `make fuzz` builds each one alone with
+// `--sanitize=fuzzer --sanitize=address` (see Tests/Fuzz/README.md). Adding a target is one name here.
+let fuzzTargetNames = ["http1-request", "http1-response", "chunked", "path", "token", "config"]
+package.products += fuzzTargetNames.map { .executable(name: "fuzz-\($0)", targets: ["fuzz-\($0)"]) }
+package.targets += fuzzTargetNames.map {
+    .executableTarget(name: "fuzz-\($0)", dependencies: ["FuzzSupport"], path: "Sources/FuzzTargets/\($0)")
+} + [
+    // FuzzH2Support (fuzz-h2-server's checks, declared above) joins so FuzzChecks.byName names every target.
+    .target(name: "FuzzSupport", dependencies: ["GatewayCore", "GatewayAuth", "GatewayConfig", "GatewayHTTP1", "GatewayHTTP2",
+                                                "GatewayProxy", "FuzzH2Support"]),
+    .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzSupport"]),
+]

@@ -1,5 +1,5 @@
 /// Strict, unpadded base64url (RFC 4648 §5) as JWS uses it: canonical encodings only.
-enum Base64URL {
+package enum Base64URL {
     /// The 6-bit value of an alphabet byte, or 0xFF for anything outside `A-Z a-z 0-9 - _`.
     @inline(__always)
     static func sextet(_ c: UInt8) -> UInt8 {
@@ -17,7 +17,7 @@ enum Base64URL {
     static let table: [UInt8] = (0...255).map { sextet(UInt8($0)) }
 
     /// Bytes that `count` base64url characters decode to; nil for the impossible 4n+1.
-    static func decodedLength(_ count: Int) -> Int? {
+    package static func decodedLength(_ count: Int) -> Int? {
         let rest = count % 4
         if rest == 1 { return nil }
         return count / 4 * 3 + (rest == 0 ? 0 : rest - 1)
@@ -25,7 +25,7 @@ enum Base64URL {
 
     /// Decodes `input`; nil for a length of 4n+1, a byte outside the alphabet, or non-zero leftover bits
     /// (which would let two spellings carry the same bytes, so a mutated signature could still verify).
-    static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    package static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard let outCount = decodedLength(input.count) else { return nil }
         var ok = true
         let out = [UInt8](unsafeUninitializedCapacity: outCount) { buffer, initialized in
@@ -70,14 +70,14 @@ enum Base64URL {
         }
     }
 
-    static func decode(_ input: [UInt8]) -> [UInt8]? {
+    package static func decode(_ input: [UInt8]) -> [UInt8]? {
         input.withUnsafeBufferPointer { decode($0) }
     }
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Encodes without padding.
-    static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+    package static func encode<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var out = [UInt8]()
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
         var acc: UInt32 = 0

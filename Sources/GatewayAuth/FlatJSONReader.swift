@@ -4,9 +4,9 @@
 /// duplicate member names (two parsers must never disagree about which `exp` counts), invalid UTF-8,
 /// lone surrogates, raw control characters and trailing bytes; nested values are syntax-checked to a small
 /// depth and then dropped.
-struct FlatJSONReader {
+package struct FlatJSONReader {
     /// A parsed object: members in document order.
-    typealias Members = [JSONMember]
+    package typealias Members = [JSONMember]
 
     static let maxMembers = 64
     static let maxDepth = 8
@@ -19,14 +19,14 @@ struct FlatJSONReader {
     }
 
     /// Parses `bytes` as one JSON object; nil when it is anything else.
-    static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>) -> Members? {
+    package static func parseObject(_ bytes: UnsafeBufferPointer<UInt8>) -> Members? {
         var reader = FlatJSONReader(bytes)
         guard let members = reader.readTopObject() else { return nil }
         reader.skipWhitespace()
         return reader.index == bytes.count ? members : nil
     }
 
-    static func parseObject(_ bytes: [UInt8]) -> Members? {
+    package static func parseObject(_ bytes: [UInt8]) -> Members? {
         bytes.withUnsafeBufferPointer { parseObject($0) }
     }
 

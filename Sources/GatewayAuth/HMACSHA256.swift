@@ -5,13 +5,13 @@ private import COpenSSL
 /// The prepared `EVP_MAC_CTX` is only ever read (duplicated per call), so one key can serve every loop
 /// at once. Measured on the dev box (OpenSSL 3.0, 300-byte input): dup of a prepared context 1.56 M/s,
 /// one-shot `HMAC()` 0.68 M/s (it re-fetches the digest each call), a fresh `HMAC_CTX` 1.0 M/s.
-final class HMACSHA256Key: @unchecked Sendable {
+package final class HMACSHA256Key: @unchecked Sendable {
     /// Bytes in an HMAC-SHA256 tag.
     static let tagLength = 32
 
     private let prepared: OpaquePointer?
 
-    init(secret: [UInt8]) {
+    package init(secret: [UInt8]) {
         prepared = Self.prepare(secret)
     }
 
@@ -81,7 +81,7 @@ final class HMACSHA256Key: @unchecked Sendable {
     }
 
     /// The tag of `message` as an array (minting and tests; not the hot path).
-    func tag(of message: [UInt8]) -> [UInt8]? {
+    package func tag(of message: [UInt8]) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: Self.tagLength)
         let ok = message.withUnsafeBytes { msg in
             out.withUnsafeMutableBytes { authenticate(msg, into: $0) }

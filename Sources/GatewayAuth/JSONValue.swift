@@ -1,5 +1,5 @@
 /// A member value of a flat JSON object, as the token reader keeps it.
-enum JSONValue: Equatable, Sendable {
+package enum JSONValue: Equatable, Sendable {
     case string(String)
     /// A number floored to whole seconds; nil when it is outside ±10^15 (no real NumericDate is).
     case number(Int64?)
@@ -17,9 +17,9 @@ enum JSONValue: Equatable, Sendable {
 }
 
 /// One `"key": value` pair of a flat object (a struct, not a tuple: tuple metadata is built at run time).
-struct JSONMember: Sendable {
-    let key: String
-    let value: JSONValue
+package struct JSONMember: Sendable {
+    package let key: String
+    package let value: JSONValue
     /// The key when it is one the verifier reads; classified once from the bytes instead of string compares.
     let known: KnownKey
 

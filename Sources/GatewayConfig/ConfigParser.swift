@@ -9,12 +9,16 @@ final class ConfigParser {
     let fileName: String
     let environment: [String: String]
     let baseDirectory: String
+    /// Reads the files the config names (secrets, TLS material); the file system unless a caller injects another.
+    let fileReader: ConfigFileReader
     private(set) var issues: [ConfigIssue] = []
 
-    init(fileName: String, environment: [String: String], baseDirectory: String) {
+    init(fileName: String, environment: [String: String], baseDirectory: String,
+         fileReader: @escaping ConfigFileReader = ConfigParser.readFileSystem) {
         self.fileName = fileName
         self.environment = environment
         self.baseDirectory = baseDirectory
+        self.fileReader = fileReader
     }
 
     var hasErrors: Bool { issues.contains { $0.isError } }
@@ -226,7 +230,10 @@ final class ConfigParser {
     }
 
     /// The bytes of a file, or why it cannot be read.
-    func readFile(_ path: String) -> Result<[UInt8], FileProblem> {
+    func readFile(_ path: String) -> Result<[UInt8], FileProblem> { fileReader(path) }
+
+    /// `readFile` on the real file system.
+    static func readFileSystem(_ path: String) -> Result<[UInt8], FileProblem> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return .failure(.missing) }
         guard !isDirectory.boolValue else { return .failure(.directory) }
@@ -246,11 +253,14 @@ final class ConfigParser {
     }
 }
 
+/// Reads a file named in the config: its bytes, or why it cannot be used.
+package typealias ConfigFileReader = (String) -> Result<[UInt8], FileProblem>
+
 /// Why a file named in the config cannot be used.
-enum FileProblem: Error, CustomStringConvertible {
+package enum FileProblem: Error, CustomStringConvertible {
     case missing, directory, unreadable
 
-    var description: String {
+    package var description: String {
         switch self {
         case .missing: return "does not exist"
         case .directory: return "is a directory"

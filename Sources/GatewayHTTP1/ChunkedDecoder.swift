@@ -2,9 +2,9 @@ import GatewayCore
 
 /// Decodes a chunked body (RFC 9112 7.1) as a state machine: chunk lines and CRLFs are checked byte by byte,
 /// chunk data is handed out as ranges of the input without copying.
-struct ChunkedDecoder: Sendable {
+package struct ChunkedDecoder: Sendable {
     /// What one `decode` call produced.
-    enum Output: Sendable {
+    package enum Output: Sendable {
         case body(Range<Int>)
         case trailers(HTTPHeaders)
         case end
@@ -39,8 +39,10 @@ struct ChunkedDecoder: Sendable {
     private var lineBytes = 0
     private var trailerAccumulator = HeadAccumulator(mode: .trailers)
 
+    package init() {}
+
     /// Decodes from the start of `input`; stops at the first output. `trailerLimit` is what is left of the head budget.
-    mutating func decode(_ input: UnsafeRawBufferPointer, trailerLimit: Int) throws(HTTP1ParseError) -> (consumed: Int, output: Output?) {
+    package mutating func decode(_ input: UnsafeRawBufferPointer, trailerLimit: Int) throws(HTTP1ParseError) -> (consumed: Int, output: Output?) {
         var i = 0
         let n = input.count
         while i < n {

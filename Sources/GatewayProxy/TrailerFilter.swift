@@ -2,7 +2,7 @@ import GatewayConfig
 import GatewayCore
 
 /// Trailers pass through minus the fields that frame, route or authenticate a message.
-enum TrailerFilter {
+package enum TrailerFilter {
     /// RFC 9110 6.5.1: a recipient may merge trailers into the header section only when it knows that is safe;
     /// these are the fields whose late arrival could reframe, reroute or re-authenticate a message.
     private static let forbidden = ["content-length", "transfer-encoding", "host", "authorization", "trailer", "connection",
@@ -10,7 +10,7 @@ enum TrailerFilter {
                                     "x-forwarded-host", "x-forwarded-proto", "forwarded", "x-request-id", "cookie", "set-cookie",
                                     "www-authenticate", "proxy-authenticate", "authentication-info", "proxy-authentication-info"]
 
-    static func filtered(_ trailers: HTTPHeaders, identity: IdentityHeadersConfig) -> HTTPHeaders {
+    package static func filtered(_ trailers: HTTPHeaders, identity: IdentityHeadersConfig) -> HTTPHeaders {
         var t = trailers
         // Folded like the field names, so a name configured with `_` is matched in either spelling too.
         let identityNames = [identity.shopDomain, identity.customerId, identity.staffUserId, identity.clientId]

@@ -213,3 +213,27 @@ extension Result where Failure == ConfigErrors {
         return nil
     }
 }
+
+/// A repeated key that is not a scalar (`? - a`): Yams's mark for it depended on dictionary order, so two loads of the
+/// same file gave different line:col (found by fuzz-config, Tests/Fuzz/config/corpus/crash-complex-duplicate-key-mark).
+@Suite struct ComplexDuplicateKeyTests {
+    @Test func everyLoadReportsTheSameIssue() {
+        let yaml = "a:\n? - x\n: 1\n? - x\n: 2\n? - y\n: 3\n? - y\n: 4\n"
+        let first = parse(yaml).issues
+        #expect(first.count == 1)
+        #expect(first.first?.line == 1 && first.first?.column == 1)
+        for _ in 0..<20 { #expect(parse(yaml).issues == first) }
+    }
+
+    @Test func repeatedKeysWithTheSameTextGiveTheSameIssueEveryTime() {
+        let yaml = "a: 1\n'': 1\n\"\": 2\n'': 3\n\"\": 4\n? - q\n: 5\n? - q\n: 6\n"
+        let first = parse(yaml).issues
+        for _ in 0..<20 { #expect(parse(yaml).issues == first) }
+    }
+
+    @Test func aRepeatedPlainKeyIsStillPointedAt() {
+        let issues = parse("token:\n  clock_skew: 5s\n  clock_skew: 6s\n").issues
+        #expect(issues.count == 1)
+        #expect(issues.first?.line ?? 1 > 1)
+    }
+}

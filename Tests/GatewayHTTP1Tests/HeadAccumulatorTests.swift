@@ -71,3 +71,32 @@ import TestSupport
         }
     }
 }
+
+/// A field line that crosses the size limit and holds a bare LF past it: the whole input and the same bytes one at a
+/// time give the same error (431: the limit comes first). The memchr run checked the LF before the limit, so a whole
+/// read gave 400 (found by fuzz-chunked, Tests/Fuzz/chunked/corpus/crash-bare-lf-past-the-limit).
+@Suite struct HeadAccumulatorLimitTests {
+    static func feed(_ bytes: [UInt8], pieceSize: Int, limit: Int) -> HTTP1ParseError? {
+        var acc = HeadAccumulator(mode: .trailers)
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + pieceSize, bytes.count)
+            do {
+                _ = try bytes[start..<end].withUnsafeBytes { try acc.feed($0, limit: limit) }
+            } catch {
+                return error as? HTTP1ParseError ?? .badRequest("not an HTTP1ParseError")
+            }
+            start = end
+        }
+        return nil
+    }
+
+    @Test func aBareLFPastTheLimitIsTheLimitWhateverTheSplit() {
+        let text = Array("X-A: ".utf8) + [UInt8](repeating: 0x61, count: 30) + [0x0A] + Array("b\r\n\r\n".utf8)
+        #expect(Self.feed(text, pieceSize: text.count, limit: 20) == .headersTooLarge)
+        #expect(Self.feed(text, pieceSize: 1, limit: 20) == .headersTooLarge)
+        // Within the limit, the bare LF is the error either way.
+        #expect(Self.feed(text, pieceSize: text.count, limit: 100) == .badRequest("bare LF in head"))
+        #expect(Self.feed(text, pieceSize: 1, limit: 100) == .badRequest("bare LF in head"))
+    }
+}
