@@ -44,19 +44,7 @@ final class H2RawConnection {
     /// Connects and, unless `preface` is false, sends the preface and an empty SETTINGS frame (`then` in the same
     /// write: frames sent "early", before anything from the server was read).
     init(port: Int, preface: Bool = true, then early: [UInt8] = []) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let r = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if r != 0 {
-            let e = errno
-            Glibc.close(fd)
-            throw IOError(errno: e, function: "connect")
-        }
+        fd = try connectedTCPSocket(port: port)
         // A gateway that stops reading fails the write after this long instead of hanging the test.
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

@@ -337,7 +337,7 @@ struct HTTP2TunnelHoldTests {
     /// single server the pool always picks it (resting only steers among several), so the same token is retried
     /// against the same entry: refused three times (502, never 401 token_replayed), then forwarded once, then replayed.
     @Test func refusedConnectGivesTheTokenBack() throws {
-        let port = try unusedLoopbackPort()
+        let port = try freePort()
         let stack = try TestStack(upstreamServers: ["127.0.0.1:\(port)"])
         defer { stack.stop() }
         let token = Tok.valid(shop: "retry.myshopify.com")

@@ -74,23 +74,34 @@ final class TestStack: @unchecked Sendable {
 }
 
 /// A blocking TCP client for raw HTTP bytes.
+/// A TCP socket connected to `host`:`port` (IPv4); `receiveBuffer` sets SO_RCVBUF before connecting (a small one
+/// makes a slow reader push back sooner). Closed again when the connect fails.
+func connectedTCPSocket(port: Int, host: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    if var size = receiveBuffer {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    inet_pton(AF_INET, host, &addr.sin_addr)
+    let r = withUnsafePointer(to: &addr) { p in
+        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    if r != 0 {
+        let e = errno
+        Glibc.close(fd)
+        throw IOError(errno: e, function: "connect")
+    }
+    return fd
+}
+
 final class RawClient {
     let fd: Int32
 
     /// `receiveBuffer` sets SO_RCVBUF before connecting (a small one makes a slow reader push back sooner).
     init(port: Int, host: String = "127.0.0.1", receiveBuffer: Int32? = nil) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        inet_pton(AF_INET, host, &addr.sin_addr)
-        let r = withUnsafePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if r != 0 { throw IOError(errno: errno, function: "connect") }
+        fd = try connectedTCPSocket(port: port, host: host, receiveBuffer: receiveBuffer)
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }

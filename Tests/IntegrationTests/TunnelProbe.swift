@@ -29,23 +29,6 @@ func waitFor(_ seconds: Double, _ done: () -> Bool) -> Bool {
     return true
 }
 
-/// A loopback port nothing listens on (bound once to learn a free number, then closed).
-func unusedLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-    let size = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let r = withUnsafePointer(to: &addr) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
-    if r != 0 { throw IOError(errno: errno, function: "bind") }
-    var bound = sockaddr_in()
-    var len = size
-    _ = withUnsafeMutablePointer(to: &bound) { p in p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return Int(UInt16(bigEndian: bound.sin_port))
-}
-
 /// What the upgrade's upstream connection saw after the request head, and how it ended.
 final class TunnelProbe: @unchecked Sendable {
     private let after = Locked<[UInt8]>([])
